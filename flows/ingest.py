@@ -1,0 +1,77 @@
+"""Ingestion flow: every source of a catalog validated, aligned onto the grid, stacked into a cube.
+
+    python -m flows.ingest --catalog data/catalogs/demo.yaml
+
+Writes ``outputs/<study_area>/ingest/``: ``cube.zarr``, ``layers/``, ``vectors/``, ``quicklooks/``,
+``surveys/``, ``plates/``, ``waveforms/``, ``layers.csv``, ``sources.csv`` and ``report.html``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from prefect import flow
+from prefect.task_runners import ThreadPoolTaskRunner
+
+from flows.cli import DEMO_CATALOG, run
+from geoprospect.catalog import RasterSource
+from geoprospect.grid import TargetGrid
+from tasks.artifacts import publish_artifacts
+from tasks.ingest import (align_raster, align_scene, build_cube, fingerprint, ingest_deposits, ingest_plate_model,
+                          ingest_surveys, ingest_vector, ingest_waveforms, load_catalog, publish, render_quicklooks)
+
+
+def _subset(refs: dict, prefix: str) -> dict:
+    return {k: v for k, v in refs.items() if k.startswith(prefix)}
+
+
+@flow(name="ingest", task_runner=ThreadPoolTaskRunner(max_workers=4))
+def ingest(catalog: str = DEMO_CATALOG, outputs: str = "outputs") -> str:
+    """Ingest a study area; returns the path of its report page."""
+    cat = load_catalog(catalog)
+    refs = fingerprint(cat)
+    grid = TargetGrid.from_spec(cat.grid)
+    area = Path(outputs) / cat.study_area
+    work = str(area / "work")
+
+    deposits = ingest_deposits.submit(refs["deposits.path"], cat.deposits, grid, work) if cat.deposits else None
+    layers = [align_raster.submit(refs[f"rasters.{k}.path"], s, grid, work, k) for k, s in cat.rasters.items()]
+    layers += [align_scene.submit(refs[f"scenes.{k}.path"], s, grid, work, k) for k, s in cat.scenes.items()]
+    vectors = [ingest_vector.submit(refs[f"vectors.{k}.path"], s, grid, work, k) for k, s in cat.vectors.items()]
+    truth = None
+    if cat.truth.probability:
+        source = RasterSource(path=cat.truth.probability, units="probability")
+        truth = align_raster.submit(refs["truth.probability"], source, grid, work, "true_probability")
+    others = []
+    if any((cat.surveys.sp, cat.surveys.ves, cat.surveys.tem, cat.surveys.points)):
+        others.append(ingest_surveys.submit(_subset(refs, "surveys."), cat.surveys, grid, work))
+    if cat.plate_model:
+        others.append(ingest_plate_model.submit(_subset(refs, "plate_model."), cat.plate_model, work))
+    if cat.waveforms:
+        others.append(ingest_waveforms.submit(_subset(refs, "waveforms."), cat.waveforms, work))
+
+    points = deposits.result()["points"] if deposits else None
+    stacked = [f.result() for f in layers + vectors]
+    cube = build_cube.submit(
+        [p["layer"] for p in stacked if "layer" in p],
+        {band: p["kind"] for p in stacked if "layer" in p for band in p["bands"]},
+        {p["bands"][0]: p["classes"] for p in stacked if p.get("classes")},
+        work,
+    )
+    products = stacked + [f.result() for f in others + ([truth] if truth else [])] + ([deposits.result()] if deposits else [])
+    quicklooks = [render_quicklooks.submit(p["layer"], work, p.get("classes"), points) for p in products if "layer" in p]
+    products += [q.result() for q in quicklooks] + [cube.result()]
+    report = publish(products, cat, refs, str(area / "ingest"))
+    publish_artifacts(cat.study_area, "ingest", report, str(area / "ingest" / "layers.csv"), _preview(area / "ingest"))
+    return report
+
+
+def _preview(folder: Path) -> str | None:
+    for name in ("geology.png", "true_probability.png"):
+        if (folder / "quicklooks" / name).is_file():
+            return str(folder / "quicklooks" / name)
+    return None
+
+
+if __name__ == "__main__":
+    run(ingest, __doc__.splitlines()[0])

@@ -1,0 +1,234 @@
+"""The study-area catalog: one YAML file that says where a study area's data are.
+
+The models here are pure (no file access); :func:`geoprospect.io.catalog.read_catalog` parses the
+YAML, resolves relative paths against the catalog's folder and checks that the files exist.
+
+A minimal catalog::
+
+    study_area: my_area
+    grid: {crs: "EPSG:32611", bounds: [500000, 4300000, 530000, 4330000], resolution_m: 30}
+    rasters:
+      magnetics: {path: grids/tmi.tif, units: nT}
+    scenes:
+      landsat8: {sensor: landsat8, path: scenes/LC08/}       # one GeoTIFF per band, or one multi-band file
+    vectors:
+      geology: {path: geology.gpkg, geometry: polygon, class_column: unit}
+      faults: {path: faults.gpkg, geometry: line}
+    deposits: {path: deposits.gpkg}
+
+``data/catalogs/demo.yaml`` holds only a ``demo:`` section: the pipeline then builds the demo region
+and reads the full catalog the builder writes beside it (a worked example of every section).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
+from pyproj import CRS
+from pyproj.exceptions import CRSError
+
+from geoprospect.sensors import SENSORS
+
+
+def _resolve(value: Path, info: ValidationInfo) -> Path:
+    """Resolve a relative path against the catalog's folder (passed as validation context)."""
+    base = (info.context or {}).get("base")
+    return value if value.is_absolute() or base is None else (Path(base) / value).resolve()
+
+
+FilePath = Annotated[Path, AfterValidator(_resolve)]
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _check_crs(value: str) -> str:
+    try:
+        crs = CRS.from_user_input(value)
+    except CRSError:
+        raise ValueError(f"unknown CRS {value!r}: give an EPSG code such as 'EPSG:32611' or a WKT") from None
+    return crs.to_string()
+
+
+class GridSpec(_Section):
+    """The target grid every layer is aligned onto. ``crs`` must be projected (metres)."""
+
+    crs: str
+    bounds: tuple[float, float, float, float] = Field(description="xmin, ymin, xmax, ymax in the grid CRS")
+    resolution_m: float = Field(gt=0)
+
+    @field_validator("crs")
+    @classmethod
+    def _projected(cls, value: str) -> str:
+        value = _check_crs(value)
+        if not CRS.from_user_input(value).is_projected:
+            raise ValueError(f"{value} is geographic: the target grid needs a projected CRS in metres, e.g. a UTM zone")
+        return value
+
+    @model_validator(mode="after")
+    def _extent(self) -> "GridSpec":
+        xmin, ymin, xmax, ymax = self.bounds
+        if xmax <= xmin or ymax <= ymin:
+            raise ValueError("bounds must be [xmin, ymin, xmax, ymax] with xmax > xmin and ymax > ymin")
+        if (xmax - xmin) < 2 * self.resolution_m or (ymax - ymin) < 2 * self.resolution_m:
+            raise ValueError("bounds must span at least two cells of resolution_m")
+        return self
+
+
+class RasterSource(_Section):
+    """A georeferenced raster layer (geophysics grid, DEM, any evidence layer)."""
+
+    path: FilePath
+    kind: Literal["continuous", "categorical"] = "continuous"
+    units: str = ""
+    bands: list[str] | None = Field(default=None, description="names for the bands of a multi-band file")
+    nodata: float | None = Field(default=None, description="nodata value when the file does not declare one")
+
+
+class SceneSource(_Section):
+    """A multispectral scene: a folder with one file per band, or one multi-band file."""
+
+    sensor: str
+    path: FilePath
+    bands: list[str] | None = Field(
+        default=None,
+        description="bands to use (default: all reflective bands); for a multi-band file without band "
+        "descriptions, the names of its bands in order",
+    )
+    scale: float | None = None
+    offset: float | None = None
+
+    @field_validator("sensor")
+    @classmethod
+    def _known(cls, value: str) -> str:
+        if value.lower() not in SENSORS and value.lower() != "generic":
+            raise ValueError(f"unknown sensor {value!r}: use one of {', '.join(SENSORS)} or 'generic'")
+        return value.lower()
+
+
+class VectorSource(_Section):
+    """A vector layer (GeoPackage, shapefile, GeoJSON, ...)."""
+
+    path: FilePath
+    geometry: Literal["point", "line", "polygon"]
+    layer: str | None = None
+    class_column: str | None = Field(default=None, description="categorical attribute to rasterize (polygons)")
+
+
+class DepositSource(_Section):
+    """Known deposits: a point layer, or a CSV with coordinate columns."""
+
+    path: FilePath
+    layer: str | None = None
+    x_column: str | None = None
+    y_column: str | None = None
+    crs: str | None = Field(default=None, description="CRS of a CSV's coordinates (default EPSG:4326)")
+
+    @field_validator("crs")
+    @classmethod
+    def _crs(cls, value: str | None) -> str | None:
+        return None if value is None else _check_crs(value)
+
+
+class PlateModelSource(_Section):
+    """A plate model in the EarthByte/GPlates layout, and dated deposits to reconstruct with it."""
+
+    rotations: list[FilePath] = Field(min_length=1)
+    topologies: list[FilePath] = Field(min_length=1)
+    static_polygons: list[FilePath] = Field(default_factory=list)
+    coastlines: list[FilePath] = Field(default_factory=list)
+    age_grid: str | None = Field(default=None, description="path template with {time}, e.g. agegrid_{time}.nc")
+    deposits: FilePath | None = None
+
+    @field_validator("age_grid")
+    @classmethod
+    def _template(cls, value: str | None) -> str | None:
+        if value is not None and "{time}" not in value:
+            raise ValueError("age_grid must be a path template containing {time}")
+        return value
+
+
+class PointSurveySource(_Section):
+    """Point measurements (geochemistry samples...): shapefile, GeoPackage or CSV."""
+
+    path: FilePath
+    columns: list[str] | None = None
+    crs: str | None = None
+
+
+class SurveySources(_Section):
+    """Geophysical surveys along profiles, and point surveys."""
+
+    sp: list[FilePath] = Field(default_factory=list)
+    ves: list[FilePath] = Field(default_factory=list)
+    tem: list[FilePath] = Field(default_factory=list)
+    points: dict[str, PointSurveySource] = Field(default_factory=dict)
+
+
+class WaveformSources(_Section):
+    """Seismic waveforms (anything obspy reads) and their labels."""
+
+    files: list[FilePath] = Field(min_length=1)
+    events: FilePath | None = None
+    windows: FilePath | None = None
+
+
+class TruthSources(_Section):
+    """Known ground truth (the demo region has it): used only to score models, never as a feature."""
+
+    probability: FilePath | None = None
+
+
+class DemoSpec(_Section):
+    """Build the synthetic demo region into ``folder`` (relative to the catalog) and use it."""
+
+    seed: int = 42
+    folder: FilePath = Field(default=Path("../demo"), validate_default=True)
+    size_m: float = Field(default=30_000, gt=0)
+    resolution_m: float = Field(default=30, gt=0)
+
+
+class Catalog(_Section):
+    """A study area: its name, target grid and sources. Paths are absolute once read."""
+
+    study_area: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
+    demo: DemoSpec | None = None
+    grid: GridSpec | None = None
+    rasters: dict[str, RasterSource] = Field(default_factory=dict)
+    scenes: dict[str, SceneSource] = Field(default_factory=dict)
+    vectors: dict[str, VectorSource] = Field(default_factory=dict)
+    deposits: DepositSource | None = None
+    plate_model: PlateModelSource | None = None
+    surveys: SurveySources = Field(default_factory=SurveySources)
+    waveforms: WaveformSources | None = None
+    truth: TruthSources = Field(default_factory=TruthSources)
+
+    @model_validator(mode="after")
+    def _grid_or_demo(self) -> "Catalog":
+        if self.demo is None and self.grid is None:
+            raise ValueError("a catalog needs a 'grid' section (or a 'demo' section to build the demo region)")
+        return self
+
+    def files(self) -> dict[str, Path]:
+        """Every input file by its catalog key (``rasters.magnetics``, ``surveys.ves[0]``...)."""
+        found: dict[str, Path] = {}
+
+        def walk(value, key: str) -> None:
+            if isinstance(value, Path):
+                found[key] = value
+            elif isinstance(value, BaseModel):
+                for name in type(value).model_fields:
+                    if not (key == "" and name == "demo"):
+                        walk(getattr(value, name), f"{key}.{name}" if key else name)
+            elif isinstance(value, dict):
+                for name, item in value.items():
+                    walk(item, f"{key}.{name}")
+            elif isinstance(value, list):
+                for i, item in enumerate(value):
+                    walk(item, f"{key}[{i}]")
+
+        walk(self, "")
+        return found

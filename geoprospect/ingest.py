@@ -1,0 +1,169 @@
+"""Ingestion steps: each reads one catalog source, validates it and writes it aligned to the grid.
+
+These compose the readers of :mod:`geoprospect.io` with the pure grid functions; the Prefect tasks
+in ``tasks/ingest.py`` are thin wrappers around them (one step, one cacheable task).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from geoprospect.catalog import Catalog, DepositSource, PlateModelSource, RasterSource, SceneSource, VectorSource
+from geoprospect.errors import InputError
+from geoprospect.grid import TargetGrid, rasterize_classes
+from geoprospect.io.deposits import read_deposit_table
+from geoprospect.io.figures import save_png
+from geoprospect.io.plates import read_features, read_rotation_model
+from geoprospect.io.files import FileRef, atomic_path, publish
+from geoprospect.io.rasters import BandSpec, align_raster, describe_raster, read_preview, write_geotiff
+from geoprospect.io.scenes import align_scene
+from geoprospect.io.tables import write_csv
+from geoprospect.io.vectors import read_deposits, read_vector, to_grid_crs, write_vector
+from geoprospect.provenance import code_digest
+from geoprospect.render.maps import plot_layer
+from geoprospect.render.plates import plot_plate_model
+from geoprospect.tectonics.reconstruct import reconstructed, resolved_sections
+from geoprospect.render.report import Section, report_html
+
+
+def ingest_raster(source: RasterSource, grid: TargetGrid, destination: Path, name: str) -> dict:
+    """Align a raster source (all its bands) onto the grid. Band ``i`` is named by ``source.bands``
+    or, for a single band, by the catalog key ``name``."""
+    info = describe_raster(source.path, nodata=source.nodata)
+    names = source.bands or ([name] if info.count == 1 else [f"{name}_b{i}" for i in range(1, info.count + 1)])
+    if len(names) != info.count:
+        raise InputError(source.path, f"{len(names)} band names given for a file of {info.count} bands", "list one name per band in 'bands'")
+    specs = [(source.path, BandSpec(i, band, source.units, nodata=source.nodata)) for i, band in enumerate(names, start=1)]
+    return align_raster(specs, grid, destination, kind=source.kind)
+
+
+def ingest_scene(source: SceneSource, grid: TargetGrid, destination: Path, name: str) -> dict:
+    """Align a multispectral scene's bands onto the grid as physical values."""
+    return align_scene(source, grid, destination, name)
+
+
+def ingest_vector(source: VectorSource, grid: TargetGrid, destination: Path, classes_destination: Path | None, name: str) -> dict:
+    """Reproject (and clip) a vector layer to the grid; rasterize its classes if it has a class column.
+
+    Class codes come from an integer ``code`` column when the layer has one, otherwise from the sorted
+    class names (1, 2, ...). Returns ``{"features": n, "classes": {code: name}}``.
+    """
+    gdf = to_grid_crs(read_vector(source.path, source.geometry, source.layer, source.class_column), grid, source.path, clip=True)
+    write_vector(gdf, destination, layer=name)
+    classes: dict[int, str] = {}
+    if source.class_column and classes_destination is not None:
+        names = gdf[source.class_column].astype(str)
+        if "code" in gdf.columns and pd.api.types.is_integer_dtype(gdf["code"]):
+            codes = gdf["code"].to_numpy()
+        else:
+            lookup = {n: i for i, n in enumerate(sorted(names.unique()), start=1)}
+            codes = names.map(lookup).to_numpy()
+        classes = {int(c): n for c, n in sorted(set(zip(codes, names)))}
+        raster = rasterize_classes(gdf.geometry, codes, grid).astype("float32")
+        raster[raster == 0] = np.nan
+        write_geotiff(raster, classes_destination, grid.crs, grid.transform, [name], ["class"])
+    return {"features": int(len(gdf)), "classes": classes}
+
+
+def ingest_deposits(source: DepositSource, grid: TargetGrid, destination: Path, skipped_destination: Path) -> dict:
+    """Reproject known deposits to the grid CRS, keep those inside the grid, report the rest."""
+    gdf, skipped = read_deposits(source)
+    gdf = to_grid_crs(gdf, grid, source.path)
+    xmin, ymin, xmax, ymax = grid.bounds
+    inside = (gdf.geometry.x >= xmin) & (gdf.geometry.x <= xmax) & (gdf.geometry.y >= ymin) & (gdf.geometry.y <= ymax)
+    if (~inside).any():
+        skipped = pd.concat([skipped, pd.DataFrame({"row": np.flatnonzero(~inside), "reason": "outside the target grid"})], ignore_index=True)
+    write_vector(gdf[inside], destination, layer="deposits")
+    write_csv(skipped, skipped_destination)
+    return {"deposits": int(inside.sum()), "skipped": int(len(skipped))}
+
+
+def deposit_points(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
+    """(x, y) of the ingested deposits, for overlays."""
+    gdf = read_vector(path, "point")
+    return gdf.geometry.x.to_numpy(), gdf.geometry.y.to_numpy()
+
+
+def render_quicklooks(layer: Path, folder: Path, classes: dict[int, str] | None = None, deposits: str | Path | None = None) -> list[Path]:
+    """One PNG per band of an aligned GeoTIFF, named after the band, with deposits overlaid if given."""
+    data, bounds, names, units = read_preview(layer)
+    points = deposit_points(deposits) if deposits else None
+    paths = []
+    for values, name, unit in zip(data, names, units):
+        fig = plot_layer(values, bounds, name.replace("_", " "), unit, categories=classes, points=points)
+        paths.append(save_png(fig, folder / f"{name}.png"))
+    return paths
+
+
+def publish_ingest(products: list[dict], catalog: Catalog, inputs: dict[str, FileRef], folder: Path) -> Path:
+    """Link every product's files into ``folder`` and write ``layers.csv``, ``sources.csv`` and ``report.html``.
+
+    Parameters
+    ----------
+    products : list of dict
+        Task products: ``section``, ``files`` (published name -> FileRef), optional ``stats`` (per band)
+        and ``rows`` (summary rows).
+    """
+    for product in products:
+        for name, ref in product.get("files", {}).items():
+            publish(ref.path, folder / name)
+    sources = pd.DataFrame([{"key": k, "file": r.path, "sha256": r.sha256[:16]} for k, r in inputs.items()])
+    layers = pd.DataFrame([{"band": band, "kind": p.get("kind", ""), **stats}
+                           for p in products for band, stats in p.get("stats", {}).items()])
+    write_csv(sources, folder / "sources.csv")
+    write_csv(layers, folder / "layers.csv")
+    grid = catalog.grid
+    sections = [
+        Section("Target grid", f"{grid.crs}, bounds {tuple(grid.bounds)}, {grid.resolution_m:g} m cells. "
+                "Feature cube: cube.zarr (open with xarray.open_zarr(..., decode_coords='all'))."),
+        Section("Inputs", "Every input file and the first 16 hex digits of its SHA-256.", table=sources),
+        Section("Aligned layers", "Statistics over the target grid after alignment (valid_fraction excludes nodata).", table=layers),
+    ]
+    by_section: dict[str, list[dict]] = {}
+    for product in products:
+        by_section.setdefault(product.get("section", "Other"), []).extend(product.get("rows", []))
+    for name, rows in by_section.items():
+        if rows:
+            sections.append(Section(name, table=pd.DataFrame(rows)))
+    images = sorted(n for p in products for n in p.get("files", {}) if n.endswith(".png"))
+    sections.append(Section("Quicklooks", images=[(n, Path(n).stem.replace("_", " ")) for n in images]))
+    page = report_html(f"Ingestion: {catalog.study_area}", f"geoprospect ingest flow, code {code_digest('geoprospect.ingest')[:12]}", sections)
+    report = folder / "report.html"
+    with atomic_path(report) as tmp:
+        tmp.write_text(page)
+    return report
+
+
+def ingest_plate_model(plates: PlateModelSource, folder: Path) -> tuple[dict[str, Path], list[dict]]:
+    """Validate a plate model (rotations, topologies, polygons, coastlines) and its dated deposits.
+
+    Writes the dated deposits as read (``plates/dated_deposits.csv``, ages parsed) with the rows that
+    were skipped or lack an age (``plates/dated_deposits_report.csv``), and a present-day quicklook
+    with the topologies resolved at 0 Ma. Returns (published name -> path, summary rows).
+    """
+    rotations = read_rotation_model(plates.rotations)
+    topologies = read_features(plates.topologies, "topology", rotations)
+    static = read_features(plates.static_polygons, "static polygon", rotations) if plates.static_polygons else []
+    coastlines = read_features(plates.coastlines, "coastline", rotations) if plates.coastlines else []
+    rows = [{"item": "rotation files", "count": len(plates.rotations)},
+            {"item": "topology features", "count": sum(len(c) for c in topologies)},
+            {"item": "static polygons", "count": sum(len(c) for c in static)},
+            {"item": "coastline features", "count": sum(len(c) for c in coastlines)}]
+    files: dict[str, Path] = {}
+    lon = lat = age = None
+    if plates.deposits:
+        deposits, report = read_deposit_table(plates.deposits)
+        files["plates/dated_deposits.csv"] = write_csv(pd.DataFrame(deposits.drop(columns="geometry")), folder / "dated_deposits.csv")
+        files["plates/dated_deposits_report.csv"] = write_csv(report, folder / "dated_deposits_report.csv")
+        lon, lat, age = deposits.geometry.x.to_numpy(), deposits.geometry.y.to_numpy(), deposits["age_ma"].to_numpy()
+        rows += [{"item": "dated deposits", "count": int(np.isfinite(age).sum())},
+                 {"item": "deposits without age (kept, reported)", "count": int((~np.isfinite(age)).sum())},
+                 {"item": "rows skipped (reported)", "count": int(report["skipped"].sum()) if "skipped" in report else 0}]
+    sections = resolved_sections(topologies, rotations, 0.0)
+    coast = reconstructed(coastlines, rotations, 0.0)
+    fig = plot_plate_model(sections, 0.0, lon, lat, age, coast, title="Plate model at present day, deposits coloured by age")
+    files["quicklooks/plate_model_0ma.png"] = save_png(fig, folder / "plate_model_0ma.png")
+    return files, rows

@@ -1,0 +1,134 @@
+"""Vector layers: geology polygons, fault lines, deposit points. Reading, validation, writing."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyogrio
+from pyogrio.errors import DataLayerError, DataSourceError
+from shapely.geometry import box
+
+from geoprospect.catalog import DepositSource
+from geoprospect.errors import InputError
+from geoprospect.grid import TargetGrid
+from geoprospect.io.files import atomic_path
+
+GEOMETRY_TYPES = {
+    "point": {"Point", "MultiPoint"},
+    "line": {"LineString", "MultiLineString"},
+    "polygon": {"Polygon", "MultiPolygon"},
+}
+
+
+def read_vector(path: str | Path, geometry: str, layer: str | None = None, class_column: str | None = None) -> gpd.GeoDataFrame:
+    """Read a vector layer and check its CRS, geometry type, emptiness and class column.
+
+    Invalid polygons (self-intersections, common in digitised maps) are repaired with
+    ``make_valid``; null geometries are an error, not silently dropped.
+    """
+    path = Path(path)
+    try:
+        gdf = gpd.read_file(path, layer=layer, engine="pyogrio")
+    except DataLayerError as exc:
+        layers = ", ".join(str(n) for n, _ in pyogrio.list_layers(path))
+        raise InputError(path, f"layer problem ({exc})", f"name one of its layers: {layers}") from None
+    except (DataSourceError, OSError, ValueError) as exc:
+        raise InputError(path, f"cannot be read as a vector file ({exc})", "check that it is a complete GeoPackage, shapefile (with .shx/.dbf) or GeoJSON") from None
+    if gdf.empty:
+        raise InputError(path, "the layer has no features", "point the catalog at a layer that holds data")
+    if gdf.crs is None:
+        raise InputError(path, "the layer has no CRS", "define it (e.g. a .prj beside a shapefile, or `ogr2ogr -a_srs EPSG:xxxx`)")
+    if gdf.geometry.isna().any() or gdf.geometry.is_empty.any():
+        bad = int((gdf.geometry.isna() | gdf.geometry.is_empty).sum())
+        raise InputError(path, f"{bad} feature(s) have no geometry", "delete or fix those features")
+    found = set(gdf.geom_type)
+    if not found <= GEOMETRY_TYPES[geometry]:
+        raise InputError(path, f"expected {geometry} geometries, found {', '.join(sorted(found))}", f"use a {geometry} layer or fix 'geometry' in the catalog")
+    if geometry == "polygon" and not gdf.is_valid.all():
+        gdf = gdf.set_geometry(gdf.make_valid())
+    if class_column is not None:
+        if class_column not in gdf.columns:
+            raise InputError(path, f"column {class_column!r} not found", f"use one of {', '.join(c for c in gdf.columns if c != 'geometry')}")
+        if gdf[class_column].isna().any():
+            raise InputError(path, f"{int(gdf[class_column].isna().sum())} feature(s) have no {class_column!r} value", "fill in the class of every polygon")
+    return gdf
+
+
+def read_deposits(source: DepositSource) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
+    """Read known deposits from a point layer or a CSV of coordinates.
+
+    Rows whose coordinates are missing or unparseable, and exact duplicates, are skipped and returned
+    in the second frame with a ``reason`` column, so the user sees what was left out.
+    """
+    path = Path(source.path)
+    if path.suffix.lower() not in (".csv", ".txt"):
+        gdf = read_vector(path, "point", layer=source.layer)
+        gdf = gdf.explode(index_parts=False)
+        skipped = pd.DataFrame(columns=["row", "reason"])
+    else:
+        gdf, skipped = _read_point_csv(path, source)
+    xy = pd.DataFrame({"x": gdf.geometry.x.round(6), "y": gdf.geometry.y.round(6)})
+    dup = xy.duplicated().to_numpy()
+    if dup.any():
+        skipped = pd.concat([skipped, pd.DataFrame({"row": np.flatnonzero(dup), "reason": "duplicate coordinates"})], ignore_index=True)
+        gdf = gdf[~dup]
+    if gdf.empty:
+        raise InputError(path, "no usable deposit (all rows were skipped: " + "; ".join(skipped["reason"].unique()) + ")", "check the coordinate columns")
+    return gdf.reset_index(drop=True), skipped
+
+
+def _read_point_csv(path: Path, source: DepositSource) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
+    if not source.x_column or not source.y_column:
+        raise InputError(path, "a CSV of deposits needs x_column and y_column in the catalog", "add them (e.g. x_column: LongitudeDecimal, y_column: LatitudeDecimal)")
+    table = _read_csv(path)
+    missing = [c for c in (source.x_column, source.y_column) if c not in table.columns]
+    if missing:
+        raise InputError(path, f"column(s) {', '.join(missing)} not found", f"use one of {', '.join(table.columns)}")
+    x = pd.to_numeric(table[source.x_column], errors="coerce")
+    y = pd.to_numeric(table[source.y_column], errors="coerce")
+    crs = source.crs or "EPSG:4326"
+    bad = x.isna() | y.isna() | ~np.isfinite(x) | ~np.isfinite(y)
+    if crs == "EPSG:4326":
+        bad |= (x.abs() > 180) | (y.abs() > 90)
+    skipped = pd.DataFrame({"row": np.flatnonzero(bad), "reason": "missing, unparseable or out-of-range coordinates"})
+    gdf = gpd.GeoDataFrame(table[~bad], geometry=gpd.points_from_xy(x[~bad], y[~bad]), crs=crs)
+    return gdf, skipped
+
+
+def _read_csv(path: Path) -> pd.DataFrame:
+    for encoding in ("utf-8", "latin-1"):
+        try:
+            table = pd.read_csv(path, encoding=encoding)
+            break
+        except UnicodeDecodeError:
+            continue
+        except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+            raise InputError(path, f"cannot be parsed as CSV ({exc})", "check the delimiter and quoting") from None
+    if table.empty:
+        raise InputError(path, "the table has no rows", "point the catalog at a table that holds data")
+    return table
+
+
+def to_grid_crs(gdf: gpd.GeoDataFrame, grid: TargetGrid, source: str | Path, clip: bool = False) -> gpd.GeoDataFrame:
+    """Reproject to the grid CRS; a layer with nothing inside the grid is an :class:`InputError`.
+
+    With ``clip`` the features are cut to the grid's extent.
+    """
+    out = gdf.to_crs(grid.crs)
+    extent = box(*grid.bounds)
+    inside = out.intersects(extent)
+    if not inside.any():
+        raise InputError(source, f"no feature lies inside the target grid ({grid.crs} bounds {tuple(round(b) for b in grid.bounds)})",
+                         "check the layer's CRS and the catalog's grid bounds")
+    return out.clip(extent) if clip else out
+
+
+def write_vector(gdf: gpd.GeoDataFrame, path: str | Path, layer: str | None = None) -> Path:
+    """Write a GeoPackage atomically."""
+    path = Path(path)
+    with atomic_path(path) as tmp:
+        gdf.to_file(tmp, layer=layer or path.stem, driver="GPKG", engine="pyogrio")
+    return path

@@ -1,0 +1,258 @@
+"""Reading and validating seismic waveforms, event catalogues and labelled-window tables.
+
+Gap policy: gaps are never filled. Fabricated samples (zeros, interpolation) would leak into training
+windows as false signal, so after the files are read, pieces of one channel that touch or overlap are
+merged (where they overlap the later piece wins, obspy ``merge(method=1)``) and each stretch of
+continuous data stays its own :class:`obspy.Trace`. Every gap and overlap is reported with a
+:class:`WaveformGapWarning`; :func:`geoprospect.seismic.windows.cut_windows` then skips windows that
+cross a gap.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Iterable
+from pathlib import Path
+
+import numpy as np
+import obspy
+import pandas as pd
+
+from geoprospect.errors import InputError
+
+EVENT_COLUMNS = ("event_id", "origin_time", "station", "p_arrival_time", "s_arrival_time", "snr_db", "magnitude",
+                 "distance_km")
+EVENT_TIME_COLUMNS = ("origin_time", "p_arrival_time", "s_arrival_time")
+WINDOW_COLUMNS = ("station", "start_time", "end_time", "window_s", "label", "snr_db")
+WINDOW_LABELS = ("event", "noise", "transient")
+WINDOW_TOLERANCE_S = 1e-3  # end_time - start_time may differ from window_s by this (rounding of written times)
+
+
+class WaveformGapWarning(UserWarning):
+    """A channel has gaps or overlaps; the stream keeps each continuous stretch as its own trace."""
+
+
+def read_waveforms(paths: str | Path | Iterable[str | Path]) -> obspy.Stream:
+    """Read waveform files (any format ``obspy.read`` detects: MiniSEED, SAC, GSE2...) into one Stream.
+
+    Parameters
+    ----------
+    paths : path or iterable of paths
+        The files; several files of one channel (e.g. day files) are joined.
+
+    Returns
+    -------
+    obspy.Stream
+        Sorted traces in the files' units (counts for raw data); one trace per continuous stretch of
+        each channel (see the module's gap policy).
+
+    Raises
+    ------
+    InputError
+        A missing, unreadable, corrupt or truncated file; a file with no samples; a trace with a sampling rate
+        <= 0, with NaN or infinite samples, or with only zeros; one channel at two sampling rates.
+
+    Warns
+    -----
+    WaveformGapWarning
+        For each channel with gaps or overlaps, with their times and lengths.
+    """
+    paths = [Path(paths)] if isinstance(paths, (str, Path)) else [Path(p) for p in paths]
+    if not paths:
+        raise InputError("read_waveforms", "no waveform files were given", "pass at least one MiniSEED or SAC file")
+    stream = obspy.Stream()
+    rate_files: dict[str, dict[float, Path]] = {}
+    for path in paths:
+        part = _read_one(path)
+        for trace in part:
+            rate_files.setdefault(trace.id, {}).setdefault(trace.stats.sampling_rate, path)
+        stream += part
+    for trace_id, rates in rate_files.items():
+        if len(rates) > 1:
+            listed = ", ".join(f"{rate:g} Hz in {path}" for rate, path in rates.items())
+            raise InputError(", ".join(str(p) for p in rates.values()),
+                             f"channel {trace_id} comes at several sampling rates ({listed})",
+                             "resample the files to one rate or give the channels distinct codes")
+    _report_gaps(stream)
+    stream.merge(method=1, fill_value=None)  # gaps become masked, then split into separate traces
+    stream = stream.split()
+    stream.sort()
+    return stream
+
+
+def _read_one(path: Path) -> obspy.Stream:
+    if not path.is_file():
+        raise InputError(path, "file not found", "check the path (and the catalog entry that names it)")
+    fix = "check the file is complete MiniSEED, SAC or another obspy format; export or download it again"
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            stream = obspy.read(str(path))
+    except Exception as exc:  # obspy raises bare Exception/TypeError for corrupt or unknown files
+        raise InputError(path, f"cannot be read as a waveform file ({exc})", fix) from None
+    for warning in caught:
+        # a truncated MiniSEED file reads "successfully" up to its last whole record: refuse it
+        if "unexpected end of file" in str(warning.message).lower():
+            raise InputError(path, f"cannot be read as a waveform file: it is truncated ({warning.message})", fix)
+        warnings.warn(warning.message, stacklevel=3)
+    if sum(trace.stats.npts for trace in stream) == 0:
+        raise InputError(path, "the file holds no waveform samples", "export the waveforms again; the file is empty")
+    for trace in stream:
+        rate = trace.stats.sampling_rate
+        if not np.isfinite(rate) or rate <= 0:
+            raise InputError(path, f"trace {trace.id} has sampling rate {rate} Hz",
+                             "fix the sampling rate in the file header (it must be > 0)")
+        if trace.stats.npts == 0:
+            continue
+        if trace.data.dtype.kind not in "iuf":
+            raise InputError(path, f"trace {trace.id} holds non-numeric data ({trace.data.dtype})",
+                             "remove log/ASCII channels from the file")
+        n_bad = int(np.count_nonzero(~np.isfinite(trace.data)))
+        if n_bad:
+            raise InputError(path, f"trace {trace.id} has {n_bad} NaN or infinite samples",
+                             "cut out or repair the bad samples (a gap is better than NaN)")
+        if not np.any(trace.data):
+            raise InputError(path, f"trace {trace.id} is all zeros (a dead channel)",
+                             "drop the channel's file or replace it with a working channel")
+    return stream
+
+
+def _report_gaps(stream: obspy.Stream) -> None:
+    gaps = stream.get_gaps()  # [net, sta, loc, cha, t_end_before, t_start_after, duration_s, n_samples]
+    by_channel: dict[str, list[str]] = {}
+    for net, sta, loc, cha, before, after, duration_s, _ in gaps:
+        what = "gap" if duration_s > 0 else "overlap"
+        by_channel.setdefault(f"{net}.{sta}.{loc}.{cha}", []).append(f"{what} of {abs(duration_s):.3f} s at {before}")
+    for trace_id, items in by_channel.items():
+        warnings.warn(WaveformGapWarning(f"{trace_id}: {'; '.join(items)} (gaps not filled; overlaps keep the later data)"),
+                      stacklevel=3)
+
+
+def read_event_catalog(path: str | Path) -> pd.DataFrame:
+    """Read an event-arrival catalogue (CSV, one row per event and station).
+
+    Required columns: event_id, origin_time, station, p_arrival_time, s_arrival_time, snr_db,
+    magnitude, distance_km. Times are ISO 8601 and parsed as UTC (text without a zone is taken as
+    UTC). ``s_arrival_time`` may be empty (P-only picks); every other required value must be present.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The table, times as ``datetime64[..., UTC]``, other columns as written.
+
+    Raises
+    ------
+    InputError
+        Missing or unreadable file, no rows, a missing required column or value, an unparseable time,
+        a P arrival not after the origin time, an S arrival not after the P arrival, a negative distance.
+    """
+    path = Path(path)
+    table = _read_csv(path, EVENT_COLUMNS)
+    _require_values(path, table, [c for c in EVENT_COLUMNS if c != "s_arrival_time"])
+    for column in EVENT_TIME_COLUMNS:
+        table[column] = _parse_times(path, table, column)
+    _require_numeric(path, table, ("snr_db", "magnitude", "distance_km"))
+    _reject_rows(path, table, table["p_arrival_time"] <= table["origin_time"], "a P arrival time is not after its origin time",
+                 "fix the origin or the pick; arrivals come after the origin")
+    _reject_rows(path, table, table["s_arrival_time"] <= table["p_arrival_time"], "an S arrival time is not after its P arrival",
+                 "fix the picks (S comes after P) or leave s_arrival_time empty")
+    _reject_rows(path, table, table["distance_km"] < 0, "distance_km is negative", "give distances as positive km")
+    return table
+
+
+def read_windows(path: str | Path) -> pd.DataFrame:
+    """Read a table of labelled waveform windows (CSV, one row per window).
+
+    Required columns: station, start_time, end_time (ISO 8601, parsed as UTC), window_s (s), label
+    (one of ``event``, ``noise``, ``transient``), snr_db (dB; may be empty for noise windows only).
+    Other columns (network, event_id...) are kept.
+
+    Raises
+    ------
+    InputError
+        Missing or unreadable file, no rows, a missing required column or value, an unparseable time,
+        an unknown label, ``end_time`` not after ``start_time``, a length that differs from window_s,
+        or two windows of different labels that overlap at one station.
+    """
+    path = Path(path)
+    table = _read_csv(path, WINDOW_COLUMNS)
+    _require_values(path, table, [c for c in WINDOW_COLUMNS if c != "snr_db"])
+    for column in ("start_time", "end_time"):
+        table[column] = _parse_times(path, table, column)
+    _require_numeric(path, table, ("window_s", "snr_db"))
+    table["label"] = table["label"].astype(str)
+    table["station"] = table["station"].astype(str)
+    _reject_rows(path, table, ~table["label"].isin(WINDOW_LABELS), "unknown window label",
+                 f"use one of {', '.join(WINDOW_LABELS)}")
+    _reject_rows(path, table, table["snr_db"].isna() & (table["label"] != "noise"), "snr_db is empty for a signal window",
+                 "give snr_db for every event and transient window (it may be empty for noise only)")
+    _reject_rows(path, table, table["end_time"] <= table["start_time"], "end_time is not after start_time",
+                 "swap or fix the window times")
+    length_s = (table["end_time"] - table["start_time"]).dt.total_seconds()
+    _reject_rows(path, table, (length_s - table["window_s"]).abs() > WINDOW_TOLERANCE_S,
+                 "end_time - start_time differs from window_s", "make window_s the window length in seconds")
+    _check_label_overlaps(path, table)
+    return table
+
+
+def _read_csv(path: Path, required: tuple[str, ...]) -> pd.DataFrame:
+    if not path.is_file():
+        raise InputError(path, "file not found", "check the path (and the catalog entry that names it)")
+    try:
+        table = pd.read_csv(path, dtype={"station": str, "network": str, "event_id": str})
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+        raise InputError(path, f"cannot be read as CSV ({exc})", "save the table as comma-separated UTF-8 text with a header row") from None
+    missing = [c for c in required if c not in table.columns]
+    if missing:
+        raise InputError(path, f"missing column(s) {', '.join(missing)}", f"the table needs columns {', '.join(required)}")
+    if table.empty:
+        raise InputError(path, "the table has no rows", "add rows or point to the right file")
+    return table
+
+
+def _require_values(path: Path, table: pd.DataFrame, columns: list[str]) -> None:
+    for column in columns:
+        rows = np.flatnonzero(table[column].isna().to_numpy())
+        if rows.size:
+            raise InputError(path, f"column {column} is empty in {rows.size} row(s) (first: data row {rows[0] + 1})",
+                             f"fill in {column} for every row")
+
+
+def _parse_times(path: Path, table: pd.DataFrame, column: str) -> pd.Series:
+    try:
+        return pd.to_datetime(table[column], utc=True, format="ISO8601")
+    except (ValueError, TypeError) as exc:
+        raise InputError(path, f"column {column} holds a time that is not ISO 8601 ({exc})",
+                         "write times like 2024-03-01T00:01:06.77Z") from None
+
+
+def _require_numeric(path: Path, table: pd.DataFrame, columns: tuple[str, ...]) -> None:
+    for column in columns:
+        if not pd.api.types.is_numeric_dtype(table[column]):
+            raise InputError(path, f"column {column} holds non-numeric values", f"write {column} as plain numbers")
+
+
+def _reject_rows(path: Path, table: pd.DataFrame, bad: pd.Series, problem: str, fix: str) -> None:
+    rows = np.flatnonzero(bad.to_numpy(dtype=bool, na_value=False))
+    if rows.size:
+        raise InputError(path, f"{problem} in {rows.size} row(s) (first: data row {rows[0] + 1})", fix)
+
+
+def _check_label_overlaps(path: Path, table: pd.DataFrame) -> None:
+    keys = ["network", "station"] if "network" in table.columns else ["station"]
+    for key, group in table.groupby(keys, sort=False):
+        group = group.sort_values("start_time")
+        starts = group["start_time"].to_numpy()
+        ends = group["end_time"].to_numpy()
+        labels = group["label"].to_numpy()
+        # the running end of all earlier windows: any window starting before it overlaps one of them
+        running_end = np.maximum.accumulate(ends)
+        for i in range(1, len(group)):
+            if starts[i] < running_end[i - 1]:
+                earlier = np.flatnonzero(ends[:i] > starts[i])
+                clash = [j for j in earlier if labels[j] != labels[i]]
+                if clash:
+                    j = clash[0]
+                    raise InputError(path, f"at station {'.'.join(map(str, key))}, a {labels[j]} window ({group['start_time'].iloc[j]}) "
+                                     f"overlaps a {labels[i]} window ({group['start_time'].iloc[i]})",
+                                     "windows of different labels must not overlap: move or drop one")

@@ -1,0 +1,71 @@
+"""Map quicklooks: one layer with a colour bar (or legend), title, units, scale bar and north arrow."""
+
+from __future__ import annotations
+
+import numpy as np
+from matplotlib.colors import BoundaryNorm, ListedColormap
+from matplotlib.figure import Figure
+from matplotlib.patches import Patch
+
+CATEGORY_COLOURS = ("#e6c86e", "#c9a66b", "#8c8c8c", "#9ecae1", "#fbb4ae", "#7fbf7b", "#2d6a4f", "#b39ddb",
+                    "#f28e2b", "#d62728", "#17becf", "#bcbd22", "#8c564b", "#e377c2", "#7f7f7f", "#1f77b4")
+
+
+def plot_layer(values: np.ndarray, bounds: tuple[float, float, float, float], title: str, units: str = "",
+               categories: dict[int, str] | None = None, points: tuple[np.ndarray, np.ndarray] | None = None,
+               cmap: str = "viridis", crs_label: str = "", metric: bool = True) -> Figure:
+    """A quicklook of one (y, x) layer.
+
+    Parameters
+    ----------
+    values : ndarray (y, x)
+        NaN is drawn transparent.
+    bounds : (xmin, ymin, xmax, ymax)
+        Map extent in CRS units.
+    categories : dict, optional
+        Class code -> name, for categorical layers (drawn with a legend instead of a colour bar).
+    points : (x, y), optional
+        Points to overlay (e.g. deposits).
+    metric : bool
+        Whether map units are metres (draws a scale bar).
+    """
+    fig = Figure(figsize=(7, 6), dpi=100, layout="constrained")
+    ax = fig.add_subplot()
+    extent = (bounds[0], bounds[2], bounds[1], bounds[3])
+    finite = values[np.isfinite(values)]
+    if categories:
+        codes = sorted(categories)
+        colours = ListedColormap([CATEGORY_COLOURS[i % len(CATEGORY_COLOURS)] for i in range(len(codes))])
+        index = np.full(values.shape, np.nan)
+        for i, code in enumerate(codes):
+            index[values == code] = i
+        ax.imshow(index, extent=extent, cmap=colours, norm=BoundaryNorm(np.arange(len(codes) + 1) - 0.5, len(codes)), interpolation="nearest")
+        handles = [Patch(color=colours(i), label=f"{code}: {categories[code]}") for i, code in enumerate(codes)]
+        ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1), fontsize=8, frameon=False)
+    else:
+        lo, hi = np.percentile(finite, [2, 98]) if finite.size else (0, 1)
+        image = ax.imshow(values, extent=extent, cmap=cmap, vmin=lo, vmax=hi if hi > lo else lo + 1, interpolation="nearest")
+        fig.colorbar(image, ax=ax, shrink=0.8, label=units or "value")
+    if points is not None and len(points[0]):
+        ax.scatter(points[0], points[1], s=18, c="white", edgecolors="black", linewidths=0.8, label="deposits", zorder=3)
+    ax.set_title(f"{title}" + (f" ({units})" if units and not categories else ""))
+    ax.set_xlabel(f"easting ({crs_label})" if crs_label else "easting")
+    ax.set_ylabel(f"northing ({crs_label})" if crs_label else "northing")
+    ax.ticklabel_format(style="plain", useOffset=False)
+    ax.tick_params(labelsize=7)
+    if metric:
+        _scale_bar(ax, bounds)
+    ax.annotate("N", xy=(0.95, 0.95), xytext=(0.95, 0.84), xycoords="axes fraction", ha="center", fontsize=11, fontweight="bold",
+                arrowprops=dict(arrowstyle="-|>", color="black"))
+    ax.text(0.01, 0.01, f"valid cells: {finite.size / max(values.size, 1):.0%}", transform=ax.transAxes, fontsize=7)
+    return fig
+
+
+def _scale_bar(ax, bounds) -> None:
+    width = bounds[2] - bounds[0]
+    length = 10 ** np.floor(np.log10(width / 4))
+    length *= 5 if width / 4 >= 5 * length else (2 if width / 4 >= 2 * length else 1)
+    x0, y0 = bounds[0] + 0.05 * width, bounds[1] + 0.06 * (bounds[3] - bounds[1])
+    ax.plot([x0, x0 + length], [y0, y0], color="black", linewidth=3)
+    label = f"{length / 1000:g} km" if length >= 1000 else f"{length:g} m"
+    ax.text(x0 + length / 2, y0, label, ha="center", va="bottom", fontsize=8)

@@ -1,0 +1,124 @@
+"""Ingestion tasks: thin, cached wrappers over :mod:`geoprospect.ingest`.
+
+Every cached task takes :class:`FileRef` inputs (path + content hash), writes to content-addressed
+paths in the study area's work folder and returns a small :data:`Product` dict, never arrays:
+
+- ``files``: published name (relative to ``outputs/<area>/ingest/``) -> FileRef;
+- ``layer`` / ``kind`` / ``classes``: an aligned raster for the cube, when the source gives one;
+- ``rows``: summary rows for the report.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from prefect import task
+
+from geoprospect import ingest as core
+from geoprospect.catalog import Catalog, DepositSource, PlateModelSource, RasterSource, SceneSource, SurveySources, VectorSource, WaveformSources
+from geoprospect.demo import ensure_demo
+from geoprospect.grid import TargetGrid
+from geoprospect.io.catalog import read_catalog
+from geoprospect.io.cube import write_cube
+from geoprospect.io.files import FileRef
+from tasks.caching import content_policy, retry_on_io, work_file
+
+IO_RETRIES = dict(retries=2, retry_delay_seconds=[1, 5], retry_condition_fn=retry_on_io)
+INGEST = dict(cache_policy=content_policy("geoprospect.ingest"), persist_result=True, **IO_RETRIES)
+_CORE = ("geoprospect.ingest",)
+
+
+def _refs(paths: dict[str, Path]) -> dict[str, FileRef]:
+    return {name: FileRef.of(path) for name, path in paths.items()}
+
+
+@task(**IO_RETRIES)
+def load_catalog(path: str) -> Catalog:
+    """Read and validate the catalog; for a ``demo:`` catalog, build the demo region first (once)."""
+    catalog = read_catalog(path, check_files=False)
+    if catalog.demo is not None:
+        spec = catalog.demo
+        path = str(ensure_demo(spec.folder, seed=spec.seed, size_m=spec.size_m, resolution_m=spec.resolution_m))
+    return read_catalog(path)
+
+
+@task(**IO_RETRIES)
+def fingerprint(catalog: Catalog) -> dict[str, FileRef]:
+    """Content hashes of every input file: the cache keys of the tasks below are built on them."""
+    return {key: FileRef.of(path) for key, path in catalog.files().items()}
+
+
+@task(**INGEST)
+def align_raster(ref: FileRef, source: RasterSource, grid: TargetGrid, work: str, name: str) -> dict:
+    layer = work_file(work, "layers", name, ".tif", ref, source, grid, modules=_CORE)
+    stats = core.ingest_raster(source, grid, layer, name)
+    return {"section": "Rasters", "layer": FileRef.of(layer), "bands": list(stats), "kind": source.kind, "stats": stats, "files": _refs({f"layers/{name}.tif": layer})}
+
+
+@task(**INGEST)
+def align_scene(ref: FileRef, source: SceneSource, grid: TargetGrid, work: str, name: str) -> dict:
+    layer = work_file(work, "layers", name, ".tif", ref, source, grid, modules=_CORE)
+    stats = core.ingest_scene(source, grid, layer, name)
+    return {"section": "Scenes", "layer": FileRef.of(layer), "bands": list(stats), "kind": "continuous", "stats": stats, "files": _refs({f"layers/{name}.tif": layer})}
+
+
+@task(**INGEST)
+def ingest_vector(ref: FileRef, source: VectorSource, grid: TargetGrid, work: str, name: str) -> dict:
+    vector = work_file(work, "vectors", name, ".gpkg", ref, source, grid, modules=_CORE)
+    layer = vector.with_suffix(".tif") if source.class_column else None
+    summary = core.ingest_vector(source, grid, vector, layer, name)
+    files = {f"vectors/{name}.gpkg": vector} | ({f"layers/{name}.tif": layer} if layer else {})
+    product = {"section": "Vectors", "files": _refs(files), "rows": [{"layer": name, "features": summary["features"], "classes": len(summary["classes"])}]}
+    if layer:
+        product.update(layer=FileRef.of(layer), bands=[name], kind="categorical", classes=summary["classes"])
+    return product
+
+
+@task(**INGEST)
+def ingest_deposits(ref: FileRef, source: DepositSource, grid: TargetGrid, work: str) -> dict:
+    points = work_file(work, "vectors", "deposits", ".gpkg", ref, source, grid, modules=_CORE)
+    skipped = points.with_suffix(".skipped.csv")
+    summary = core.ingest_deposits(source, grid, points, skipped)
+    return {"section": "Deposits", "files": _refs({"vectors/deposits.gpkg": points, "vectors/deposits_skipped.csv": skipped}), "rows": [summary],
+            "points": FileRef.of(points)}
+
+
+@task(**INGEST)
+def ingest_surveys(refs: dict[str, FileRef], surveys: SurveySources, grid: TargetGrid, work: str) -> dict:
+    folder = work_file(work, "surveys", "surveys", "", refs, surveys, grid, modules=_CORE)
+    files, rows = core.ingest_surveys(surveys, grid, folder)
+    return {"section": "Surveys", "files": _refs(files), "rows": rows}
+
+
+@task(**INGEST)
+def ingest_plate_model(refs: dict[str, FileRef], plates: PlateModelSource, work: str) -> dict:
+    folder = work_file(work, "plates", "plates", "", refs, plates, modules=_CORE)
+    files, rows = core.ingest_plate_model(plates, folder)
+    return {"section": "Plate model", "files": _refs(files), "rows": rows}
+
+
+@task(**INGEST)
+def ingest_waveforms(refs: dict[str, FileRef], waveforms: WaveformSources, work: str) -> dict:
+    folder = work_file(work, "waveforms", "waveforms", "", refs, waveforms, modules=_CORE)
+    files, rows = core.ingest_waveforms(waveforms, folder)
+    return {"section": "Waveforms", "files": _refs(files), "rows": rows}
+
+
+@task(**INGEST)
+def render_quicklooks(layer: FileRef, work: str, classes: dict[int, str] | None = None, deposits: FileRef | None = None) -> dict:
+    folder = work_file(work, "quicklooks", Path(layer.path).stem, "", layer, classes, deposits, modules=_CORE)
+    paths = core.render_quicklooks(Path(layer.path), folder, classes, deposits.path if deposits else None)
+    return {"section": "Quicklooks", "files": _refs({f"quicklooks/{p.name}": p for p in paths})}
+
+
+@task(cache_policy=content_policy("geoprospect.io.cube"), persist_result=True, **IO_RETRIES)
+def build_cube(layers: list[FileRef], kinds: dict[str, str], classes: dict[str, dict[int, str]], work: str) -> dict:
+    cube = work_file(work, "cube", "cube", ".zarr", layers, kinds, classes, modules=("geoprospect.io.cube",))
+    write_cube([Path(layer.path) for layer in layers], cube, kinds, classes)
+    return {"section": "Feature cube", "files": _refs({"cube.zarr": cube})}
+
+
+@task(**IO_RETRIES)
+def publish(products: list[dict], catalog: Catalog, inputs: dict[str, FileRef], folder: str) -> str:
+    """Link every product into ``outputs/<area>/ingest/`` and write the run's report page."""
+    return str(core.publish_ingest(products, catalog, inputs, Path(folder)))
