@@ -6,12 +6,14 @@ in ``tasks/ingest.py`` are thin wrappers around them (one step, one cacheable ta
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from geoprospect.catalog import Catalog, DepositSource, PlateModelSource, RasterSource, SceneSource, VectorSource
+from geoprospect.catalog import (Catalog, DepositSource, PlateModelSource, RasterSource, SceneSource, SurveySources, VectorSource,
+                                 WaveformSources)
 from geoprospect.errors import InputError
 from geoprospect.grid import TargetGrid, rasterize_classes
 from geoprospect.io.deposits import read_deposit_table
@@ -20,11 +22,15 @@ from geoprospect.io.plates import read_features, read_rotation_model
 from geoprospect.io.files import FileRef, atomic_path, publish
 from geoprospect.io.rasters import BandSpec, align_raster, describe_raster, read_preview, write_geotiff
 from geoprospect.io.scenes import align_scene
+from geoprospect.io.surveys import read_point_survey, read_sp_profile, read_tem, read_ves
 from geoprospect.io.tables import write_csv
 from geoprospect.io.vectors import read_deposits, read_vector, to_grid_crs, write_vector
+from geoprospect.io.waveforms import WaveformGapWarning, read_event_catalog, read_waveforms, read_windows
 from geoprospect.provenance import code_digest
 from geoprospect.render.maps import plot_layer
 from geoprospect.render.plates import plot_plate_model
+from geoprospect.render.surveys import plot_sp_profile, plot_tem, plot_ves
+from geoprospect.render.waveforms import plot_waveforms
 from geoprospect.tectonics.reconstruct import reconstructed, resolved_sections
 from geoprospect.render.report import Section, report_html
 
@@ -166,4 +172,64 @@ def ingest_plate_model(plates: PlateModelSource, folder: Path) -> tuple[dict[str
     coast = reconstructed(coastlines, rotations, 0.0)
     fig = plot_plate_model(sections, 0.0, lon, lat, age, coast, title="Plate model at present day, deposits coloured by age")
     files["quicklooks/plate_model_0ma.png"] = save_png(fig, folder / "plate_model_0ma.png")
+    return files, rows
+
+
+def ingest_surveys(surveys: SurveySources, grid: TargetGrid, folder: Path) -> tuple[dict[str, Path], list[dict]]:
+    """Validate SP, VES and TEM files and point surveys; write them in the canonical layouts.
+
+    Profiles and soundings of one kind are gathered in one CSV (``surveys/<kind>.csv``) with a
+    quicklook; point surveys are reprojected to the grid CRS (``surveys/<name>.gpkg``).
+    """
+    files: dict[str, Path] = {}
+    rows: list[dict] = []
+    kinds = (("sp", surveys.sp, read_sp_profile, plot_sp_profile, "profile_id"),
+             ("ves", surveys.ves, read_ves, plot_ves, "sounding_id"),
+             ("tem", surveys.tem, read_tem, plot_tem, "sounding_id"))
+    for kind, paths, reader, plot, group in kinds:
+        if not paths:
+            continue
+        table = pd.concat([reader(p) for p in paths], ignore_index=True)
+        files[f"surveys/{kind}.csv"] = write_csv(table, folder / f"{kind}.csv")
+        files[f"quicklooks/survey_{kind}.png"] = save_png(plot(table), folder / f"survey_{kind}.png")
+        rows.append({"survey": kind, "files": len(paths), "lines_or_soundings": int(table[group].nunique()) if group in table else len(paths),
+                     "readings": int(len(table))})
+    for name, source in surveys.points.items():
+        points = to_grid_crs(read_point_survey(source.path, source.columns, source.crs), grid, source.path)
+        files[f"surveys/{name}.gpkg"] = write_vector(points, folder / f"{name}.gpkg", layer=name)
+        rows.append({"survey": name, "files": 1, "lines_or_soundings": 0, "readings": int(len(points))})
+    return files, rows
+
+
+def ingest_waveforms(waveforms: WaveformSources, folder: Path) -> tuple[dict[str, Path], list[dict]]:
+    """Validate waveforms, their event catalogue and labelled windows; list channels and gaps.
+
+    Writes ``waveforms/channels.csv`` (one row per continuous stretch of each channel),
+    ``waveforms/events.csv`` and ``waveforms/windows.csv`` as parsed, and a quicklook of the first
+    catalogued event at every station.
+    """
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", WaveformGapWarning)
+        stream = read_waveforms(waveforms.files)
+    gaps = [str(w.message) for w in caught if issubclass(w.category, WaveformGapWarning)]
+    channels = pd.DataFrame([{"id": tr.id, "start": str(tr.stats.starttime), "end": str(tr.stats.endtime),
+                              "sampling_rate_hz": tr.stats.sampling_rate, "samples": tr.stats.npts} for tr in stream])
+    files = {"waveforms/channels.csv": write_csv(channels, folder / "channels.csv")}
+    rows = [{"item": "channels", "count": int(channels["id"].nunique())},
+            {"item": "continuous stretches", "count": len(channels)},
+            {"item": "gap or overlap reports", "count": len(gaps)}]
+    events = read_event_catalog(waveforms.events) if waveforms.events else None
+    if events is not None:
+        files["waveforms/events.csv"] = write_csv(events, folder / "events.csv")
+        rows.append({"item": "catalogued arrivals", "count": len(events)})
+    if waveforms.windows:
+        windows = read_windows(waveforms.windows)
+        files["waveforms/windows.csv"] = write_csv(windows, folder / "windows.csv")
+        rows += [{"item": f"{label} windows", "count": int(n)} for label, n in windows["label"].value_counts().sort_index().items()]
+    start = end = None
+    if events is not None and len(events):
+        first = pd.Timestamp(events["p_arrival_time"].min())
+        start, end = first - pd.Timedelta(seconds=10), first + pd.Timedelta(seconds=50)
+    fig = plot_waveforms(stream, events, start, end)
+    files["quicklooks/waveforms.png"] = save_png(fig, folder / "waveforms.png")
     return files, rows

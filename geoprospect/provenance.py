@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import ast
 import hashlib
+import threading
 from functools import lru_cache
 from pathlib import Path
 
 _ROOT = Path(__file__).resolve().parent.parent
+_LOCK = threading.Lock()  # ast.parse is not thread-safe in CPython 3.11
 
 
 def _module_file(name: str) -> Path | None:
@@ -37,9 +39,14 @@ def _module_imports(name: str) -> tuple[str, tuple[str, ...]]:
     return source, local
 
 
-@lru_cache(maxsize=None)
 def code_digest(*modules: str) -> str:
     """SHA-256 of the source of ``modules`` and every geoprospect module they import, transitively."""
+    with _LOCK:
+        return _code_digest(modules)
+
+
+@lru_cache(maxsize=None)
+def _code_digest(modules: tuple[str, ...]) -> str:
     seen: set[str] = set()
     todo = list(modules)
     while todo:

@@ -37,7 +37,7 @@ class CoreSource(CachePolicy):
 
 def content_policy(*modules: str) -> CachePolicy:
     """Inputs (FileRefs carry content hashes) + the task's source + the core code it calls."""
-    return INPUTS + TASK_SOURCE + CoreSource(tuple(modules))
+    return INPUTS + TASK_SOURCE + CoreSource(modules=tuple(modules))
 
 
 def work_file(work: str | Path, stage: str, name: str, suffix: str, *parts: Any, modules: tuple[str, ...] = ()) -> Path:

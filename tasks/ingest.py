@@ -36,10 +36,11 @@ def _refs(paths: dict[str, Path]) -> dict[str, FileRef]:
 def load_catalog(path: str) -> Catalog:
     """Read and validate the catalog; for a ``demo:`` catalog, build the demo region first (once)."""
     catalog = read_catalog(path, check_files=False)
-    if catalog.demo is not None:
-        spec = catalog.demo
-        path = str(ensure_demo(spec.folder, seed=spec.seed, size_m=spec.size_m, resolution_m=spec.resolution_m))
-    return read_catalog(path)
+    if catalog.demo is None:
+        return read_catalog(path)
+    spec = catalog.demo
+    built = ensure_demo(spec.folder, seed=spec.seed, size_m=spec.size_m, resolution_m=spec.resolution_m)
+    return read_catalog(built).model_copy(update={"study_area": catalog.study_area})
 
 
 @task(**IO_RETRIES)

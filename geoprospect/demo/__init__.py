@@ -72,6 +72,8 @@ def build_demo(folder: str | Path, seed: int = 42, size_m: float = 30_000, resol
     plates = write_plate_model(folder, streams[5])
     catalog["plate_model"] = {key: ([_rel(p, folder) for p in value] if isinstance(value, list) else _rel(value, folder))
                               for key, value in plates.items()}
+    for key in ("static_polygons", "coastlines"):
+        catalog["plate_model"][key] = [catalog["plate_model"][key]]
     seismic = write_waveforms(folder, streams[6])
     catalog["waveforms"] = {"files": [_rel(p, folder) for p in seismic["waveforms"]],
                             "events": _rel(seismic["events"], folder), "windows": _rel(seismic["windows"], folder)}
@@ -202,7 +204,8 @@ def _write_scenes(folder: Path, region: Region, rng: np.random.Generator) -> dic
             dn = spectra.encode(values, band, valid)
             path = folder / "scenes" / product / f"{product}_{band.name}.TIF"
             write_geotiff(dn, path, grid.crs, grid.transform, [band.name], [band.quantity], dtype="uint16", nodata=band.nodata)
-        scenes[sensor_name] = {"sensor": sensor_name, "path": f"scenes/{product}"}
+        # every band, thermal included (the default would be the reflective bands only)
+        scenes[sensor_name] = {"sensor": sensor_name, "path": f"scenes/{product}", "bands": [b.name for b in sensor.bands]}
     return scenes
 
 
