@@ -68,11 +68,17 @@ class GridSpec(_Section):
             raise ValueError(f"{value} is geographic: the target grid needs a projected CRS in metres, e.g. a UTM zone")
         return value
 
+    @field_validator("bounds")
+    @classmethod
+    def _ordered(cls, value: tuple[float, float, float, float]) -> tuple[float, float, float, float]:
+        xmin, ymin, xmax, ymax = value
+        if xmax <= xmin or ymax <= ymin:
+            raise ValueError("bounds must be [xmin, ymin, xmax, ymax] with xmax > xmin and ymax > ymin")
+        return value
+
     @model_validator(mode="after")
     def _extent(self) -> "GridSpec":
         xmin, ymin, xmax, ymax = self.bounds
-        if xmax <= xmin or ymax <= ymin:
-            raise ValueError("bounds must be [xmin, ymin, xmax, ymax] with xmax > xmin and ymax > ymin")
         if (xmax - xmin) < 2 * self.resolution_m or (ymax - ymin) < 2 * self.resolution_m:
             raise ValueError("bounds must span at least two cells of resolution_m")
         return self

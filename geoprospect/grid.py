@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import rioxarray  # noqa: F401  (registers the .rio accessor used by TargetGrid.data_array)
 import xarray as xr
 from affine import Affine
 from pyproj import CRS

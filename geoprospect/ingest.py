@@ -81,7 +81,7 @@ def ingest_deposits(source: DepositSource, grid: TargetGrid, destination: Path, 
     xmin, ymin, xmax, ymax = grid.bounds
     inside = (gdf.geometry.x >= xmin) & (gdf.geometry.x <= xmax) & (gdf.geometry.y >= ymin) & (gdf.geometry.y <= ymax)
     if (~inside).any():
-        skipped = pd.concat([skipped, pd.DataFrame({"row": np.flatnonzero(~inside), "reason": "outside the target grid"})], ignore_index=True)
+        skipped = pd.concat([skipped, pd.DataFrame({"row": gdf.index[~inside], "reason": "outside the target grid"})], ignore_index=True)
     write_vector(gdf[inside], destination, layer="deposits")
     write_csv(skipped, skipped_destination)
     return {"deposits": int(inside.sum()), "skipped": int(len(skipped))}

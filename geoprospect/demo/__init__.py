@@ -74,7 +74,7 @@ def build_demo(folder: str | Path, seed: int = 42, size_m: float = 30_000, resol
                               for key, value in plates.items()}
     for key in ("static_polygons", "coastlines"):
         catalog["plate_model"][key] = [catalog["plate_model"][key]]
-    seismic = write_waveforms(folder, streams[6])
+    seismic = write_waveforms(folder / "seismic", streams[6])
     catalog["waveforms"] = {"files": [_rel(p, folder) for p in seismic["waveforms"]],
                             "events": _rel(seismic["events"], folder), "windows": _rel(seismic["windows"], folder)}
     path = folder / "catalog.yaml"

@@ -12,6 +12,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+import rasterio
 import rioxarray  # noqa: F401  (registers the .rio accessor)
 import xarray as xr
 
@@ -36,10 +37,11 @@ def write_cube(layers: list[str | Path], destination: str | Path, kinds: dict[st
     kinds, classes = kinds or {}, classes or {}
     arrays = []
     for path in layers:
+        # names and units per band from the file itself: rioxarray keeps only band 1's tags
+        with rasterio.open(path) as src:
+            names = [d or f"{Path(path).stem}_b{i}" for i, d in enumerate(src.descriptions, start=1)]
+            units = [src.tags(i).get("units", "") for i in src.indexes]
         da = rioxarray.open_rasterio(path, chunks={"band": 1, "y": chunk, "x": chunk}, masked=True)
-        names = [d for d in da.attrs.get("long_name", ())] if isinstance(da.attrs.get("long_name"), tuple) else [da.attrs.get("long_name")]
-        units = da.attrs.get("units", "")
-        units = list(units) if isinstance(units, tuple) else [units] * da.sizes["band"]
         da = da.assign_coords(band=names, units=("band", units))
         arrays.append(da)
     first = arrays[0]
@@ -65,5 +67,7 @@ def open_cube(path: str | Path) -> xr.DataArray:
         cube = xr.open_zarr(path, decode_coords="all")["cube"]
     except (FileNotFoundError, KeyError, ValueError) as exc:
         raise InputError(path, f"not a geoprospect feature cube ({exc})", "run the ingest flow to build it") from None
+    # the per-band coordinates are tiny: load them so that they index and compare like numpy arrays
+    cube = cube.assign_coords({name: cube[name].compute() for name in ("units", "kind") if name in cube.coords})
     cube.attrs["classes"] = {k: {int(c): n for c, n in v.items()} for k, v in json.loads(cube.attrs.get("classes", "{}")).items()}
     return cube

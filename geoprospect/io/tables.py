@@ -1,4 +1,4 @@
-"""Tables (CSV, Parquet, JSON), written atomically."""
+"""Tables (CSV) and JSON documents, written atomically."""
 
 from __future__ import annotations
 
@@ -13,12 +13,6 @@ from geoprospect.io.files import atomic_path
 def write_csv(table: pd.DataFrame, path: str | Path) -> Path:
     with atomic_path(path) as tmp:
         table.to_csv(tmp, index=False)
-    return Path(path)
-
-
-def write_parquet(table: pd.DataFrame, path: str | Path) -> Path:
-    with atomic_path(path) as tmp:
-        table.to_parquet(tmp, index=False)
     return Path(path)
 
 

@@ -48,7 +48,9 @@ def read_vector(path: str | Path, geometry: str, layer: str | None = None, class
     if not found <= GEOMETRY_TYPES[geometry]:
         raise InputError(path, f"expected {geometry} geometries, found {', '.join(sorted(found))}", f"use a {geometry} layer or fix 'geometry' in the catalog")
     if geometry == "polygon" and not gdf.is_valid.all():
-        gdf = gdf.set_geometry(gdf.make_valid())
+        # "structure" keeps only the polygonal parts: "linework" would turn a digitised spike into a
+        # GeometryCollection holding a LineString, which is no longer a polygon layer
+        gdf = gdf.set_geometry(gdf.make_valid(method="structure", keep_collapsed=False))
     if class_column is not None:
         if class_column not in gdf.columns:
             raise InputError(path, f"column {class_column!r} not found", f"use one of {', '.join(c for c in gdf.columns if c != 'geometry')}")
@@ -61,7 +63,8 @@ def read_deposits(source: DepositSource) -> tuple[gpd.GeoDataFrame, pd.DataFrame
     """Read known deposits from a point layer or a CSV of coordinates.
 
     Rows whose coordinates are missing or unparseable, and exact duplicates, are skipped and returned
-    in the second frame with a ``reason`` column, so the user sees what was left out.
+    in the second frame with a ``reason`` column, so the user sees what was left out. ``row`` there,
+    like the index of the deposits returned, is the 0-based row (feature) number in the source.
     """
     path = Path(source.path)
     if path.suffix.lower() not in (".csv", ".txt"):
@@ -73,11 +76,11 @@ def read_deposits(source: DepositSource) -> tuple[gpd.GeoDataFrame, pd.DataFrame
     xy = pd.DataFrame({"x": gdf.geometry.x.round(6), "y": gdf.geometry.y.round(6)})
     dup = xy.duplicated().to_numpy()
     if dup.any():
-        skipped = pd.concat([skipped, pd.DataFrame({"row": np.flatnonzero(dup), "reason": "duplicate coordinates"})], ignore_index=True)
+        skipped = pd.concat([skipped, pd.DataFrame({"row": gdf.index[dup], "reason": "duplicate coordinates"})], ignore_index=True)
         gdf = gdf[~dup]
     if gdf.empty:
         raise InputError(path, "no usable deposit (all rows were skipped: " + "; ".join(skipped["reason"].unique()) + ")", "check the coordinate columns")
-    return gdf.reset_index(drop=True), skipped
+    return gdf, skipped
 
 
 def _read_point_csv(path: Path, source: DepositSource) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
@@ -127,8 +130,11 @@ def to_grid_crs(gdf: gpd.GeoDataFrame, grid: TargetGrid, source: str | Path, cli
 
 
 def write_vector(gdf: gpd.GeoDataFrame, path: str | Path, layer: str | None = None) -> Path:
-    """Write a GeoPackage atomically."""
+    """Write a GeoPackage atomically; the same data give the same bytes (content hashes stay stable)."""
     path = Path(path)
+    # GDAL stamps the write time into gpkg_contents.last_change: a fixed stamp (a process-wide GDAL
+    # config option, the same for every writer) keeps equal content byte-identical
+    pyogrio.set_gdal_config_options({"OGR_CURRENT_DATE": "2000-01-01T00:00:00.000Z"})
     with atomic_path(path) as tmp:
         gdf.to_file(tmp, layer=layer or path.stem, driver="GPKG", engine="pyogrio")
     return path
