@@ -27,7 +27,7 @@ from geoprospect.io.tables import write_csv
 from geoprospect.io.vectors import read_deposits, read_vector, to_grid_crs, write_vector
 from geoprospect.io.waveforms import WaveformGapWarning, read_event_catalog, read_waveforms, read_windows
 from geoprospect.provenance import code_digest
-from geoprospect.render.maps import plot_layer
+from geoprospect.render.maps import plot_features, plot_layer
 from geoprospect.render.plates import plot_plate_model
 from geoprospect.render.surveys import plot_sp_profile, plot_tem, plot_ves
 from geoprospect.render.waveforms import plot_waveforms
@@ -55,10 +55,12 @@ def ingest_vector(source: VectorSource, grid: TargetGrid, destination: Path, cla
     """Reproject (and clip) a vector layer to the grid; rasterize its classes if it has a class column.
 
     Class codes come from an integer ``code`` column when the layer has one, otherwise from the sorted
-    class names (1, 2, ...). Returns ``{"features": n, "classes": {code: name}}``.
+    class names (1, 2, ...). A map of the features goes beside ``destination`` (same name, ``.png``).
+    Returns ``{"features": n, "classes": {code: name}}``.
     """
     gdf = to_grid_crs(read_vector(source.path, source.geometry, source.layer, source.class_column), grid, source.path, clip=True)
     write_vector(gdf, destination, layer=name)
+    save_png(plot_features(gdf, grid.bounds, name.replace("_", " "), grid.crs), destination.with_suffix(".png"))
     classes: dict[int, str] = {}
     if source.class_column and classes_destination is not None:
         names = gdf[source.class_column].astype(str)

@@ -68,7 +68,8 @@ def ingest_vector(ref: FileRef, source: VectorSource, grid: TargetGrid, work: st
     vector = work_file(work, "vectors", name, ".gpkg", ref, source, grid, modules=_CORE)
     layer = vector.with_suffix(".tif") if source.class_column else None
     summary = core.ingest_vector(source, grid, vector, layer, name)
-    files = {f"vectors/{name}.gpkg": vector} | ({f"layers/{name}.tif": layer} if layer else {})
+    files = {f"vectors/{name}.gpkg": vector, f"quicklooks/vector_{name}.png": vector.with_suffix(".png")}
+    files |= {f"layers/{name}.tif": layer} if layer else {}
     product = {"section": "Vectors", "files": _refs(files), "rows": [{"layer": name, "features": summary["features"], "classes": len(summary["classes"])}]}
     if layer:
         product.update(layer=FileRef.of(layer), bands=[name], kind="categorical", classes=summary["classes"])

@@ -91,13 +91,13 @@ def test_latin1_and_other_columns(tmp_path):
 @pytest.mark.parametrize(
     ("header", "rows", "kwargs", "expected"),
     [
-        ("", [], {}, "not a readable CSV table"),
-        ("a,b\n", ["1,2", "3,4,5,6"], {}, "not a readable CSV table"),
+        ("", [], {}, "the file is empty"),
+        ("a,b\n", ["1,2", "3,4,5,6"], {}, "cannot be parsed as CSV"),
         (HEADER, ["Pe\u00f1a,-20,-69,10,10"], {"encoding": "ascii"}, "cannot be decoded as ascii"),
         ("name,lat,lon\n", ["a,1,2"], {}, r"missing coordinate column\(s\) \['LongitudeDecimal', 'LatitudeDecimal'\]"),
         ("NameDeposit,LatitudeDecimal,LongitudeDecimal\n", ["a,1,2"], {}, r"missing age column\(s\) \['AgeMY', 'Deposit Age'\]"),
         (HEADER, [",,,5,5", "b,x,y,5,5"], {}, "no row has valid coordinates"),
-        (HEADER, [], {}, "no row has valid coordinates"),
+        (HEADER, [], {}, "no data rows"),
     ],
 )
 def test_bad_tables(tmp_path, header, rows, kwargs, expected):
@@ -108,7 +108,7 @@ def test_bad_tables(tmp_path, header, rows, kwargs, expected):
 
 
 def test_missing_file(tmp_path):
-    with pytest.raises(InputError, match=r"nowhere\.csv: deposit table not found"):
+    with pytest.raises(InputError, match=r"nowhere\.csv: file not found"):
         read_deposit_table(tmp_path / "nowhere.csv")
 
 

@@ -313,7 +313,7 @@ def _set(column, value, row=0):
 
 @pytest.mark.parametrize("name, change, message", [
     ("no_snr.csv", lambda t: t.drop(columns="snr_db"), "missing column"),
-    ("no_rows.csv", lambda t: t.iloc[:0], "no rows"),
+    ("no_rows.csv", lambda t: t.iloc[:0], "no data rows"),
     ("bad_time.csv", _set("origin_time", "yesterday noon"), "not ISO 8601"),
     ("no_p.csv", _set("p_arrival_time", ""), "p_arrival_time is empty"),
     ("p_before_origin.csv", _set("p_arrival_time", "2024-03-01T00:00:00Z"), "P arrival time is not after"),
@@ -341,7 +341,7 @@ def test_csv_readers_reject_missing_and_binary_files(tmp_path, reader):
         reader(tmp_path / "absent.csv")
     path = tmp_path / "binary.csv"
     path.write_bytes(b"\xff\xfe\x00\x81\x00" * 50)
-    with pytest.raises(InputError, match="cannot be read as CSV") as error:
+    with pytest.raises(InputError, match="cannot be parsed as CSV") as error:
         reader(path)
     assert "binary.csv" in str(error.value)
 

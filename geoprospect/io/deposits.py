@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from geoprospect.errors import InputError
+from geoprospect.io.tables import read_csv
 
 EARTH_AGE_MA = 4567.0
 AGE_COLUMNS = ["age_ma", "age_min_ma", "age_max_ma", "age_source"]
@@ -68,7 +69,7 @@ def read_deposit_table(
         coordinates.
     """
     path = Path(path)
-    table = _read_csv(path, encoding)
+    table = read_csv(path, encoding=encoding, skipinitialspace=True)
     wanted = {"coordinate": [lon_column, lat_column], "age": [c for c in (age_column, age_text_column) if c]}
     for kind, columns in wanted.items():
         absent = [c for c in columns if c not in table.columns]
@@ -121,22 +122,6 @@ def parse_age_text(text: object) -> tuple[float, float] | None:
     a = float(match["a"])
     b = float(match["b"]) if match["b"] else a
     return min(a, b), max(a, b)
-
-
-def _read_csv(path: Path, encoding: str | None) -> pd.DataFrame:
-    if not path.is_file():
-        raise InputError(path, "deposit table not found", "check the path in the catalog")
-    last_error: Exception | None = None
-    for candidate in [encoding] if encoding else ["utf-8-sig", "latin-1"]:
-        try:
-            return pd.read_csv(path, encoding=candidate, skipinitialspace=True)
-        except UnicodeDecodeError as exc:
-            last_error = exc
-        except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-            raise InputError(
-                path, f"not a readable CSV table ({exc})", "export the table as comma-separated text"
-            ) from None
-    raise InputError(path, f"cannot be decoded as {encoding or 'UTF-8 or Latin-1'} ({last_error})", "pass encoding=")
 
 
 def _coordinate_problems(table: pd.DataFrame, lon_column: str, lat_column: str) -> pd.Series:

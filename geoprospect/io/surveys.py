@@ -33,6 +33,7 @@ import pyogrio
 from pyogrio.errors import DataLayerError, DataSourceError
 
 from geoprospect.errors import InputError
+from geoprospect.io.tables import read_csv
 from geoprospect.io.files import atomic_path
 
 # Column aliases by normalised name (lower case, letters and digits only).
@@ -81,7 +82,7 @@ def read_sp_profile(path: str | Path) -> pd.DataFrame:
         strictly increasing.
     """
     path = Path(path)
-    table = _canonical(path, _read_csv(path), _SP_ALIASES)
+    table = _canonical(path, read_csv(path), _SP_ALIASES)
     _require_numeric(path, table, ["station_m", "sp_mv"], optional=["x_m", "y_m"])
     table = _with_id(table, "profile_id", path)
     _require_increasing(path, table, "profile_id", "station_m", "station distances station_m",
@@ -111,7 +112,7 @@ def read_ves(path: str | Path) -> pd.DataFrame:
         resistivity or AB/2, MN/2 negative or not below AB/2, AB/2 not increasing within a segment.
     """
     path = Path(path)
-    table = _canonical(path, _read_csv(path), _VES_ALIASES)
+    table = _canonical(path, read_csv(path), _VES_ALIASES)
     _require_numeric(path, table, ["ab2_m", "mn2_m", "rhoa_ohm_m"], optional=["x_m", "y_m"])
     table = _with_id(table, "sounding_id", path)
     _reject_rows(path, table, table["rhoa_ohm_m"] <= 0, "non-positive apparent resistivity",
@@ -149,7 +150,7 @@ def read_tem(path: str | Path) -> pd.DataFrame:
         times not strictly increasing, loop radius or current not positive or not constant.
     """
     path = Path(path)
-    table = _canonical(path, _read_csv(path), _TEM_ALIASES)
+    table = _canonical(path, read_csv(path), _TEM_ALIASES)
     _require_numeric(path, table, ["time_s", "dbzdt_t_per_s", "loop_radius_m", "current_a"], optional=["x_m", "y_m"])
     table = _with_id(table, "sounding_id", path)
     _reject_rows(path, table, table["time_s"] <= 0, "non-positive gate time",
@@ -193,7 +194,7 @@ def read_point_survey(path: str | Path, columns: list[str] | None = None, crs: s
     """
     path = Path(path)
     if path.suffix.lower() in {".csv", ".txt"}:
-        gdf = _points_from_csv(path, _read_csv(path), crs)
+        gdf = _points_from_csv(path, read_csv(path), crs)
     else:
         gdf = _read_vector(path)
         if gdf.crs is None:
@@ -268,21 +269,6 @@ def write_survey(table: pd.DataFrame, path: str | Path, sidecar: dict | None = N
         with atomic_path(sidecar_path(path)) as tmp:
             tmp.write_text(json.dumps(sidecar, indent=2, sort_keys=True) + "\n")
     return path
-
-
-def _read_csv(path: Path) -> pd.DataFrame:
-    try:
-        table = pd.read_csv(path, skip_blank_lines=True)
-    except FileNotFoundError:
-        raise InputError(path, "file not found", "check the path in the catalog") from None
-    except pd.errors.EmptyDataError:
-        raise InputError(path, "the file is empty", "export the survey again with a header row and data") from None
-    except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as exc:
-        raise InputError(path, f"cannot be parsed as CSV ({exc})",
-                         "save it as comma-separated text, UTF-8, one header row") from None
-    if table.empty:
-        raise InputError(path, "the file has a header but no data rows", "export the survey again with its readings")
-    return table
 
 
 def _read_vector(path: Path) -> gpd.GeoDataFrame:

@@ -13,6 +13,7 @@ from shapely.geometry import box
 
 from geoprospect.catalog import DepositSource
 from geoprospect.errors import InputError
+from geoprospect.io.tables import read_csv
 from geoprospect.grid import TargetGrid
 from geoprospect.io.files import atomic_path
 
@@ -86,7 +87,7 @@ def read_deposits(source: DepositSource) -> tuple[gpd.GeoDataFrame, pd.DataFrame
 def _read_point_csv(path: Path, source: DepositSource) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
     if not source.x_column or not source.y_column:
         raise InputError(path, "a CSV of deposits needs x_column and y_column in the catalog", "add them (e.g. x_column: LongitudeDecimal, y_column: LatitudeDecimal)")
-    table = _read_csv(path)
+    table = read_csv(path)
     missing = [c for c in (source.x_column, source.y_column) if c not in table.columns]
     if missing:
         raise InputError(path, f"column(s) {', '.join(missing)} not found", f"use one of {', '.join(table.columns)}")
@@ -99,20 +100,6 @@ def _read_point_csv(path: Path, source: DepositSource) -> tuple[gpd.GeoDataFrame
     skipped = pd.DataFrame({"row": np.flatnonzero(bad), "reason": "missing, unparseable or out-of-range coordinates"})
     gdf = gpd.GeoDataFrame(table[~bad], geometry=gpd.points_from_xy(x[~bad], y[~bad]), crs=crs)
     return gdf, skipped
-
-
-def _read_csv(path: Path) -> pd.DataFrame:
-    for encoding in ("utf-8", "latin-1"):
-        try:
-            table = pd.read_csv(path, encoding=encoding)
-            break
-        except UnicodeDecodeError:
-            continue
-        except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-            raise InputError(path, f"cannot be parsed as CSV ({exc})", "check the delimiter and quoting") from None
-    if table.empty:
-        raise InputError(path, "the table has no rows", "point the catalog at a table that holds data")
-    return table
 
 
 def to_grid_crs(gdf: gpd.GeoDataFrame, grid: TargetGrid, source: str | Path, clip: bool = False) -> gpd.GeoDataFrame:

@@ -19,12 +19,14 @@ import obspy
 import pandas as pd
 
 from geoprospect.errors import InputError
+from geoprospect.io.tables import read_csv
 
 EVENT_COLUMNS = ("event_id", "origin_time", "station", "p_arrival_time", "s_arrival_time", "snr_db", "magnitude",
                  "distance_km")
 EVENT_TIME_COLUMNS = ("origin_time", "p_arrival_time", "s_arrival_time")
 WINDOW_COLUMNS = ("station", "start_time", "end_time", "window_s", "label", "snr_db")
 WINDOW_LABELS = ("event", "noise", "transient")
+_TEXT_COLUMNS = {"station": str, "network": str, "event_id": str}  # codes like "007" stay text
 WINDOW_TOLERANCE_S = 1e-3  # end_time - start_time may differ from window_s by this (rounding of written times)
 
 
@@ -147,7 +149,7 @@ def read_event_catalog(path: str | Path) -> pd.DataFrame:
         a P arrival not after the origin time, an S arrival not after the P arrival, a negative distance.
     """
     path = Path(path)
-    table = _read_csv(path, EVENT_COLUMNS)
+    table = read_csv(path, EVENT_COLUMNS, dtype=_TEXT_COLUMNS)
     _require_values(path, table, [c for c in EVENT_COLUMNS if c != "s_arrival_time"])
     for column in EVENT_TIME_COLUMNS:
         table[column] = _parse_times(path, table, column)
@@ -175,7 +177,7 @@ def read_windows(path: str | Path) -> pd.DataFrame:
         or two windows of different labels that overlap at one station.
     """
     path = Path(path)
-    table = _read_csv(path, WINDOW_COLUMNS)
+    table = read_csv(path, WINDOW_COLUMNS, dtype=_TEXT_COLUMNS)
     _require_values(path, table, [c for c in WINDOW_COLUMNS if c != "snr_db"])
     for column in ("start_time", "end_time"):
         table[column] = _parse_times(path, table, column)
@@ -192,21 +194,6 @@ def read_windows(path: str | Path) -> pd.DataFrame:
     _reject_rows(path, table, (length_s - table["window_s"]).abs() > WINDOW_TOLERANCE_S,
                  "end_time - start_time differs from window_s", "make window_s the window length in seconds")
     _check_label_overlaps(path, table)
-    return table
-
-
-def _read_csv(path: Path, required: tuple[str, ...]) -> pd.DataFrame:
-    if not path.is_file():
-        raise InputError(path, "file not found", "check the path (and the catalog entry that names it)")
-    try:
-        table = pd.read_csv(path, dtype={"station": str, "network": str, "event_id": str})
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
-        raise InputError(path, f"cannot be read as CSV ({exc})", "save the table as comma-separated UTF-8 text with a header row") from None
-    missing = [c for c in required if c not in table.columns]
-    if missing:
-        raise InputError(path, f"missing column(s) {', '.join(missing)}", f"the table needs columns {', '.join(required)}")
-    if table.empty:
-        raise InputError(path, "the table has no rows", "add rows or point to the right file")
     return table
 
 

@@ -69,3 +69,21 @@ def _scale_bar(ax, bounds) -> None:
     ax.plot([x0, x0 + length], [y0, y0], color="black", linewidth=3)
     label = f"{length / 1000:g} km" if length >= 1000 else f"{length:g} m"
     ax.text(x0 + length / 2, y0, label, ha="center", va="bottom", fontsize=8)
+
+
+def plot_features(gdf, bounds: tuple[float, float, float, float], title: str, crs_label: str = "") -> Figure:
+    """A quicklook of a vector layer (lines, points or polygon outlines) over the grid's extent."""
+    fig = Figure(figsize=(7, 6), dpi=100, layout="constrained")
+    ax = fig.add_subplot()
+    gdf.plot(ax=ax, color="black" if gdf.geom_type.iloc[0].endswith("Point") else "crimson", linewidth=1.2, markersize=12,
+             facecolor="none" if gdf.geom_type.iloc[0].endswith("Polygon") else None)
+    ax.set_xlim(bounds[0], bounds[2])
+    ax.set_ylim(bounds[1], bounds[3])
+    ax.set_aspect("equal")
+    ax.set_title(f"{title} ({len(gdf)} features)")
+    ax.set_xlabel(f"easting ({crs_label})" if crs_label else "easting")
+    ax.set_ylabel(f"northing ({crs_label})" if crs_label else "northing")
+    ax.ticklabel_format(style="plain", useOffset=False)
+    ax.tick_params(labelsize=7)
+    _scale_bar(ax, bounds)
+    return fig

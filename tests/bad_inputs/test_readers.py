@@ -195,7 +195,7 @@ def test_missing_layer_lists_the_layers(tmp_path):
 def test_deposit_csv_with_header_only(tmp_path):
     path = tmp_path / "deposits.csv"
     path.write_text("name,lon,lat\n")
-    with pytest.raises(InputError, match="no rows") as info:
+    with pytest.raises(InputError, match="no data rows") as info:
         read_deposits(DepositSource(path=path, x_column="lon", y_column="lat"))
     assert info.value.source == str(path)
 
@@ -203,7 +203,7 @@ def test_deposit_csv_with_header_only(tmp_path):
 def test_deposit_csv_that_is_empty(tmp_path):
     path = tmp_path / "deposits.csv"
     path.write_text("")
-    with pytest.raises(InputError, match="cannot be parsed as CSV") as info:
+    with pytest.raises(InputError, match="the file is empty") as info:
         read_deposits(DepositSource(path=path, x_column="lon", y_column="lat"))
     assert info.value.source == str(path)
 
