@@ -17,8 +17,20 @@ from flows.cli import DEMO_CATALOG, run
 from geoprospect.catalog import RasterSource
 from geoprospect.grid import TargetGrid
 from tasks.artifacts import publish_artifacts
-from tasks.ingest import (align_raster, align_scene, build_cube, fingerprint, ingest_deposits, ingest_plate_model,
-                          ingest_surveys, ingest_vector, ingest_waveforms, load_catalog, publish, render_quicklooks)
+from tasks.ingest import (
+    align_raster,
+    align_scene,
+    build_cube,
+    fingerprint,
+    ingest_deposits,
+    ingest_plate_model,
+    ingest_surveys,
+    ingest_vector,
+    ingest_waveforms,
+    load_catalog,
+    publish,
+    render_quicklooks,
+)
 
 
 def _subset(refs: dict, prefix: str) -> dict:

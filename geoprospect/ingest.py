@@ -12,14 +12,22 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from geoprospect.catalog import (Catalog, DepositSource, PlateModelSource, RasterSource, SceneSource, SurveySources, VectorSource,
-                                 WaveformSources)
+from geoprospect.catalog import (
+    Catalog,
+    DepositSource,
+    PlateModelSource,
+    RasterSource,
+    SceneSource,
+    SurveySources,
+    VectorSource,
+    WaveformSources,
+)
 from geoprospect.errors import InputError
 from geoprospect.grid import TargetGrid, rasterize_classes
 from geoprospect.io.deposits import read_deposit_table
 from geoprospect.io.figures import save_png
-from geoprospect.io.plates import read_features, read_rotation_model
 from geoprospect.io.files import FileRef, atomic_path, publish
+from geoprospect.io.plates import read_features, read_rotation_model
 from geoprospect.io.rasters import BandSpec, align_raster, describe_raster, read_preview, write_geotiff
 from geoprospect.io.scenes import align_scene
 from geoprospect.io.surveys import read_point_survey, read_sp_profile, read_tem, read_ves
@@ -29,10 +37,10 @@ from geoprospect.io.waveforms import WaveformGapWarning, read_event_catalog, rea
 from geoprospect.provenance import code_digest
 from geoprospect.render.maps import plot_features, plot_layer
 from geoprospect.render.plates import plot_plate_model
+from geoprospect.render.report import Section, report_html
 from geoprospect.render.surveys import plot_sp_profile, plot_tem, plot_ves
 from geoprospect.render.waveforms import plot_waveforms
 from geoprospect.tectonics.reconstruct import reconstructed, resolved_sections
-from geoprospect.render.report import Section, report_html
 
 
 def ingest_raster(source: RasterSource, grid: TargetGrid, destination: Path, name: str) -> dict:

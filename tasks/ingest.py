@@ -15,7 +15,16 @@ from pathlib import Path
 from prefect import task
 
 from geoprospect import ingest as core
-from geoprospect.catalog import Catalog, DepositSource, PlateModelSource, RasterSource, SceneSource, SurveySources, VectorSource, WaveformSources
+from geoprospect.catalog import (
+    Catalog,
+    DepositSource,
+    PlateModelSource,
+    RasterSource,
+    SceneSource,
+    SurveySources,
+    VectorSource,
+    WaveformSources,
+)
 from geoprospect.demo import ensure_demo
 from geoprospect.grid import TargetGrid
 from geoprospect.io.catalog import read_catalog

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 
 from geoprospect.demo.plates import write_plate_model
 from geoprospect.errors import InputError
 from geoprospect.io.deposits import parse_age_text, read_deposit_table
+from tests import REALDATA
 
-REALDATA = Path(__file__).resolve().parents[2] / "shared" / "realdata"
 HEADER = "NameDeposit,LatitudeDecimal,LongitudeDecimal,AgeMY,Deposit Age\n"
 
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -14,8 +12,8 @@ from geoprospect.catalog import DepositSource, SceneSource
 from geoprospect.grid import TargetGrid
 from geoprospect.ingest import ingest_deposits, ingest_scene
 from geoprospect.io.vectors import read_deposits, read_vector
+from tests import REALDATA
 
-REALDATA = Path(__file__).resolve().parents[1].parent / "shared" / "realdata"
 SCENE = REALDATA / "landsat7_bahamas" / "RGB.byte.tif"
 PORPHYRY = REALDATA / "porphyry_usgs" / "PorCuEX2008.csv"
 

@@ -18,8 +18,8 @@ from geoprospect.geophysics.tem import central_loop_step_off
 from geoprospect.geophysics.ves import schlumberger_rhoa
 from geoprospect.io.surveys import read_point_survey, read_sidecar, read_sp_profile, read_tem, read_ves
 from geoprospect.render.surveys import plot_sp_profile, plot_tem, plot_ves
+from tests import REALDATA
 
-REALDATA = Path(__file__).resolve().parents[1].parent / "shared" / "realdata"
 CRS = "EPSG:32755"
 BOUNDS = (500_000.0, 6_000_000.0, 510_000.0, 6_008_000.0)
 

@@ -143,7 +143,7 @@ def test_ingest_deposits_reports_rows_outside_the_grid_by_source_row(tmp_path):
     path = tmp_path / "deposits.csv"
     inside = [(500_500 + 1000 * i, 3_605_000) for i in range(3)]
     path.write_text("name,x,y\n" + "\n".join([
-        f"in0,{inside[0][0]},{inside[0][1]}", "bad,,", f"out,400000,3605000",
+        f"in0,{inside[0][0]},{inside[0][1]}", "bad,,", "out,400000,3605000",
         f"in1,{inside[1][0]},{inside[1][1]}", f"in2,{inside[2][0]},{inside[2][1]}"]) + "\n")
     summary = ingest_deposits(DepositSource(path=path, x_column="x", y_column="y", crs=UTM), GRID,
                               tmp_path / "out" / "deposits.gpkg", tmp_path / "out" / "skipped.csv")

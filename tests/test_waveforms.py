@@ -17,7 +17,7 @@ from scipy.signal import butter, detrend, resample_poly, sosfiltfilt, welch
 from geoprospect.demo.seismic import CHANNELS, GAIN_COUNTS_PER_M_S, NETWORK, VP_KM_S, VS_KM_S, write_waveforms
 from geoprospect.errors import InputError
 from geoprospect.io.files import content_hash
-from geoprospect.io.waveforms import (WaveformGapWarning, read_event_catalog, read_waveforms, read_windows)
+from geoprospect.io.waveforms import WaveformGapWarning, read_event_catalog, read_waveforms, read_windows
 from geoprospect.render.waveforms import plot_waveforms
 from geoprospect.seismic.windows import WindowCoverageWarning, cut_windows
 

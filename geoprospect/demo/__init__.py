@@ -23,8 +23,8 @@ import geopandas as gpd
 import numpy as np
 from affine import Affine
 from rasterio.features import shapes
-from scipy.ndimage import gaussian_filter
 from rasterio.warp import Resampling, reproject, transform_bounds
+from scipy.ndimage import gaussian_filter
 from shapely.geometry import LineString, Point, box, shape
 
 from geoprospect.catalog import GridSpec
@@ -37,8 +37,8 @@ from geoprospect.grid import TargetGrid
 from geoprospect.io.catalog import write_catalog
 from geoprospect.io.rasters import write_geotiff
 from geoprospect.io.tables import read_json, write_json
-from geoprospect.provenance import code_digest
 from geoprospect.io.vectors import write_vector
+from geoprospect.provenance import code_digest
 from geoprospect.sensors import SENSORS
 
 DEMO_CRS = "EPSG:32612"  # UTM 12N: the porphyry-copper country of southern Arizona

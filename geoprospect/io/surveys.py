@@ -33,8 +33,8 @@ import pyogrio
 from pyogrio.errors import DataLayerError, DataSourceError
 
 from geoprospect.errors import InputError
-from geoprospect.io.tables import read_csv
 from geoprospect.io.files import atomic_path
+from geoprospect.io.tables import read_csv
 
 # Column aliases by normalised name (lower case, letters and digits only).
 _SP_ALIASES = {

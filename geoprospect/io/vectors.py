@@ -13,9 +13,9 @@ from shapely.geometry import box
 
 from geoprospect.catalog import DepositSource
 from geoprospect.errors import InputError
-from geoprospect.io.tables import read_csv
 from geoprospect.grid import TargetGrid
 from geoprospect.io.files import atomic_path
+from geoprospect.io.tables import read_csv
 
 GEOMETRY_TYPES = {
     "point": {"Point", "MultiPoint"},

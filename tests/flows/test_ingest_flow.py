@@ -1,7 +1,6 @@
 """The ingest flow under Prefect: outputs, artifacts, caching by content, clear failures."""
 
 import asyncio
-import shutil
 import subprocess
 import sys
 from pathlib import Path
