@@ -23,7 +23,7 @@ and reads the full catalog the builder writes beside it (a worked example of eve
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 from pyproj import CRS
@@ -188,6 +188,32 @@ class TruthSources(_Section):
     probability: FilePath | None = None
 
 
+class ModelSpec(_Section):
+    """One model of the prospectivity comparison: a registry name and its parameters."""
+
+    model: str = Field(description="registry name: rf, svm, mlp, gp, pu_rf, ... (geoprospect.models)")
+    params: dict[str, Any] = Field(default_factory=dict)
+
+
+class ProspectivitySpec(_Section):
+    """Settings of the prospectivity flow; the defaults compare every model and imbalance option."""
+
+    models: dict[str, ModelSpec] = Field(default_factory=lambda: {
+        name: ModelSpec(model=name) for name in ("rf", "svm", "mlp", "gp", "pu_rf")})
+    imbalance: list[Literal["none", "smote", "gan"]] = Field(default_factory=lambda: ["none", "smote", "gan"], min_length=1)
+    n_folds: int = Field(default=5, ge=2)
+    block_size_m: float | None = Field(default=None, gt=0, description="spatial CV block size; default: sized from the data")
+    background_samples: int = Field(default=5000, ge=50)
+    buffer_m: float = Field(default=500, ge=0, description="no background sample closer than this to a deposit")
+    map_sample: int = Field(default=20000, ge=1000, description="valid cells sampled to estimate area fractions")
+    spearman_threshold: float | None = Field(default=0.95, gt=0, le=1)
+    pca_components: int | None = Field(default=None, ge=1)
+    autoencoder_components: int | None = Field(default=None, ge=1, description="append an autoencoder embedding of this size")
+    window_cells: int = Field(default=5, ge=3, description="focal statistics window, cells (odd)")
+    save_model: str | None = Field(default=None, description="label of the model to save; default: the best by PR-AUC")
+    seed: int = 0
+
+
 class DemoSpec(_Section):
     """Build the synthetic demo region into ``folder`` (relative to the catalog) and use it."""
 
@@ -211,6 +237,7 @@ class Catalog(_Section):
     surveys: SurveySources = Field(default_factory=SurveySources)
     waveforms: WaveformSources | None = None
     truth: TruthSources = Field(default_factory=TruthSources)
+    prospectivity: ProspectivitySpec = Field(default_factory=ProspectivitySpec)
 
     @model_validator(mode="after")
     def _grid_or_demo(self) -> "Catalog":

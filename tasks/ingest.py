@@ -49,7 +49,8 @@ def load_catalog(path: str) -> Catalog:
         return read_catalog(path)
     spec = catalog.demo
     built = ensure_demo(spec.folder, seed=spec.seed, size_m=spec.size_m, resolution_m=spec.resolution_m)
-    return read_catalog(built).model_copy(update={"study_area": catalog.study_area})
+    # the demo's data, with this catalog's name and pipeline settings
+    return read_catalog(built).model_copy(update={"study_area": catalog.study_area, "prospectivity": catalog.prospectivity})
 
 
 @task(**IO_RETRIES)

@@ -1,0 +1,360 @@
+"""Spatial cross-validation of prospectivity models and the metrics of a prospectivity map.
+
+Labels are positive-unlabelled: a background cell scoring high may be an undiscovered deposit, so
+precision, F1 and ROC-AUC against background are lower bounds. The area-based measures need no
+negatives: a *rate curve* plots the share of deposits captured against the share of the (valid)
+map area marked prospective, cells taken from the highest score down (Chung and Fabbri 2003, Natural
+Hazards 30:451-472). With the training deposits it is the success-rate curve; with held-out
+deposits the prediction-rate curve. Area fractions are estimated from a uniform random sample of
+valid map cells (nodata cells excluded).
+
+Threshold rule: the F1 threshold of a fold is the one that maximises F1 on the training rows of that
+fold (their in-sample probabilities, score >= threshold is positive), never on the held-out rows.
+"""
+
+from __future__ import annotations
+
+import math
+from concurrent.futures import Executor
+from dataclasses import asdict, dataclass, is_dataclass
+from itertools import repeat
+from typing import Any, Callable
+
+import numpy as np
+import pandas as pd
+from scipy.stats import spearmanr
+from sklearn.metrics import average_precision_score, precision_recall_curve, roc_auc_score
+
+from geoprospect.errors import InputError
+
+THRESHOLD_RULE = "maximum F1 on the fold's training rows (in-sample probabilities); score >= threshold is positive"
+TOP_AREA_FRACTIONS = (0.1, 0.2)
+
+
+@dataclass(frozen=True)
+class RateCurve:
+    """Deposits captured against the fraction of the valid map area, cells ranked by score.
+
+    Attributes
+    ----------
+    area_fraction, captured : ndarray
+        Step curve (draw with ``drawstyle="steps-post"``) from (0, 0) to (1, 1): ``captured[i]`` of
+        the deposits lie in the top ``area_fraction[i]`` of the area.
+    auc : float
+        Area under the step curve = 1 - mean area fraction above a deposit = the probability that a
+        deposit outscores a random valid cell (ties count half). 1 perfect, 0.5 random.
+    captured_top10, captured_top20 : float
+        Share of deposits in the top 10 % and 20 % of the area.
+    n_deposits : int
+    """
+
+    area_fraction: np.ndarray
+    captured: np.ndarray
+    auc: float
+    captured_top10: float
+    captured_top20: float
+    n_deposits: int
+
+    def to_dict(self) -> dict:
+        return json_ready(asdict(self))
+
+
+def deposit_area_fractions(deposit_scores: np.ndarray, map_scores: np.ndarray) -> np.ndarray:
+    """Fraction of the valid area that outscores each deposit (ties count half).
+
+    Parameters
+    ----------
+    deposit_scores : ndarray (n_deposits,)
+        Map scores at deposit cells.
+    map_scores : ndarray (n_cells,)
+        Scores of a uniform sample of valid cells; NaN entries are ignored.
+    """
+    ranked = np.sort(np.asarray(map_scores, float)[np.isfinite(map_scores)])
+    if not ranked.size:
+        raise InputError("map sample", "holds no valid cell", "sample cells where every feature is present")
+    scores = np.asarray(deposit_scores, float)
+    below_or_equal = np.searchsorted(ranked, scores, side="right")
+    ties = below_or_equal - np.searchsorted(ranked, scores, side="left")
+    return (ranked.size - below_or_equal + 0.5 * ties) / ranked.size
+
+
+def rate_curve(deposit_scores: np.ndarray, map_scores: np.ndarray) -> RateCurve:
+    """Rate curve of deposits against a map (see :class:`RateCurve`).
+
+    Parameters
+    ----------
+    deposit_scores : ndarray (n_deposits,)
+        Scores at the deposits: training deposits give the success-rate curve, held-out deposits
+        the prediction-rate curve.
+    map_scores : ndarray (n_cells,)
+        Scores of a uniform random sample of valid map cells.
+    """
+    return curve_from_area_fractions(deposit_area_fractions(deposit_scores, map_scores))
+
+
+def success_rate_curve(scores_at_training_deposits: np.ndarray, map_scores: np.ndarray) -> RateCurve:
+    """Success-rate curve of a final model: its training deposits against its map sample."""
+    return rate_curve(scores_at_training_deposits, map_scores)
+
+
+def curve_from_area_fractions(area_fractions: np.ndarray) -> RateCurve:
+    """Rate curve from the area fraction above each deposit; fractions from different folds' maps may be pooled."""
+    fractions = np.sort(np.asarray(area_fractions, float))
+    n = fractions.size
+    if not n:
+        raise InputError("deposits", "no deposit to draw a rate curve from", "keep at least one deposit in every fold")
+    area = np.r_[0.0, fractions, 1.0]
+    captured = np.r_[0.0, np.arange(1, n + 1) / n, 1.0]
+    top10, top20 = (float(np.mean(fractions <= f)) for f in TOP_AREA_FRACTIONS)
+    return RateCurve(area, captured, float(1.0 - fractions.mean()), top10, top20, n)
+
+
+def pu_criterion(recall: float, predicted_positive_fraction: float) -> float:
+    """Lee and Liu (2003, ICML) criterion r^2 / P(y_hat = 1), which is proportional to precision x recall.
+
+    Needs no labelled negatives: ``recall`` on (held-out) positives, ``P(y_hat = 1)`` the fraction
+    of valid map cells predicted positive. NaN when no cell is predicted positive.
+    """
+    return float(recall**2 / predicted_positive_fraction) if predicted_positive_fraction > 0 else math.nan
+
+
+def max_f1_threshold(labels: np.ndarray, scores: np.ndarray) -> float:
+    """The score threshold (score >= threshold is positive) that maximises F1 on these rows."""
+    precision, recall, thresholds = precision_recall_curve(labels, scores)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        f1 = np.nan_to_num(2 * precision * recall / (precision + recall))
+    return float(thresholds[np.argmax(f1[:-1])])
+
+
+def fold_metrics(labels: np.ndarray, scores: np.ndarray, threshold: float, map_scores: np.ndarray) -> dict[str, float]:
+    """Metrics of held-out rows at a threshold chosen elsewhere.
+
+    Parameters
+    ----------
+    labels : ndarray of int (n,)
+        1 deposit, 0 unlabelled.
+    scores : ndarray (n,)
+        Probability of the deposit class.
+    threshold : float
+        score >= threshold is predicted positive.
+    map_scores : ndarray (n_cells,)
+        Scores of a uniform sample of valid map cells (for P(y_hat = 1) and the prediction-rate curve).
+
+    Returns
+    -------
+    dict
+        ``roc_auc``, ``pr_auc`` (average precision; NaN without both classes), ``f1``,
+        ``precision``, ``recall``, ``tn``, ``fp``, ``fn``, ``tp``, ``predicted_positive_fraction``
+        (on the map), ``pu_criterion``, ``prediction_rate_auc``, ``captured_top10``, ``captured_top20``.
+    """
+    labels, scores = np.asarray(labels).astype(int), np.asarray(scores, float)
+    map_scores = np.asarray(map_scores, float)
+    map_scores = map_scores[np.isfinite(map_scores)]
+    predicted = scores >= threshold
+    tp, fp = int((predicted & (labels == 1)).sum()), int((predicted & (labels == 0)).sum())
+    fn, tn = int((~predicted & (labels == 1)).sum()), int((~predicted & (labels == 0)).sum())
+    both = 0 < labels.sum() < labels.size
+    precision = tp / (tp + fp) if tp + fp else math.nan
+    recall = tp / (tp + fn) if tp + fn else math.nan
+    f1 = 2 * tp / (2 * tp + fp + fn) if tp + fp + fn else math.nan
+    predicted_positive = float(np.mean(map_scores >= threshold))
+    curve = rate_curve(scores[labels == 1], map_scores) if (labels == 1).any() else None
+    return {
+        "roc_auc": float(roc_auc_score(labels, scores)) if both else math.nan,
+        "pr_auc": float(average_precision_score(labels, scores)) if both else math.nan,
+        "f1": float(f1), "precision": float(precision), "recall": float(recall),
+        "tn": tn, "fp": fp, "fn": fn, "tp": tp,
+        "predicted_positive_fraction": predicted_positive,
+        "pu_criterion": pu_criterion(recall, predicted_positive) if tp + fn else math.nan,
+        "prediction_rate_auc": curve.auc if curve else math.nan,
+        "captured_top10": curve.captured_top10 if curve else math.nan,
+        "captured_top20": curve.captured_top20 if curve else math.nan,
+    }
+
+
+def positive_probability(model, X) -> np.ndarray:
+    """Probability of class 1 from a fitted classifier's ``predict_proba``, shape (n,)."""
+    proba = np.asarray(model.predict_proba(X))
+    classes = list(getattr(model, "classes_", [0, 1]))
+    return proba[:, classes.index(1)]
+
+
+@dataclass(frozen=True)
+class CVResult:
+    """Cross-validation of one model.
+
+    Attributes
+    ----------
+    fold_metrics : DataFrame
+        One row per fold: ``fold``, ``n_train``, ``n_train_positive``, ``n_test``,
+        ``n_test_positive``, ``threshold`` and the :func:`fold_metrics` columns.
+    summary : DataFrame
+        Index metric, columns ``mean`` and ``sd`` (across folds, ddof=1).
+    oof_probability : ndarray (n_samples,)
+        Out-of-fold probability of every row of the table.
+    prediction_rate : list of RateCurve
+        Per fold: held-out deposits against that fold's map sample.
+    pooled_prediction_rate : RateCurve
+        All held-out deposits, each placed on the map of the model that did not see it.
+    """
+
+    fold_metrics: pd.DataFrame
+    summary: pd.DataFrame
+    oof_probability: np.ndarray
+    prediction_rate: list[RateCurve]
+    pooled_prediction_rate: RateCurve
+
+    def to_dict(self) -> dict:
+        """JSON-ready: folds, summary (metric -> mean, sd), curves, the threshold rule."""
+        return json_ready({
+            "threshold_rule": THRESHOLD_RULE,
+            "folds": self.fold_metrics.to_dict(orient="records"),
+            "summary": self.summary.to_dict(orient="index"),
+            "prediction_rate_by_fold": [c.to_dict() for c in self.prediction_rate],
+            "pooled_prediction_rate": self.pooled_prediction_rate.to_dict(),
+        })
+
+
+def cross_validate(make_pipeline: Callable[[], Any], table: pd.DataFrame, feature_columns: list[str], folds: np.ndarray,
+                   background_sample, executor: Executor | None = None) -> CVResult:
+    """Spatial block cross-validation with every data-driven step fitted inside the fold.
+
+    For each fold a fresh pipeline from ``make_pipeline()`` is fitted on the other folds' rows (so
+    scalers, feature selection, samplers and encoders see training rows only), its F1 threshold is
+    chosen on those rows (:data:`THRESHOLD_RULE`), and it predicts the held-out rows and the map sample.
+
+    Parameters
+    ----------
+    make_pipeline : callable
+        Returns a new unfitted classifier (``fit``, ``predict_proba``); picklable when an executor
+        runs folds in other processes.
+    table : DataFrame
+        :func:`geoprospect.labels.training_table` output (``label`` and the feature columns).
+    feature_columns : list of str
+    folds : ndarray of int (n_samples,)
+        :func:`geoprospect.labels.assign_folds` output.
+    background_sample : DataFrame, DataArray or array (n_cells, n_features)
+        Features of a uniform random sample of valid map cells (:func:`geoprospect.labels.sample_cells`),
+        used for area fractions; a DataFrame is indexed by ``feature_columns``, an array must be in that
+        order. Rows with a NaN feature are dropped.
+    executor : concurrent.futures.Executor, optional
+        Runs the folds (e.g. a thread pool, or ``distributed.Client.get_executor()`` for a Dask cluster);
+        sequential by default.
+    """
+    folds = np.asarray(folds)
+    X = table[feature_columns].astype(float)
+    y = table["label"].to_numpy().astype(int)
+    map_X = _map_frame(background_sample, feature_columns)
+    fold_ids = np.unique(folds)
+    tasks = [(np.flatnonzero(folds != k), np.flatnonzero(folds == k)) for k in fold_ids]
+    run = executor.map if executor is not None else map
+    outputs = list(run(_run_fold, repeat(make_pipeline), (X.iloc[tr] for tr, _ in tasks), (y[tr] for tr, _ in tasks),
+                       (X.iloc[te] for _, te in tasks), (y[te] for _, te in tasks), repeat(map_X)))
+    oof = np.full(len(table), np.nan)
+    rows, curves, pooled = [], [], []
+    for k, (train, test), (metrics, test_scores, map_scores) in zip(fold_ids, tasks, outputs):
+        oof[test] = test_scores
+        held_out = test_scores[y[test] == 1]
+        fractions = deposit_area_fractions(held_out, map_scores)
+        curves.append(curve_from_area_fractions(fractions))
+        pooled.append(fractions)
+        rows.append({"fold": int(k), "n_train": int(train.size), "n_train_positive": int(y[train].sum()),
+                     "n_test": int(test.size), "n_test_positive": int(y[test].sum()), **metrics})
+    per_fold = pd.DataFrame(rows)
+    numeric = per_fold.drop(columns="fold")
+    summary = pd.DataFrame({"mean": numeric.mean(), "sd": numeric.std(ddof=1)})
+    return CVResult(per_fold, summary, oof, curves, curve_from_area_fractions(np.concatenate(pooled)))
+
+
+def _run_fold(make_pipeline, X_train, y_train, X_test, y_test, map_X):
+    """Fit one fold; returns (metrics with the threshold, held-out scores, map-sample scores)."""
+    if y_train.min() == y_train.max():
+        raise InputError("folds", "a training split holds a single class", "use more background cells or fewer folds")
+    model = make_pipeline()
+    model.fit(X_train, y_train)
+    threshold = max_f1_threshold(y_train, positive_probability(model, X_train))
+    test_scores = positive_probability(model, X_test)
+    map_scores = positive_probability(model, map_X)
+    return {"threshold": threshold, **fold_metrics(y_test, test_scores, threshold, map_scores)}, test_scores, map_scores
+
+
+def _map_frame(sample, feature_columns: list[str]) -> pd.DataFrame:
+    if isinstance(sample, pd.DataFrame):
+        frame = sample[feature_columns].astype(float)
+    else:
+        values = np.asarray(sample, float)
+        if values.ndim != 2 or values.shape[1] != len(feature_columns):
+            raise InputError("map sample", f"has shape {values.shape}, expected (n_cells, {len(feature_columns)})",
+                             "pass the sampled cells' features in the order of the feature columns")
+        frame = pd.DataFrame(values, columns=feature_columns)
+    frame = frame[np.isfinite(frame.to_numpy()).all(axis=1)].reset_index(drop=True)
+    if frame.empty:
+        raise InputError("map sample", "holds no cell with every feature", "sample valid cells (every feature present)")
+    return frame
+
+
+def truth_scores(prob_map, truth_map, deposits_mask: np.ndarray | None = None, n_sample: int = 20_000,
+                 rng: np.random.Generator | None = None) -> dict[str, float]:
+    """Agreement of a prospectivity map with a known true probability (demo region).
+
+    Both scores are computed on a uniform sample of ``n_sample`` cells where both maps are finite
+    (drawn with ``rng``, seed 0 by default), leaving out ``deposits_mask`` (e.g. training deposit
+    cells, where the map is scored in-sample).
+
+    - ``spearman``: rank correlation of the map with the truth.
+    - ``roc_auc``: soft-label ROC-AUC. Each cell counts as a positive with weight ``t`` (its true
+      probability) and as a negative with weight ``1 - t``: the probability that a cell drawn in
+      proportion to the truth outranks one drawn in proportion to ``1 - t``. It is the expected AUC
+      over Bernoulli draws of the outcomes, without their noise (up to the O(1/n) weight of a cell
+      paired with itself).
+
+    Parameters
+    ----------
+    prob_map, truth_map : array-like (y, x)
+        Predicted and true probability; NaN is nodata.
+    deposits_mask : ndarray of bool (y, x), optional
+        Cells to leave out.
+
+    Returns
+    -------
+    dict
+        ``spearman``, ``roc_auc``, ``n_cells``.
+    """
+    prob, truth = np.asarray(prob_map, float), np.asarray(truth_map, float)
+    if prob.shape != truth.shape:
+        raise InputError("truth map", f"has shape {truth.shape}, the prospectivity map {prob.shape}",
+                         "compare maps on the same grid")
+    keep = np.isfinite(prob) & np.isfinite(truth)
+    if deposits_mask is not None:
+        keep &= ~np.asarray(deposits_mask, bool)
+    cells = np.flatnonzero(keep)
+    if cells.size < 2:
+        raise InputError("truth map", "shares fewer than 2 valid cells with the prospectivity map", "check both maps' nodata")
+    rng = np.random.default_rng(0) if rng is None else rng
+    if cells.size > n_sample:
+        cells = rng.choice(cells, size=n_sample, replace=False)
+    p, t = prob.ravel()[cells], np.clip(truth.ravel()[cells], 0.0, 1.0)
+    rho = spearmanr(p, t).statistic
+    if not 0 < t.sum() < t.size:
+        return {"spearman": float(rho), "roc_auc": math.nan, "n_cells": int(cells.size)}  # no positive or no negative weight
+    auc = roc_auc_score(np.r_[np.ones(p.size), np.zeros(p.size)], np.r_[p, p], sample_weight=np.r_[t, 1.0 - t])
+    return {"spearman": float(rho), "roc_auc": float(auc), "n_cells": int(cells.size)}
+
+
+def json_ready(obj):
+    """Plain Python for ``json.dump``: numpy scalars and arrays to floats/ints/lists, NaN and inf to None."""
+    if is_dataclass(obj) and not isinstance(obj, type):
+        return json_ready(asdict(obj))
+    if isinstance(obj, dict):
+        return {str(k): json_ready(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [json_ready(v) for v in obj]
+    if isinstance(obj, np.ndarray):
+        return json_ready(obj.tolist())
+    if isinstance(obj, (bool, np.bool_)):
+        return bool(obj)
+    if isinstance(obj, (int, np.integer)):
+        return int(obj)
+    if isinstance(obj, (float, np.floating)):
+        return float(obj) if math.isfinite(obj) else None
+    return obj

@@ -1,0 +1,140 @@
+"""The model and oversampler registries.
+
+``MODELS`` maps a model name (as written in a catalog) to a factory ``factory(random_state=..., **params)``
+returning an unfitted scikit-learn classifier. Every base model ``NAME`` also has ``pu_NAME``: the same
+model inside positive-unlabelled bagging, whose ``params`` are the bagging's own (``n_estimators``,
+``max_samples``) plus ``base``, a dict of the wrapped model's parameters. ``SAMPLERS`` does the same for
+the imbalance options. Adding a model is one file (an estimator) plus one line in ``BASE_MODELS``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable, Mapping
+
+from sklearn.ensemble import RandomForestClassifier
+from sklearn.neural_network import MLPClassifier
+from sklearn.svm import SVC
+
+from geoprospect.errors import InputError
+from geoprospect.models.gan import CappedSMOTE, SMOTifiedGAN
+from geoprospect.models.gp import SubsampledGaussianProcessClassifier
+from geoprospect.models.pu import PUBaggingClassifier
+
+SOURCE = "prospectivity.models"
+IMBALANCE_SOURCE = "prospectivity.imbalance"
+
+
+@dataclass(frozen=True)
+class Factory:
+    """Builds ``estimator(**defaults, **params, random_state=...)``; ``fixed`` parameters are not user-settable."""
+
+    estimator: type
+    defaults: Mapping[str, Any] = field(default_factory=dict)
+    fixed: Mapping[str, Any] = field(default_factory=dict)
+
+    def parameters(self) -> set[str]:
+        """Names a user may set."""
+        return set(self.estimator().get_params(deep=False)) - set(self.fixed) - {"random_state"}
+
+    def __call__(self, random_state=None, **params):
+        return self.estimator(**{**self.defaults, **params, **self.fixed}, random_state=random_state)
+
+
+@dataclass(frozen=True)
+class PUFactory:
+    """``PUBaggingClassifier`` around the base model ``base``; ``params["base"]`` holds the base model's own."""
+
+    base: str
+    defaults: Mapping[str, Any] = field(default_factory=dict)
+    base_defaults: Mapping[str, Any] = field(default_factory=dict)
+
+    def parameters(self) -> set[str]:
+        return {"n_estimators", "max_samples", "base"}
+
+    def __call__(self, random_state=None, base=None, **params):
+        base_model = BASE_MODELS[self.base](**{**self.base_defaults, **(base or {})})
+        return PUBaggingClassifier(base_model, **{**self.defaults, **params}, random_state=random_state)
+
+
+BASE_MODELS: dict[str, Factory] = {
+    "rf": Factory(RandomForestClassifier, {"n_estimators": 200, "min_samples_leaf": 2}),
+    "svm": Factory(SVC, {"kernel": "rbf", "C": 1.0, "gamma": "scale"}, fixed={"probability": True}),
+    "mlp": Factory(MLPClassifier, {"hidden_layer_sizes": (32, 16), "alpha": 1e-3, "max_iter": 500}),
+    "gp": Factory(SubsampledGaussianProcessClassifier, {"max_samples": 1500}),
+}
+
+MODELS: dict[str, Callable[..., Any]] = {
+    **BASE_MODELS,
+    **{f"pu_{name}": PUFactory(name) for name in BASE_MODELS},
+    # The bagging already builds the ensemble: 50 rounds x 10 trees, not 50 x 200.
+    "pu_rf": PUFactory("rf", base_defaults={"n_estimators": 10}),
+}
+
+SAMPLERS: dict[str, Factory | None] = {
+    "none": None,
+    "smote": Factory(CappedSMOTE),
+    "gan": Factory(SMOTifiedGAN),
+}
+
+
+def _check_params(source: str, kind: str, name: str, factory, params) -> None:
+    if not isinstance(params, Mapping):
+        raise InputError(source, f"the parameters of {kind} '{name}' are not a mapping: {params!r}",
+                         "write them as 'name: value' pairs")
+    unknown = sorted(set(params) - factory.parameters())
+    if unknown:
+        raise InputError(source, f"{kind} '{name}' has no parameter(s) {unknown}",
+                         f"use only: {sorted(factory.parameters())}")
+
+
+def make_model(name: str, params: Mapping[str, Any] | None = None, random_state: int | None = 0):
+    """An unfitted classifier from the registry.
+
+    Parameters
+    ----------
+    name : str
+        A key of :data:`MODELS` (``rf``, ``svm``, ``mlp``, ``gp``, ``pu_rf``, ``pu_svm``, ...).
+    params : dict, optional
+        Estimator parameters; for ``pu_*`` models the bagging's, with the wrapped model's under ``base``.
+    random_state : int or None
+        Seed of the estimator (and of every PU round).
+
+    Raises
+    ------
+    InputError
+        For an unknown model name or parameter.
+    """
+    params = dict(params or {})
+    if name not in MODELS:
+        raise InputError(SOURCE, f"unknown model '{name}'", f"use one of: {sorted(MODELS)}")
+    factory = MODELS[name]
+    _check_params(SOURCE, "model", name, factory, params)
+    if isinstance(factory, PUFactory):
+        _check_params(SOURCE, "model", factory.base, BASE_MODELS[factory.base], params.get("base") or {})
+    return factory(random_state=random_state, **params)
+
+
+def make_sampler(name: str, params: Mapping[str, Any] | None = None, random_state: int | None = 0):
+    """The oversampler for an imbalance option (``none`` -> ``None``, ``smote``, ``gan``).
+
+    Raises
+    ------
+    InputError
+        For an unknown option or parameter.
+    """
+    params = dict(params or {})
+    if name not in SAMPLERS:
+        raise InputError(IMBALANCE_SOURCE, f"unknown imbalance option '{name}'",
+                         f"use one of: {sorted(SAMPLERS)}")
+    factory = SAMPLERS[name]
+    if factory is None:
+        if params:
+            raise InputError(IMBALANCE_SOURCE, f"imbalance 'none' takes no parameters, got {sorted(params)}",
+                             "remove the imbalance parameters or choose 'smote' or 'gan'")
+        return None
+    _check_params(IMBALANCE_SOURCE, "imbalance option", name, factory, params)
+    return factory(random_state=random_state, **params)
+
+
+__all__ = ["BASE_MODELS", "MODELS", "SAMPLERS", "Factory", "PUFactory", "make_model", "make_sampler"]

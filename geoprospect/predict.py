@@ -1,0 +1,101 @@
+"""Chunked prediction of a fitted classifier over a feature cube of any size.
+
+The cube ``(band, y, x)`` is cut into spatial blocks holding every band; each block is reshaped to
+``(pixels, bands)``, its fully valid pixels go through ``predict_proba`` and the positive-class
+probability comes back as a ``(y, x)`` block. The graph is lazy (dask), so a cube opened from Zarr
+and larger than memory is read, predicted and written one block per thread at a time.
+"""
+
+from __future__ import annotations
+
+import dask
+import dask.array as dsa
+import numpy as np
+import pandas as pd
+import rioxarray  # noqa: F401  (registers the .rio accessor)
+import xarray as xr
+
+from geoprospect.errors import InputError
+
+
+def predict_map(model, features: xr.DataArray, chunk: int = 512, positive_class=1) -> xr.DataArray:
+    """Positive-class probability of ``model`` at every cell of ``features``, lazily, block by block.
+
+    Parameters
+    ----------
+    model : fitted classifier
+        Anything with ``predict_proba`` and ``classes_`` (a scikit-learn or imbalanced-learn
+        pipeline, a PU-bagging wrapper...). If it was fitted on a DataFrame (``feature_names_in_``),
+        the cube's bands are selected and ordered by those names; otherwise the cube must hold
+        exactly ``n_features_in_`` bands in the order used for fitting.
+    features : DataArray (band, y, x)
+        The feature cube, numpy- or dask-backed (e.g. ``geoprospect.io.cube.open_cube``), NaN for
+        nodata. CRS (rioxarray) and coordinates are carried over to the result.
+    chunk : int
+        Side in pixels of the square spatial blocks; every block holds all bands, so a block costs
+        about ``chunk**2 * n_bands * 4`` bytes plus the model's working memory, per dask thread.
+    positive_class : label
+        The class whose probability is mapped (``model.classes_`` must contain it).
+
+    Returns
+    -------
+    DataArray (y, x), float32, dask-backed
+        Probability in [0, 1], NaN wherever any feature is NaN (the model never sees nodata).
+
+    Raises
+    ------
+    InputError
+        If the bands do not match the model's features or the model lacks the positive class.
+
+    Notes
+    -----
+    The model enters the graph once, as a single delayed key that every block depends on: the
+    threaded scheduler shares the object, and a distributed cluster ships it once per worker
+    instead of once per block.
+    """
+    if tuple(features.dims) != ("band", "y", "x"):
+        raise InputError("features", f"dims are {features.dims}, expected ('band', 'y', 'x')", "pass the feature cube as (band, y, x)")
+    classes = list(getattr(model, "classes_", []))
+    if positive_class not in classes:
+        raise InputError("model", f"classes {classes} do not contain the positive class {positive_class!r}",
+                         "fit the model on labels that include the positive class, or pass positive_class")
+    names = getattr(model, "feature_names_in_", None)
+    if names is not None:
+        missing = [str(n) for n in names if n not in set(features.band.values.tolist())]
+        if missing:
+            raise InputError("features", f"bands {missing} used to fit the model are not in the cube",
+                             "predict on a cube built from the same layers and features as the training data")
+        features = features.sel(band=list(names))
+        names = [str(n) for n in names]
+    elif features.sizes["band"] != getattr(model, "n_features_in_", features.sizes["band"]):
+        raise InputError("features", f"the cube has {features.sizes['band']} bands but the model was fitted on {model.n_features_in_} features",
+                         "predict on a cube built from the same layers and features as the training data")
+    data = features.data if isinstance(features.data, dsa.Array) else dsa.from_array(features.data, chunks=-1)
+    data = data.rechunk({0: -1, 1: chunk, 2: chunk})
+    if data.dtype.kind != "f":
+        data = data.astype("float32")
+    model_key = dask.delayed(model, pure=False)  # a random key: never hash (pickle) a large forest
+    probability = dsa.map_blocks(_predict_block, data, model_key, classes.index(positive_class), names,
+                                 drop_axis=0, dtype="float32", meta=np.empty((0, 0), "float32"))
+    coords = {"y": features.y, "x": features.x}
+    if "spatial_ref" in features.coords:
+        coords["spatial_ref"] = features.spatial_ref
+    result = xr.DataArray(probability, dims=("y", "x"), coords=coords, name="probability",
+                          attrs={"long_name": f"probability of class {positive_class}", "units": "1"})
+    if features.rio.crs is not None:
+        result = result.rio.write_crs(features.rio.crs)
+    return result
+
+
+def _predict_block(block: np.ndarray, model, column: int, names: list[str] | None) -> np.ndarray:
+    """(band, y, x) block -> (y, x) float32 probability, NaN where any band is NaN."""
+    bands, ny, nx = block.shape
+    pixels = block.reshape(bands, ny * nx).T
+    valid = np.isfinite(pixels).all(axis=1)
+    out = np.full(ny * nx, np.nan, dtype="float32")
+    if valid.any():
+        X = pixels[valid]  # fancy indexing copies into C order: (valid pixels, bands)
+        if names is not None:
+            X = pd.DataFrame(X, columns=names, copy=False)
+        out[valid] = model.predict_proba(X)[:, column]
+    return out.reshape(ny, nx)
