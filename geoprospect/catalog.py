@@ -213,6 +213,13 @@ class ProspectivitySpec(_Section):
     save_model: str | None = Field(default=None, description="label of the model to save; default: the best by PR-AUC")
     seed: int = 0
 
+    @field_validator("window_cells")
+    @classmethod
+    def _odd(cls, value: int) -> int:
+        if value % 2 == 0:
+            raise ValueError("window_cells must be odd (the window is centred on its cell)")
+        return value
+
 
 class DemoSpec(_Section):
     """Build the synthetic demo region into ``folder`` (relative to the catalog) and use it."""

@@ -9,25 +9,40 @@ deposits the prediction-rate curve. Area fractions are estimated from a uniform 
 valid map cells (nodata cells excluded).
 
 Threshold rule: the F1 threshold of a fold is the one that maximises F1 on the training rows of that
-fold (their in-sample probabilities, score >= threshold is positive), never on the held-out rows.
+fold, never on the held-out rows (score >= threshold is positive). By default the training rows are
+scored out-of-fold by an inner stratified k-fold split of the training rows (fresh pipelines), since
+in-sample probabilities of flexible models (forests) are optimistic and put the threshold too high;
+``threshold_folds=0`` uses in-sample probabilities instead.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from concurrent.futures import Executor
 from dataclasses import asdict, dataclass, is_dataclass
 from itertools import repeat
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import pandas as pd
 from scipy.stats import spearmanr
-from sklearn.metrics import average_precision_score, precision_recall_curve, roc_auc_score
+from sklearn.metrics import (
+    average_precision_score,
+    precision_recall_curve,
+    roc_auc_score,
+)
+from sklearn.model_selection import StratifiedKFold
 
 from geoprospect.errors import InputError
 
-THRESHOLD_RULE = "maximum F1 on the fold's training rows (in-sample probabilities); score >= threshold is positive"
+
+def threshold_rule(threshold_folds: int) -> str:
+    """The F1 threshold rule in words, for reports."""
+    scored = (f"out-of-fold probabilities from an inner stratified {threshold_folds}-fold split" if threshold_folds
+              else "in-sample probabilities")
+    return f"maximum F1 on the fold's training rows ({scored}); score >= threshold is positive"
+
 TOP_AREA_FRACTIONS = (0.1, 0.2)
 
 
@@ -196,6 +211,7 @@ class CVResult:
         Per fold: held-out deposits against that fold's map sample.
     pooled_prediction_rate : RateCurve
         All held-out deposits, each placed on the map of the model that did not see it.
+    threshold_rule : str
     """
 
     fold_metrics: pd.DataFrame
@@ -203,11 +219,12 @@ class CVResult:
     oof_probability: np.ndarray
     prediction_rate: list[RateCurve]
     pooled_prediction_rate: RateCurve
+    threshold_rule: str
 
     def to_dict(self) -> dict:
         """JSON-ready: folds, summary (metric -> mean, sd), curves, the threshold rule."""
         return json_ready({
-            "threshold_rule": THRESHOLD_RULE,
+            "threshold_rule": self.threshold_rule,
             "folds": self.fold_metrics.to_dict(orient="records"),
             "summary": self.summary.to_dict(orient="index"),
             "prediction_rate_by_fold": [c.to_dict() for c in self.prediction_rate],
@@ -216,12 +233,12 @@ class CVResult:
 
 
 def cross_validate(make_pipeline: Callable[[], Any], table: pd.DataFrame, feature_columns: list[str], folds: np.ndarray,
-                   background_sample, executor: Executor | None = None) -> CVResult:
+                   background_sample, executor: Executor | None = None, threshold_folds: int = 3) -> CVResult:
     """Spatial block cross-validation with every data-driven step fitted inside the fold.
 
     For each fold a fresh pipeline from ``make_pipeline()`` is fitted on the other folds' rows (so
     scalers, feature selection, samplers and encoders see training rows only), its F1 threshold is
-    chosen on those rows (:data:`THRESHOLD_RULE`), and it predicts the held-out rows and the map sample.
+    chosen on those rows (:func:`threshold_rule`), and it predicts the held-out rows and the map sample.
 
     Parameters
     ----------
@@ -240,6 +257,8 @@ def cross_validate(make_pipeline: Callable[[], Any], table: pd.DataFrame, featur
     executor : concurrent.futures.Executor, optional
         Runs the folds (e.g. a thread pool, or ``distributed.Client.get_executor()`` for a Dask cluster);
         sequential by default.
+    threshold_folds : int
+        Inner folds that score the training rows for the F1 threshold; 0 scores them in-sample.
     """
     folds = np.asarray(folds)
     X = table[feature_columns].astype(float)
@@ -249,7 +268,7 @@ def cross_validate(make_pipeline: Callable[[], Any], table: pd.DataFrame, featur
     tasks = [(np.flatnonzero(folds != k), np.flatnonzero(folds == k)) for k in fold_ids]
     run = executor.map if executor is not None else map
     outputs = list(run(_run_fold, repeat(make_pipeline), (X.iloc[tr] for tr, _ in tasks), (y[tr] for tr, _ in tasks),
-                       (X.iloc[te] for _, te in tasks), (y[te] for _, te in tasks), repeat(map_X)))
+                       (X.iloc[te] for _, te in tasks), (y[te] for _, te in tasks), repeat(map_X), repeat(threshold_folds)))
     oof = np.full(len(table), np.nan)
     rows, curves, pooled = [], [], []
     for k, (train, test), (metrics, test_scores, map_scores) in zip(fold_ids, tasks, outputs):
@@ -263,16 +282,27 @@ def cross_validate(make_pipeline: Callable[[], Any], table: pd.DataFrame, featur
     per_fold = pd.DataFrame(rows)
     numeric = per_fold.drop(columns="fold")
     summary = pd.DataFrame({"mean": numeric.mean(), "sd": numeric.std(ddof=1)})
-    return CVResult(per_fold, summary, oof, curves, curve_from_area_fractions(np.concatenate(pooled)))
+    return CVResult(per_fold, summary, oof, curves, curve_from_area_fractions(np.concatenate(pooled)),
+                    threshold_rule(threshold_folds))
 
 
-def _run_fold(make_pipeline, X_train, y_train, X_test, y_test, map_X):
+def _run_fold(make_pipeline, X_train, y_train, X_test, y_test, map_X, threshold_folds):
     """Fit one fold; returns (metrics with the threshold, held-out scores, map-sample scores)."""
     if y_train.min() == y_train.max():
         raise InputError("folds", "a training split holds a single class", "use more background cells or fewer folds")
+    if threshold_folds and y_train.sum() < threshold_folds:
+        raise InputError("threshold_folds", f"a training split holds {y_train.sum()} deposits, fewer than the "
+                         f"{threshold_folds} inner folds", "reduce threshold_folds (0 scores training rows in-sample)")
     model = make_pipeline()
     model.fit(X_train, y_train)
-    threshold = max_f1_threshold(y_train, positive_probability(model, X_train))
+    if threshold_folds:
+        inner = np.full(y_train.size, np.nan)
+        for fit_rows, score_rows in StratifiedKFold(threshold_folds, shuffle=True, random_state=0).split(X_train, y_train):
+            inner_model = make_pipeline().fit(X_train.iloc[fit_rows], y_train[fit_rows])
+            inner[score_rows] = positive_probability(inner_model, X_train.iloc[score_rows])
+    else:
+        inner = positive_probability(model, X_train)
+    threshold = max_f1_threshold(y_train, inner)
     test_scores = positive_probability(model, X_test)
     map_scores = positive_probability(model, map_X)
     return {"threshold": threshold, **fold_metrics(y_test, test_scores, threshold, map_scores)}, test_scores, map_scores

@@ -41,11 +41,12 @@ class GridGeometry:
     width: int
 
     @classmethod
-    def of(cls, features: xr.DataArray) -> "GridGeometry":
+    def of(cls, features: xr.DataArray) -> GridGeometry:
         """Read the geometry from the ``x`` / ``y`` cell-centre coordinates of a ``(band, y, x)`` array."""
         x, y = np.asarray(features["x"], float), np.asarray(features["y"], float)
         if x.size < 2 or y.size < 2:
-            raise InputError("features", f"grid of {y.size} x {x.size} cells is too small", "use a grid of at least 2 x 2 cells")
+            raise InputError("features", f"grid of {y.size} x {x.size} cells is too small",
+                             "use a grid of at least 2 x 2 cells")
         dx, dy = x[1] - x[0], y[0] - y[1]
         if dx <= 0 or dy <= 0 or not np.isclose(dx, dy, rtol=1e-6):
             raise InputError("features", f"cells are not square and north-up (dx={dx:g}, dy={-dy:g})",
@@ -194,7 +195,7 @@ def sample_background(valid_mask: np.ndarray, positive_cells: Cells, n: int, buf
     """
     candidates = valid_mask & ~near_deposits(valid_mask.shape, positive_cells, buffer_m, cell_m)
     if not candidates.any():
-        raise InputError("background_buffer_m", f"a {buffer_m:g} m buffer around the deposits covers every valid cell",
+        raise InputError("prospectivity.buffer_m", f"a {buffer_m:g} m buffer around the deposits covers every valid cell",
                          "reduce the background buffer")
     return _draw_cells(candidates, n, rng)
 
@@ -291,8 +292,8 @@ class BlockSizing:
     range_reached : bool
         Whether the variogram reached the threshold within the largest lag.
     limited_by : str
-        ``"autocorrelation range"``, ``"blocks holding deposits"`` (shrunk so that at least
-        ``n_folds`` blocks hold deposits) or ``"cell size"`` (raised to one cell).
+        ``"autocorrelation range"``, ``"blocks holding deposits"`` (shrunk so that enough blocks
+        hold deposits) or ``"cell size"`` (raised to one cell).
     blocks_with_deposits : int
         Blocks holding deposit cells at ``block_size_m``.
     lags_m, semivariance : list of float
@@ -317,17 +318,19 @@ class BlockSizing:
 
 def block_size_from_data(features: xr.DataArray, table: pd.DataFrame, n_folds: int, rng: np.random.Generator,
                          valid: np.ndarray | None = None, n_sample: int = 2000, n_lags: int = 25,
-                         sill_fraction: float = 0.95, shrink: float = 0.8) -> BlockSizing:
+                         sill_fraction: float = 0.95, shrink: float = 0.8, blocks_per_fold: int = 2) -> BlockSizing:
     """Size CV blocks from the range of spatial autocorrelation of the features.
 
     Rule: draw ``n_sample`` valid cells, standardise the features there and project them on their
     leading principal component; compute its empirical semivariogram (``n_lags`` equal bins up to
-    half the largest distance between sampled cells); the range is the first lag (linearly
-    interpolated between bin centres, from the origin within the first bin) where the semivariance reaches ``sill_fraction`` of the sill,
-    taken as the sample variance. Blocks that size hold cells that are nearly independent of their
+    half the largest distance between sampled cells); the range is the first lag where the
+    semivariance reaches ``sill_fraction`` of the sill, taken as the sample variance (linearly
+    interpolated between bin centres, from the origin within the first bin); the largest lag if it
+    never does. Blocks that size hold cells that are nearly independent of their
     neighbours in other blocks. The size is then bounded below by one cell and shrunk by factors of
-    ``shrink`` until at least ``n_folds`` blocks hold deposit cells, so that every fold can hold out
-    deposits.
+    ``shrink`` until at least ``blocks_per_fold * n_folds`` blocks hold deposit cells (or blocks are
+    one cell), so that the folds can share the deposits evenly; at least ``n_folds`` such blocks
+    always exist.
 
     Parameters
     ----------
@@ -373,7 +376,7 @@ def block_size_from_data(features: xr.DataArray, table: pd.DataFrame, n_folds: i
         size, limited_by = grid.cell_m, "cell size"
     origin = (grid.xmin, grid.ymax)
     n_blocks = np.unique(spatial_blocks(positives[:, 0], positives[:, 1], size, origin)).size
-    while n_blocks < n_folds and size > grid.cell_m:
+    while n_blocks < blocks_per_fold * n_folds and size > grid.cell_m:
         size, limited_by = max(size * shrink, grid.cell_m), "blocks holding deposits"
         n_blocks = np.unique(spatial_blocks(positives[:, 0], positives[:, 1], size, origin)).size
     if n_blocks < n_folds:  # only when deposit rows repeat a cell: one-cell blocks separate distinct cells
@@ -409,13 +412,14 @@ def assign_folds(blocks: np.ndarray, labels: np.ndarray, n_folds: int, rng: np.r
     """
     blocks, labels = np.asarray(blocks), np.asarray(labels)
     if n_folds < 2:
-        raise InputError("n_folds", f"{n_folds} folds cannot cross-validate", "use at least 2 folds")
+        raise InputError("prospectivity.n_folds", f"{n_folds} folds cannot cross-validate", "use at least 2 folds")
     _check_enough_positives(int((labels == 1).sum()), n_folds)
     ids, inverse = np.unique(blocks, return_inverse=True)
     positives = np.bincount(inverse, weights=labels == 1, minlength=ids.size)
     sizes = np.bincount(inverse, minlength=ids.size)
     if (positives > 0).sum() < n_folds:
-        raise InputError("n_folds", f"only {(positives > 0).sum()} spatial blocks hold deposits, fewer than the {n_folds} folds",
+        raise InputError("prospectivity.n_folds",
+                         f"only {(positives > 0).sum()} spatial blocks hold deposits, fewer than the {n_folds} folds",
                          "reduce n_folds or the block size")
     shuffled = rng.permutation(ids.size)
     order = shuffled[np.lexsort((-sizes[shuffled], -positives[shuffled]))]  # most positives, then largest, first
@@ -434,7 +438,8 @@ def assign_folds(blocks: np.ndarray, labels: np.ndarray, n_folds: int, rng: np.r
 def _check_enough_positives(n_positive: int, n_folds: int) -> None:
     if n_positive < n_folds:
         raise InputError("deposits", f"{n_positive} cells hold deposits, fewer than the {n_folds} cross-validation folds",
-                         f"reduce n_folds to at most {max(n_positive, 2)} or add known deposits")
+                         f"reduce n_folds (prospectivity.n_folds) to at most {n_positive} or add known deposits"
+                         if n_positive >= 2 else "add known deposits: cross-validation needs at least 2 deposit cells")
 
 
 def _draw_cells(mask: np.ndarray, n: int, rng: np.random.Generator) -> Cells:

@@ -17,7 +17,13 @@ from sklearn.preprocessing import StandardScaler
 from geoprospect.errors import InputError
 from geoprospect.io.maps import write_cog
 from geoprospect.predict import predict_map
-from geoprospect.render.prospectivity import AREA_SHARES, CLASS_NAMES, class_breaks, classify, plot_prospectivity
+from geoprospect.render.prospectivity import (
+    AREA_SHARES,
+    CLASS_NAMES,
+    class_breaks,
+    classify,
+    plot_prospectivity,
+)
 
 CRS = "EPSG:32611"
 BANDS = ["mag_nT", "dist_fault_m", "k_pct", "ratio"]

@@ -60,7 +60,7 @@ def one_hot(classes: xr.DataArray, names: dict[int, str], background: str | None
         raise InputError(prefix, f"class names collide once made into feature names: {sorted(codes.values())}", "give the classes distinct names")
     mapped = classes.notnull()
     layers = []
-    for code, name in codes.items():
+    for code in codes:
         if code is None:
             layer = (~mapped).astype("float32")
         else:

@@ -67,7 +67,7 @@ def potential_field_derivatives(da: xr.DataArray, pad_fraction: float = 0.25) ->
         raise InputError(name, "the layer is all nodata", "check the source grid and its nodata value")
     field = np.where(valid, values - values[valid].mean(), 0.0)
     height, width = field.shape
-    py, px = int(round(pad_fraction * (height - 1))), int(round(pad_fraction * (width - 1)))
+    py, px = round(pad_fraction * (height - 1)), round(pad_fraction * (width - 1))
     padded = np.pad(field, ((py, py), (px, px)), mode="reflect") * np.outer(_ramp(height, py), _ramp(width, px))
     ky = 2 * np.pi * np.fft.fftfreq(padded.shape[0], d=dy)[:, None]
     kx = 2 * np.pi * np.fft.fftfreq(padded.shape[1], d=dx)[None, :]

@@ -50,12 +50,22 @@ def write_cube(layers: list[str | Path], destination: str | Path, kinds: dict[st
             raise InputError(path, "is not on the cube's grid", "align every layer onto the target grid before stacking")
     cube = xr.concat(arrays, dim="band", coords="minimal", compat="override", join="override").astype("float32")
     cube = cube.assign_coords(kind=("band", [kinds.get(str(b), "continuous") for b in cube.band.values]))
-    cube.attrs = {"classes": json.dumps({k: {str(c): n for c, n in v.items()} for k, v in classes.items()})}
-    for key in ("long_name", "units", "_FillValue", "scale_factor", "add_offset", "AREA_OR_POINT"):
-        cube.attrs.pop(key, None)
+    cube.attrs = {"classes": classes}
     cube = cube.rio.write_crs(first.rio.crs).rio.write_transform(first.rio.transform())
+    return save_cube(cube, destination, chunk)
+
+
+def save_cube(cube: xr.DataArray, destination: str | Path, chunk: int = 512) -> Path:
+    """Write a (band, y, x) DataArray with ``units``/``kind`` coords, CRS and ``attrs["classes"]`` as a
+    cube store (atomically, chunk by chunk when it is dask-backed)."""
+    cube = cube.copy()
+    for name, default in (("units", ""), ("kind", "continuous")):
+        if name not in cube.coords:
+            cube = cube.assign_coords({name: ("band", [default] * cube.sizes["band"])})
+    classes = cube.attrs.get("classes", {})
+    cube.attrs = {"classes": json.dumps({k: {str(c): n for c, n in v.items()} for k, v in classes.items()})}
     cube.encoding = {}
-    ds = cube.chunk({"band": 1, "y": chunk, "x": chunk}).to_dataset(name="cube")
+    ds = cube.astype("float32").chunk({"band": 1, "y": chunk, "x": chunk}).to_dataset(name="cube")
     with atomic_path(destination) as tmp:
         ds.to_zarr(tmp, mode="w", consolidated=True, zarr_format=2)  # v2: read by GDAL, QGIS and every zarr library
     return Path(destination)

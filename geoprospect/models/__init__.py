@@ -14,12 +14,12 @@ from typing import Any, Callable, Mapping
 
 from sklearn.ensemble import RandomForestClassifier
 from sklearn.neural_network import MLPClassifier
-from sklearn.svm import SVC
 
 from geoprospect.errors import InputError
 from geoprospect.models.gan import CappedSMOTE, SMOTifiedGAN
 from geoprospect.models.gp import SubsampledGaussianProcessClassifier
 from geoprospect.models.pu import PUBaggingClassifier
+from geoprospect.models.svm import CalibratedSVC
 
 SOURCE = "prospectivity.models"
 IMBALANCE_SOURCE = "prospectivity.imbalance"
@@ -27,18 +27,17 @@ IMBALANCE_SOURCE = "prospectivity.imbalance"
 
 @dataclass(frozen=True)
 class Factory:
-    """Builds ``estimator(**defaults, **params, random_state=...)``; ``fixed`` parameters are not user-settable."""
+    """Builds ``estimator(**defaults, **params, random_state=...)``."""
 
     estimator: type
     defaults: Mapping[str, Any] = field(default_factory=dict)
-    fixed: Mapping[str, Any] = field(default_factory=dict)
 
     def parameters(self) -> set[str]:
         """Names a user may set."""
-        return set(self.estimator().get_params(deep=False)) - set(self.fixed) - {"random_state"}
+        return set(self.estimator().get_params(deep=False)) - {"random_state"}
 
     def __call__(self, random_state=None, **params):
-        return self.estimator(**{**self.defaults, **params, **self.fixed}, random_state=random_state)
+        return self.estimator(**{**self.defaults, **params}, random_state=random_state)
 
 
 @dataclass(frozen=True)
@@ -59,7 +58,7 @@ class PUFactory:
 
 BASE_MODELS: dict[str, Factory] = {
     "rf": Factory(RandomForestClassifier, {"n_estimators": 200, "min_samples_leaf": 2}),
-    "svm": Factory(SVC, {"kernel": "rbf", "C": 1.0, "gamma": "scale"}, fixed={"probability": True}),
+    "svm": Factory(CalibratedSVC, {"kernel": "rbf", "C": 1.0, "gamma": "scale"}),
     "mlp": Factory(MLPClassifier, {"hidden_layer_sizes": (32, 16), "alpha": 1e-3, "max_iter": 500}),
     "gp": Factory(SubsampledGaussianProcessClassifier, {"max_samples": 1500}),
 }

@@ -21,7 +21,8 @@ from sklearn.utils.validation import validate_data
 from torch import nn
 
 from geoprospect.errors import InputError
-from geoprospect.models.autoencoder import TorchStateMixin, _check_positive_int, seeded_mlp, torch_seed
+from geoprospect.models.autoencoder import (TorchStateMixin, check_positive_int, one_torch_thread, seeded_mlp,
+                                            torch_seed)
 
 _SOURCE = "prospectivity.imbalance"
 
@@ -63,7 +64,7 @@ class CappedSMOTE(_DenseSampler):
         self.random_state = random_state
 
     def _fit_resample(self, X, y):
-        _check_positive_int(self.k_neighbors, "k_neighbors")
+        check_positive_int(self.k_neighbors, "k_neighbors")
         counts = [np.count_nonzero(y == label) for label, n_new in self.sampling_strategy_.items() if n_new > 0]
         if not counts:
             self.k_neighbors_ = self.k_neighbors
@@ -130,9 +131,9 @@ class SMOTifiedGAN(TorchStateMixin, _DenseSampler):
 
     def _fit_resample(self, X, y):
         for name in ("epochs", "batch_size"):
-            _check_positive_int(getattr(self, name), name)
+            check_positive_int(getattr(self, name), name)
         for width in self.hidden:
-            _check_positive_int(width, "hidden widths")
+            check_positive_int(width, "hidden widths")
         if not isinstance(self.learning_rate, Real) or self.learning_rate <= 0:
             raise ValueError(f"learning_rate must be positive, got {self.learning_rate!r}")
         seed = torch_seed(self.random_state)
@@ -151,7 +152,8 @@ class SMOTifiedGAN(TorchStateMixin, _DenseSampler):
             rows = synthetic_y == label
             real = torch.as_tensor((X[y == label] - center) / scale, dtype=torch.float32)
             fake_in = torch.as_tensor((synthetic[rows] - center) / scale, dtype=torch.float32)
-            generator, g_loss, d_loss = self._train(real, fake_in, seed + 2 * i)
+            with one_torch_thread():
+                generator, g_loss, d_loss = self._train(real, fake_in, seed + 2 * i)
             with torch.no_grad():
                 refined[rows] = (fake_in + generator(fake_in)).numpy() * scale + center
             self.generators_.append(generator)

@@ -1,0 +1,74 @@
+"""Support vector machine (RBF kernel) with Platt-scaled probabilities.
+
+The SVM's decision values are mapped to probabilities by a sigmoid (Platt 1999) fitted on
+cross-validated decision values, then the SVM is refitted on all rows: what ``SVC(probability=True)``
+did inside libsvm, which scikit-learn 1.9 deprecates in favour of ``CalibratedClassifierCV``.
+"""
+
+from __future__ import annotations
+
+from numbers import Integral
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.calibration import CalibratedClassifierCV
+from sklearn.model_selection import StratifiedKFold
+from sklearn.svm import SVC
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from geoprospect.errors import InputError
+
+
+class CalibratedSVC(ClassifierMixin, BaseEstimator):
+    """:class:`~sklearn.svm.SVC` with sigmoid-calibrated ``predict_proba``.
+
+    Parameters
+    ----------
+    C : float, default=1.0
+        Soft-margin penalty.
+    kernel : str, default="rbf"
+    gamma : {"scale", "auto"} or float, default="scale"
+        RBF width, in inverse squared feature units.
+    class_weight : dict, "balanced" or None
+    cv : int, default=5
+        Folds for the calibration, capped by the smallest class count.
+    random_state : int, RandomState or None
+        Shuffles the calibration folds.
+
+    Attributes
+    ----------
+    calibrated_ : CalibratedClassifierCV
+    classes_, n_features_in_
+    """
+
+    def __init__(self, C=1.0, kernel="rbf", gamma="scale", class_weight=None, cv=5, random_state=None):
+        self.C = C
+        self.kernel = kernel
+        self.gamma = gamma
+        self.class_weight = class_weight
+        self.cv = cv
+        self.random_state = random_state
+
+    def fit(self, X, y):
+        """Fit on ``X`` (n_samples, n_features) and ``y`` (n_samples,)."""
+        X, y = validate_data(self, X, y)
+        if not isinstance(self.cv, Integral) or self.cv < 2:
+            raise ValueError(f"cv must be an integer >= 2, got {self.cv!r}")
+        smallest = np.unique(y, return_counts=True)[1].min()
+        if smallest < 2:
+            raise InputError("prospectivity.models", f"a class has {smallest} sample(s); calibrating the SVM needs 2",
+                             "add deposits or use fewer cross-validation folds")
+        folds = StratifiedKFold(min(self.cv, smallest), shuffle=True, random_state=self.random_state)
+        svc = SVC(C=self.C, kernel=self.kernel, gamma=self.gamma, class_weight=self.class_weight)
+        self.calibrated_ = CalibratedClassifierCV(svc, method="sigmoid", cv=folds, ensemble=False).fit(X, y)
+        self.classes_ = self.calibrated_.classes_
+        return self
+
+    def predict_proba(self, X):
+        """Calibrated class probabilities, shape (n_samples, n_classes), columns ordered as ``classes_``."""
+        check_is_fitted(self)
+        return self.calibrated_.predict_proba(validate_data(self, X, reset=False))
+
+    def predict(self, X):
+        """Most probable class of each row."""
+        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]

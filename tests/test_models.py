@@ -1,0 +1,243 @@
+"""Model registry, PU bagging, oversamplers, autoencoder, pipeline and safe model files."""
+
+from __future__ import annotations
+
+import json
+import pickle
+
+import numpy as np
+import pytest
+from scipy.spatial import cKDTree
+from sklearn.datasets import make_classification
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.metrics import roc_auc_score
+
+from geoprospect.errors import InputError
+from geoprospect.io.models import load_model, manifest_path, save_model
+from geoprospect.models import MODELS, make_model
+from geoprospect.models.autoencoder import MLP, AutoencoderEmbedding, torch_seed
+from geoprospect.models.gan import CappedSMOTE, SMOTifiedGAN
+from geoprospect.models.pipeline import build_pipeline
+from geoprospect.models.pu import PUBaggingClassifier
+
+pytestmark = pytest.mark.filterwarnings("ignore", category=ConvergenceWarning)
+
+# Small settings so that every registry model fits in well under a second.
+FAST = {"rf": {"n_estimators": 20}, "mlp": {"max_iter": 200}, "gp": {"max_samples": 100},
+        "pu_rf": {"n_estimators": 5}, "pu_svm": {"n_estimators": 5},
+        "pu_mlp": {"n_estimators": 5, "base": {"max_iter": 100}}, "pu_gp": {"n_estimators": 5}}
+
+
+@pytest.fixture(scope="module")
+def imbalanced():
+    """400 rows, 6 features, about 5% positives."""
+    return make_classification(400, 6, n_informative=4, n_redundant=0, weights=[0.95], flip_y=0, random_state=0)
+
+
+@pytest.fixture(scope="module")
+def two_clusters():
+    """A majority around the origin and a 20-sample minority around (4, 4, 4, 4), in 4 dimensions."""
+    rng = np.random.default_rng(1)
+    X = np.vstack([rng.normal(size=(300, 4)), rng.normal(4.0, 0.5, size=(20, 4))])
+    return X, np.r_[np.zeros(300, int), np.ones(20, int)]
+
+
+@pytest.mark.parametrize("name", sorted(MODELS))
+def test_every_registry_model_fits_and_ranks_the_positives(name, imbalanced):
+    X, y = imbalanced
+    model = make_model(name, FAST.get(name, {}), random_state=0).fit(X, y)
+    proba = model.predict_proba(X)
+    assert proba.shape == (len(y), 2)
+    assert np.all((proba >= 0) & (proba <= 1)) and np.allclose(proba.sum(axis=1), 1)
+    assert roc_auc_score(y, proba[:, 1]) > 0.8
+    assert set(model.predict(X)) <= {0, 1}
+
+
+def test_gp_is_fitted_on_at_most_max_samples_rows(imbalanced):
+    X, y = imbalanced
+    model = make_model("gp", {"max_samples": 60}, random_state=0).fit(X, y)
+    assert model.n_train_ == 60
+    assert make_model("gp", {"max_samples": 1000}, random_state=0).fit(X[:50], y[:50]).n_train_ == 50
+
+
+def test_pu_bagging_ranks_hidden_positives_above_the_unlabelled():
+    rng = np.random.default_rng(2)
+    positives = rng.normal(2.0, 0.7, size=(30, 2))
+    hidden = rng.normal(2.0, 0.7, size=(30, 2))  # deposits not yet found: labelled 0
+    negatives = rng.normal(-2.0, 0.7, size=(300, 2))
+    X = np.vstack([positives, hidden, negatives])
+    y = np.r_[np.ones(30, int), np.zeros(330, int)]
+    truth = np.r_[np.ones(60, int), np.zeros(300, int)]
+    model = PUBaggingClassifier(n_estimators=30, random_state=0).fit(X, y)
+
+    assert roc_auc_score(truth, model.predict_proba(X)[:, 1]) > 0.9
+    oob = model.oob_decision_
+    assert np.all(np.isnan(oob[:30]))
+    unlabelled = slice(30, None)
+    assert np.isfinite(oob[unlabelled]).all()
+    assert roc_auc_score(truth[unlabelled], oob[unlabelled]) > 0.9
+    assert np.array_equal(model.classes_, [0, 1]) and len(model.estimators_) == 30
+
+
+def test_pu_bagging_needs_both_classes():
+    with pytest.raises(InputError, match="positive and unlabelled"):
+        PUBaggingClassifier().fit(np.zeros((5, 2)), np.zeros(5))
+
+
+def test_smote_caps_its_neighbours_and_balances(two_clusters):
+    X, y = two_clusters
+    keep = np.r_[np.arange(300), 300, 301, 302]  # a fold with only 3 positives: plain SMOTE(k=5) fails
+    X_res, y_res = (sampler := CappedSMOTE(k_neighbors=5, random_state=0)).fit_resample(X[keep], y[keep])
+    assert sampler.k_neighbors_ == 2
+    assert np.bincount(y_res).tolist() == [300, 300]
+    with pytest.raises(InputError, match="at least 2"):
+        CappedSMOTE().fit_resample(X[:301], y[:301])
+
+
+def test_gan_balances_is_deterministic_and_refines_smote_near_the_minority(two_clusters):
+    X, y = two_clusters
+    gan = SMOTifiedGAN(epochs=10, random_state=3)
+    X_res, y_res = gan.fit_resample(X, y)
+    again, _ = SMOTifiedGAN(epochs=10, random_state=3).fit_resample(X, y)
+    other, _ = SMOTifiedGAN(epochs=10, random_state=4).fit_resample(X, y)
+
+    assert np.bincount(y_res).tolist() == [300, 300]
+    assert np.array_equal(X_res[: len(X)], X)
+    assert np.array_equal(X_res, again)
+    assert not np.allclose(X_res, other)
+    synthetic = X_res[len(X):]
+    to_minority = cKDTree(X[y == 1]).query(synthetic)[0].mean()
+    to_majority = cKDTree(X[y == 0]).query(synthetic)[0].mean()
+    assert to_minority < 0.2 * to_majority
+    # The generator moved its SMOTE input (drawn with the same seed), by a fraction of the class spread.
+    smote_only = CappedSMOTE(random_state=torch_seed(3)).fit_resample(X, y)[0][len(X):]
+    assert 0 < np.linalg.norm(synthetic - smote_only, axis=1).mean() < 1.0
+    assert gan.generator_loss_.shape == (1, 10) and np.isfinite(gan.discriminator_loss_).all()
+
+
+def test_autoencoder_compresses_and_reconstructs_a_low_rank_table():
+    rng = np.random.default_rng(4)
+    X = rng.normal(size=(400, 3)) @ rng.normal(size=(3, 10)) + 0.01 * rng.normal(size=(400, 10))
+    X = (X - X.mean(axis=0)) / X.std(axis=0)
+    ae = AutoencoderEmbedding(n_components=3, epochs=60, learning_rate=1e-2, random_state=0).fit(X)
+    codes = ae.transform(X)
+    assert codes.shape == (400, 3)
+    explained = 1 - np.sum((ae.inverse_transform(codes) - X) ** 2) / np.sum(X ** 2)
+    assert explained > 0.9
+    assert ae.loss_curve_[-1] < 0.2 * ae.loss_curve_[0]
+
+    again = AutoencoderEmbedding(n_components=3, epochs=60, learning_rate=1e-2, random_state=0).fit(X)
+    assert np.array_equal(again.transform(X), codes)
+    appended = AutoencoderEmbedding(n_components=3, epochs=2, mode="append", random_state=0).fit(X)
+    assert appended.transform(X).shape == (400, 13)
+    assert np.array_equal(appended.transform(X)[:, :10], X)
+    assert list(appended.get_feature_names_out())[-3:] == ["autoencoder0", "autoencoder1", "autoencoder2"]
+    restored = pickle.loads(pickle.dumps(ae))  # Dask and Prefect move estimators by pickle
+    assert np.array_equal(restored.transform(X), codes)
+
+
+@pytest.mark.parametrize("imbalance", ["none", "smote", "gan"])
+def test_pipeline_with_each_imbalance_option(imbalance, imbalanced):
+    X, y = imbalanced
+    X = np.c_[X, 2 * X[:, 0] + 1]  # a copy of feature 0: the Spearman step must drop it
+    X[::17, 1] = np.nan  # gaps are imputed inside the pipeline
+    pipeline = build_pipeline("rf", {"n_estimators": 20}, imbalance=imbalance,
+                              imbalance_params={"epochs": 5} if imbalance == "gan" else None, random_state=0)
+    pipeline.fit(X, y)
+    proba = pipeline.predict_proba(X)
+    assert proba.shape == (len(y), 2)
+    assert roc_auc_score(y, proba[:, 1]) > 0.8
+    assert pipeline.named_steps["spearman"].dropped_.tolist() == [6]
+    assert ("oversample" in pipeline.named_steps) == (imbalance != "none")
+
+
+def test_pipeline_with_pca_and_autoencoder(imbalanced):
+    X, y = imbalanced
+    pipeline = build_pipeline("svm", {}, spearman_threshold=None, pca_components=5,
+                              autoencoder={"n_components": 2, "epochs": 3, "mode": "append"}, random_state=0)
+    pipeline.fit(X, y)
+    assert [name for name, _ in pipeline.steps] == ["impute", "scale", "pca", "autoencoder", "scale_codes", "model"]
+    assert pipeline.named_steps["model"].n_features_in_ == 7
+    assert pipeline.predict_proba(X).shape == (len(y), 2)
+
+
+@pytest.mark.parametrize("kwargs", [
+    {"model": "xgboost"}, {"model": "rf", "params": {"n_trees": 10}}, {"model": "pu_rf", "params": {"C": 1.0}},
+    {"model": "pu_svm", "params": {"base": {"n_estimators": 3}}}, {"model": "rf", "imbalance": "adasyn"},
+    {"model": "rf", "imbalance": "gan", "imbalance_params": {"noise_dim": 8}},
+    {"model": "rf", "autoencoder": {"layers": 3}},
+])
+def test_unknown_names_and_parameters_are_input_errors(kwargs):
+    with pytest.raises(InputError, match="prospectivity"):
+        build_pipeline(spearman_threshold=None, **kwargs)
+
+
+def test_make_model_error_names_the_registry():
+    with pytest.raises(InputError, match=r"prospectivity.models: unknown model 'boosted'.*use one of"):
+        make_model("boosted", {}, 0)
+
+
+@pytest.fixture(scope="module")
+def fitted_pipelines(imbalanced):
+    X, y = imbalanced
+    rf = build_pipeline("pu_rf", {"n_estimators": 3}, imbalance="smote", spearman_threshold=0.95).fit(X, y)
+    torch_parts = build_pipeline("mlp", {"max_iter": 100}, imbalance="gan", imbalance_params={"epochs": 3},
+                                 spearman_threshold=None, autoencoder={"n_components": 3, "epochs": 3}).fit(X, y)
+    return {"pu_rf": rf, "autoencoder_gan": torch_parts}
+
+
+@pytest.mark.parametrize("name", ["pu_rf", "autoencoder_gan"])
+def test_save_load_round_trip_gives_identical_probabilities(name, fitted_pipelines, imbalanced, tmp_path):
+    X, _ = imbalanced
+    pipeline = fitted_pipelines[name]
+    path = save_model(pipeline, tmp_path / f"{name}.skops", {"model": name, "features": ["a", "b"]})
+    manifest = json.loads(manifest_path(path).read_text())
+    assert manifest["files"][path.name]["sha256"] and manifest["versions"]["torch"]
+    assert not any(t.startswith("torch") for t in manifest["trusted_types"])
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([path.name, manifest_path(path).name])
+
+    loaded, metadata = load_model(path, expected_sha256=manifest["files"][path.name]["sha256"])
+    assert metadata == {"model": name, "features": ["a", "b"]}
+    assert np.array_equal(loaded.predict_proba(X), pipeline.predict_proba(X))
+    if name == "autoencoder_gan":
+        assert isinstance(loaded.named_steps["autoencoder"].encoder_, MLP)
+        assert isinstance(loaded.named_steps["oversample"].generators_[0], MLP)
+
+
+def test_a_changed_model_file_is_refused(fitted_pipelines, tmp_path):
+    path = save_model(fitted_pipelines["pu_rf"], tmp_path / "model.skops", {})
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    path.write_bytes(bytes(data))
+    with pytest.raises(InputError, match="model.skops: model file changed since it was saved"):
+        load_model(path)
+
+
+def test_an_unexpected_hash_is_refused(fitted_pipelines, tmp_path):
+    path = save_model(fitted_pipelines["pu_rf"], tmp_path / "model.skops", {})
+    with pytest.raises(InputError, match="model file changed since it was saved"):
+        load_model(path, expected_sha256="0" * 64)
+
+
+def test_a_manifest_trusting_foreign_types_is_refused(fitted_pipelines, tmp_path):
+    path = save_model(fitted_pipelines["pu_rf"], tmp_path / "model.skops", {})
+    manifest = json.loads(manifest_path(path).read_text())
+    manifest["trusted_types"].append("builtins.eval")
+    manifest_path(path).write_text(json.dumps(manifest))
+    with pytest.raises(InputError, match=r"model.manifest.json: .*outside the allow-list.*builtins.eval"):
+        load_model(path)
+
+
+def test_a_model_without_manifest_or_file_is_refused(fitted_pipelines, tmp_path):
+    path = save_model(fitted_pipelines["pu_rf"], tmp_path / "model.skops", {})
+    manifest_path(path).unlink()
+    with pytest.raises(InputError, match="no manifest"):
+        load_model(path)
+    with pytest.raises(InputError, match="missing.skops: model file not found"):
+        load_model(tmp_path / "missing.skops")
+
+
+def test_metadata_must_be_json(fitted_pipelines, tmp_path):
+    with pytest.raises(InputError, match="not JSON-serialisable"):
+        save_model(fitted_pipelines["pu_rf"], tmp_path / "model.skops", {"when": object()})
+    assert not list(tmp_path.iterdir())
