@@ -210,6 +210,8 @@ class ProspectivitySpec(_Section):
     pca_components: int | None = Field(default=None, ge=1)
     autoencoder_components: int | None = Field(default=None, ge=1, description="append an autoencoder embedding of this size")
     window_cells: int = Field(default=5, ge=3, description="focal statistics window, cells (odd)")
+    distance_to: list[str] = Field(default_factory=lambda: ["faults", "intrusions"],
+                                   description="vector layers to measure distances to (those present are used)")
     save_model: str | None = Field(default=None, description="label of the model to save; default: the best by PR-AUC")
     seed: int = 0
 

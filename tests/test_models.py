@@ -87,7 +87,7 @@ def test_pu_bagging_needs_both_classes():
 def test_smote_caps_its_neighbours_and_balances(two_clusters):
     X, y = two_clusters
     keep = np.r_[np.arange(300), 300, 301, 302]  # a fold with only 3 positives: plain SMOTE(k=5) fails
-    X_res, y_res = (sampler := CappedSMOTE(k_neighbors=5, random_state=0)).fit_resample(X[keep], y[keep])
+    _, y_res = (sampler := CappedSMOTE(k_neighbors=5, random_state=0)).fit_resample(X[keep], y[keep])
     assert sampler.k_neighbors_ == 2
     assert np.bincount(y_res).tolist() == [300, 300]
     with pytest.raises(InputError, match="at least 2"):

@@ -185,6 +185,12 @@ def read_preview(path: str | Path, max_size: int = 800) -> tuple[np.ndarray, tup
         return data.astype("float32").filled(np.nan), tuple(src.bounds), names, units
 
 
+def read_band(path: str | Path, band: int = 1) -> np.ndarray:
+    """One band as a float array, nodata as NaN (for rasters that fit in memory, e.g. a truth map)."""
+    with rasterio.open(path) as src:
+        return src.read(band, masked=True).astype("float64").filled(np.nan)
+
+
 def write_geotiff(array: np.ndarray, destination: str | Path, crs: str, transform, names: list[str],
                   units: list[str] | None = None, dtype: str = "float32", nodata: float | None = np.nan) -> Path:
     """Write an in-memory (band, y, x) or (y, x) array as a tiled GeoTIFF, atomically."""

@@ -9,8 +9,9 @@ the imbalance options. Adding a model is one file (an estimator) plus one line i
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping
+from typing import Any
 
 from sklearn.ensemble import RandomForestClassifier
 from sklearn.neural_network import MLPClassifier
@@ -45,15 +46,16 @@ class PUFactory:
     """``PUBaggingClassifier`` around the base model ``base``; ``params["base"]`` holds the base model's own."""
 
     base: str
-    defaults: Mapping[str, Any] = field(default_factory=dict)
     base_defaults: Mapping[str, Any] = field(default_factory=dict)
 
     def parameters(self) -> set[str]:
+        """Names a user may set: the bagging's, and ``base`` for the wrapped model's."""
         return {"n_estimators", "max_samples", "base"}
 
     def __call__(self, random_state=None, base=None, **params):
+        # The base model's seed is left unset: the bagging seeds every round from ``random_state``.
         base_model = BASE_MODELS[self.base](**{**self.base_defaults, **(base or {})})
-        return PUBaggingClassifier(base_model, **{**self.defaults, **params}, random_state=random_state)
+        return PUBaggingClassifier(base_model, **params, random_state=random_state)
 
 
 BASE_MODELS: dict[str, Factory] = {
@@ -104,14 +106,14 @@ def make_model(name: str, params: Mapping[str, Any] | None = None, random_state:
     InputError
         For an unknown model name or parameter.
     """
-    params = dict(params or {})
+    params = {} if params is None else params
     if name not in MODELS:
         raise InputError(SOURCE, f"unknown model '{name}'", f"use one of: {sorted(MODELS)}")
     factory = MODELS[name]
     _check_params(SOURCE, "model", name, factory, params)
     if isinstance(factory, PUFactory):
         _check_params(SOURCE, "model", factory.base, BASE_MODELS[factory.base], params.get("base") or {})
-    return factory(random_state=random_state, **params)
+    return factory(random_state=random_state, **dict(params))
 
 
 def make_sampler(name: str, params: Mapping[str, Any] | None = None, random_state: int | None = 0):
@@ -122,7 +124,7 @@ def make_sampler(name: str, params: Mapping[str, Any] | None = None, random_stat
     InputError
         For an unknown option or parameter.
     """
-    params = dict(params or {})
+    params = {} if params is None else params
     if name not in SAMPLERS:
         raise InputError(IMBALANCE_SOURCE, f"unknown imbalance option '{name}'",
                          f"use one of: {sorted(SAMPLERS)}")
@@ -133,7 +135,7 @@ def make_sampler(name: str, params: Mapping[str, Any] | None = None, random_stat
                              "remove the imbalance parameters or choose 'smote' or 'gan'")
         return None
     _check_params(IMBALANCE_SOURCE, "imbalance option", name, factory, params)
-    return factory(random_state=random_state, **params)
+    return factory(random_state=random_state, **dict(params))
 
 
 __all__ = ["BASE_MODELS", "MODELS", "SAMPLERS", "Factory", "PUFactory", "make_model", "make_sampler"]

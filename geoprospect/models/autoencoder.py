@@ -12,6 +12,7 @@ state dicts (:class:`TorchStateMixin`): a saved model holds no torch object and 
 from __future__ import annotations
 
 import contextlib
+import itertools
 from numbers import Integral, Real
 
 import numpy as np
@@ -38,7 +39,7 @@ class MLP(nn.Sequential):
     def __init__(self, sizes, activation: str = "relu"):
         sizes = tuple(int(s) for s in sizes)
         layers: list[nn.Module] = []
-        for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
+        for i, (n_in, n_out) in enumerate(itertools.pairwise(sizes)):
             layers.append(nn.Linear(n_in, n_out))
             if i < len(sizes) - 2:
                 layers.append(_ACTIVATIONS[activation]())

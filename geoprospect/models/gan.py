@@ -17,12 +17,18 @@ import numpy as np
 import torch
 from imblearn.over_sampling import SMOTE
 from imblearn.over_sampling.base import BaseOverSampler
+from imblearn.utils import check_target_type
 from sklearn.utils.validation import validate_data
 from torch import nn
 
 from geoprospect.errors import InputError
-from geoprospect.models.autoencoder import (TorchStateMixin, check_positive_int, one_torch_thread, seeded_mlp,
-                                            torch_seed)
+from geoprospect.models.autoencoder import (
+    TorchStateMixin,
+    check_positive_int,
+    one_torch_thread,
+    seeded_mlp,
+    torch_seed,
+)
 
 _SOURCE = "prospectivity.imbalance"
 
@@ -31,8 +37,14 @@ class _DenseSampler(BaseOverSampler):
     """An over-sampler for dense float tables (the feature tables of this project are never sparse)."""
 
     def _check_X_y(self, X, y, accept_sparse=None):
-        X, y = validate_data(self, X=X, y=y, reset=True, dtype=np.float64)
-        return X, y, False
+        y, binarize_y = check_target_type(y, indicate_one_vs_all=True)
+        X, y = validate_data(self, X=X, y=y, reset=True, dtype=[np.float64, np.float32])
+        return X, y, binarize_y
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = False
+        return tags
 
 
 class CappedSMOTE(_DenseSampler):

@@ -7,7 +7,8 @@ rows only and the held-out rows never inform them. Oversamplers act at fit only.
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from imblearn.pipeline import Pipeline
 from sklearn.decomposition import PCA
@@ -20,7 +21,7 @@ from geoprospect.models.autoencoder import AutoencoderEmbedding
 
 
 def build_pipeline(model: str, params: Mapping[str, Any] | None = None, imbalance: str = "none",
-                   spearman_threshold: float | None = 0.95, pca_components: int | float | None = None,
+                   spearman_threshold: float | None = 0.95, pca_components: float | None = None,
                    autoencoder: Mapping[str, Any] | None = None, imbalance_params: Mapping[str, Any] | None = None,
                    random_state: int | None = 0) -> Pipeline:
     """Median imputation -> standard scaling -> [Spearman drop] -> [PCA] -> [autoencoder] -> [oversampler] -> model.
@@ -60,7 +61,8 @@ def build_pipeline(model: str, params: Mapping[str, Any] | None = None, imbalanc
     """
     steps: list[tuple[str, Any]] = [("impute", SimpleImputer(strategy="median")), ("scale", StandardScaler())]
     if spearman_threshold is not None:
-        from geoprospect.features.selection import SpearmanDrop  # a sibling module; imported only when used
+        # Imported only when used: the features package loads geopandas and rioxarray.
+        from geoprospect.features.selection import SpearmanDrop
 
         steps.append(("spearman", SpearmanDrop(threshold=spearman_threshold)))
     if pca_components is not None:

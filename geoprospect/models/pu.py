@@ -16,6 +16,7 @@ import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.tree import DecisionTreeClassifier
 from sklearn.utils import check_random_state
+from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from geoprospect.errors import InputError
@@ -61,11 +62,15 @@ class PUBaggingClassifier(ClassifierMixin, BaseEstimator):
     def fit(self, X, y):
         """Fit on ``X`` (n_samples, n_features) and ``y`` (n_samples,): positives and unlabelled."""
         X, y = validate_data(self, X, y)
+        check_classification_targets(y)
         self.classes_ = np.unique(y)
-        if len(self.classes_) != 2:
-            raise InputError("prospectivity.labels",
-                             f"PU bagging needs positive and unlabelled samples, got the classes {self.classes_.tolist()}",
-                             "give labels with both deposits (positives) and background (unlabelled) cells")
+        fix = "give labels with both deposits (positives) and background (unlabelled) cells"
+        if len(self.classes_) == 1:
+            raise InputError("prospectivity.labels", "PU bagging needs positive and unlabelled samples, got one class "
+                             f"({self.classes_[0]!r})", fix)
+        if len(self.classes_) > 2:
+            raise InputError("prospectivity.labels", "Only binary classification is supported (positive and unlabelled "
+                             f"samples), got the classes {self.classes_.tolist()}", fix)
         for name in ("n_estimators",) + (("max_samples",) if self.max_samples is not None else ()):
             value = getattr(self, name)
             if not isinstance(value, Integral) or isinstance(value, bool) or value < 1:
@@ -98,12 +103,21 @@ class PUBaggingClassifier(ClassifierMixin, BaseEstimator):
         """Mean positive score of the rounds: array of shape (n_samples, 2), columns ordered as ``classes_``."""
         check_is_fitted(self)
         X = validate_data(self, X, reset=False)
-        positive = np.mean([estimator.predict_proba(X)[:, 1] for estimator in self.estimators_], axis=0)
+        positive = np.zeros(len(X))
+        for estimator in self.estimators_:  # a running sum: memory stays one column whatever n_estimators
+            positive += estimator.predict_proba(X)[:, 1]
+        positive /= len(self.estimators_)
         return np.column_stack([1.0 - positive, positive])
 
     def predict(self, X):
         """The positive class where the mean score is at least 0.5 (each round was balanced by default)."""
-        return self.classes_[(self.predict_proba(X)[:, 1] >= 0.5).astype(int)]
+        positive = self.predict_proba(X)[:, 1]
+        return self.classes_[(positive >= 0.5).astype(int)]
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.classifier_tags.multi_class = False  # positives against unlabelled only
+        return tags
 
 
 def _seed_all(estimator, rng: np.random.RandomState) -> None:

@@ -14,6 +14,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.model_selection import StratifiedKFold
 from sklearn.svm import SVC
+from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from geoprospect.errors import InputError
@@ -52,6 +53,7 @@ class CalibratedSVC(ClassifierMixin, BaseEstimator):
     def fit(self, X, y):
         """Fit on ``X`` (n_samples, n_features) and ``y`` (n_samples,)."""
         X, y = validate_data(self, X, y)
+        check_classification_targets(y)
         if not isinstance(self.cv, Integral) or self.cv < 2:
             raise ValueError(f"cv must be an integer >= 2, got {self.cv!r}")
         smallest = np.unique(y, return_counts=True)[1].min()
@@ -70,5 +72,6 @@ class CalibratedSVC(ClassifierMixin, BaseEstimator):
         return self.calibrated_.predict_proba(validate_data(self, X, reset=False))
 
     def predict(self, X):
-        """Most probable class of each row."""
-        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
+        """Most probable class of each row (by the calibrated probabilities)."""
+        proba = self.predict_proba(X)
+        return self.classes_[np.argmax(proba, axis=1)]

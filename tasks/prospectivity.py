@@ -1,0 +1,85 @@
+"""Prospectivity tasks: thin, cached wrappers over :mod:`geoprospect.prospect`.
+
+One task per (model, imbalance option) step, keyed by that model's own settings: changing one
+model's parameters retrains that model only.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from prefect import task
+
+from geoprospect import prospect as core
+from geoprospect.catalog import ModelSpec, ProspectivitySpec
+from geoprospect.grid import TargetGrid
+from geoprospect.io.files import FileRef
+from tasks.caching import content_policy, retry_on_io, work_file
+
+_CORE = ("geoprospect.prospect",)
+CACHED = dict(cache_policy=content_policy(*_CORE), persist_result=True, retries=2, retry_delay_seconds=[1, 5],
+              retry_condition_fn=retry_on_io)
+
+
+def shared_settings(spec: ProspectivitySpec) -> ProspectivitySpec:
+    """The settings every model shares (sampling, folds, preprocessing): the models are left out so that
+    editing one model does not invalidate the others' cache keys."""
+    return spec.model_copy(update={"models": {}, "imbalance": ["none"], "save_model": None})
+
+
+def _refs(folder: Path) -> dict[str, FileRef]:
+    return {p.relative_to(folder).as_posix(): FileRef.of(p) for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+@task(**CACHED)
+def engineer_features(cube: FileRef, lines: dict[str, tuple[FileRef, str]], scenes: dict[str, str], grid: TargetGrid,
+                      window_cells: int, work: str) -> dict:
+    destination = work_file(work, "features", "features", ".zarr", cube, lines, scenes, grid, window_cells, modules=_CORE)
+    summary = core.engineer_features(Path(cube.path), {k: (Path(r.path), g) for k, (r, g) in lines.items()}, scenes, grid,
+                                     window_cells, destination)
+    return {"features": FileRef.of(destination), **summary}
+
+
+@task(**CACHED)
+def make_training_data(features: FileRef, deposits: FileRef, settings: ProspectivitySpec, work: str) -> dict:
+    folder = work_file(work, "training", "training", "", features, deposits, settings, modules=_CORE)
+    summary = core.make_training_data(Path(features.path), Path(deposits.path), settings, folder / "training_table.csv",
+                                      folder / "map_sample.csv", folder / "block_variogram.png")
+    return {"table": FileRef.of(folder / "training_table.csv"), "sample": FileRef.of(folder / "map_sample.csv"),
+            "files": _refs(folder), "summary": summary}
+
+
+@task(**CACHED)
+def cross_validate_model(table: FileRef, sample: FileRef, label: str, model: ModelSpec, imbalance: str,
+                         settings: ProspectivitySpec, work: str) -> dict:
+    folder = work_file(work, "cv", f"{label}-{imbalance}", "", table, sample, model, imbalance, settings, modules=_CORE)
+    summary = core.cross_validate_model(Path(table.path), Path(sample.path), label, model, imbalance, settings, folder)
+    return {"files": _refs(folder), **summary}
+
+
+@task(**CACHED)
+def fit_final_model(table: FileRef, label: str, model: ModelSpec, imbalance: str, settings: ProspectivitySpec, work: str) -> dict:
+    folder = work_file(work, "models", f"{label}-{imbalance}", "", table, model, imbalance, settings, modules=_CORE)
+    core.fit_final_model(Path(table.path), label, model, imbalance, settings, folder)
+    return {"model": FileRef.of(folder / "model.skops"), "files": _refs(folder)}
+
+
+@task(**CACHED)
+def map_and_score(model: FileRef, features: FileRef, table: FileRef, sample: FileRef, deposits: FileRef,
+                  truth: FileRef | None, label: str, work: str) -> dict:
+    folder = work_file(work, "maps", label, "", model, features, table, sample, deposits, truth, modules=_CORE)
+    scores = core.map_and_score(Path(model.path), Path(features.path), Path(table.path), Path(sample.path), Path(deposits.path),
+                                Path(truth.path) if truth else None, label, folder)
+    return {"files": _refs(folder), "scores": scores}
+
+
+@task(retries=2, retry_delay_seconds=[1, 5], retry_condition_fn=retry_on_io)
+def publish(training: dict, results: list[dict], chosen: str | None, study_area: str, folder: str) -> str:
+    """Link every product into ``outputs/<area>/prospectivity/`` and write the comparison and report."""
+    return str(core.publish_prospectivity(training, results, chosen, study_area, Path(folder)))
+
+
+@task(retries=2, retry_delay_seconds=[1, 5], retry_condition_fn=retry_on_io)
+def ingested_products(folder: str, vectors: list[str]) -> dict:
+    """References to what the ingest flow published: the cube, deposits, vector layers, the truth."""
+    return core.ingested_products(Path(folder), vectors)
