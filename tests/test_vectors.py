@@ -158,10 +158,12 @@ def test_ingest_deposits_reports_rows_outside_the_grid_by_source_row(tmp_path):
 # ------------------------------------------------------------------------------ reprojection
 
 
-def test_to_grid_crs_reprojects_and_clips(tmp_path):
+def test_to_grid_crs_reprojects_and_clips(tmp_path, caplog):
     lonlat = gpd.GeoDataFrame(geometry=[LineString([(-114.0, 32.55), (-110.0, 32.55)])], crs="EPSG:4326")
     grid = TargetGrid(UTM, 300_000.0, 3_610_000.0, 100.0, 100, 100)
-    out = to_grid_crs(lonlat, grid, "faults.gpkg")
+    with caplog.at_level("INFO", logger="geoprospect"):
+        out = to_grid_crs(lonlat, grid, "faults.gpkg")
+    assert "faults.gpkg: reprojected from EPSG:4326" in caplog.text  # a deposit file in another CRS: reprojected, logged
     assert out.crs.to_epsg() == 32612 and out.total_bounds[0] < 300_000
     clipped = to_grid_crs(lonlat, grid, "faults.gpkg", clip=True)
     xmin, ymin, xmax, ymax = clipped.total_bounds

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import geopandas as gpd
@@ -16,6 +17,8 @@ from geoprospect.errors import InputError
 from geoprospect.grid import TargetGrid
 from geoprospect.io.files import atomic_path
 from geoprospect.io.tables import read_csv
+
+log = logging.getLogger(__name__)
 
 GEOMETRY_TYPES = {
     "point": {"Point", "MultiPoint"},
@@ -107,6 +110,8 @@ def to_grid_crs(gdf: gpd.GeoDataFrame, grid: TargetGrid, source: str | Path, cli
 
     With ``clip`` the features are cut to the grid's extent.
     """
+    if gdf.crs != grid.crs:
+        log.info("%s: reprojected from %s to the grid's %s", source, gdf.crs.to_string(), grid.crs)
     out = gdf.to_crs(grid.crs)
     extent = box(*grid.bounds)
     inside = out.intersects(extent)
