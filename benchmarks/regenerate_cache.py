@@ -1,6 +1,6 @@
 """Benchmark: cold against warm `regenerate` on the demo, and what a one-raster edit reruns.
 
-    python benchmarks/regenerate_cache.py [--size-m 30000] [--resolution-m 30]
+    python benchmarks/regenerate_cache.py [--size-m 30000] [--resolution-m 30] [--quick]
 
 Runs in one process against one temporary Prefect server (started before timing), with a fresh
 PREFECT_HOME and outputs folder, so the times compare pipeline work, not server start-up. Prints the
@@ -25,12 +25,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size-m", type=float, default=30_000)
     parser.add_argument("--resolution-m", type=float, default=30)
+    parser.add_argument("--quick", action="store_true", help="prospectivity with one random forest and 3 folds (small regions)")
     args = parser.parse_args()
     scratch = Path(tempfile.mkdtemp(prefix="gp-bench-"))
     os.environ.update(PREFECT_HOME=str(scratch / "prefect"), DO_NOT_TRACK="1", PREFECT_SERVER_ANALYTICS_ENABLED="false",
                       PREFECT_LOGGING_LEVEL="WARNING", PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS="120")
     catalog = scratch / "demo.yaml"
-    catalog.write_text(f"study_area: bench\ndemo: {{seed: 42, folder: {scratch / 'demo'}, size_m: {args.size_m}, resolution_m: {args.resolution_m}}}\n")
+    catalog.write_text(f"study_area: bench\ndemo: {{seed: 42, folder: {scratch / 'demo'}, size_m: {args.size_m}, resolution_m: {args.resolution_m}}}\n"
+                       + ("prospectivity: {models: {rf: {model: rf, params: {n_estimators: 50}}}, imbalance: [none], n_folds: 3}\n"
+                          if args.quick else ""))
 
     from prefect import flow
 
