@@ -48,7 +48,14 @@ def plot_layer(values: np.ndarray, bounds: tuple[float, float, float, float], ti
         fig.colorbar(image, ax=ax, shrink=0.8, label=units or "value")
     if points is not None and len(points[0]):
         ax.scatter(points[0], points[1], s=18, c="white", edgecolors="black", linewidths=0.8, label="deposits", zorder=3)
-    ax.set_title(f"{title}" + (f" ({units})" if units and not categories else ""))
+    map_furniture(ax, bounds, f"{title}" + (f" ({units})" if units and not categories else ""), crs_label, metric)
+    ax.text(0.01, 0.01, f"valid cells: {finite.size / max(values.size, 1):.0%}", transform=ax.transAxes, fontsize=7)
+    return fig
+
+
+def map_furniture(ax, bounds: tuple[float, float, float, float], title: str, crs_label: str = "", metric: bool = True) -> None:
+    """Title, axis labels, plain tick labels, a scale bar (when map units are metres) and a north arrow."""
+    ax.set_title(title)
     ax.set_xlabel(f"easting ({crs_label})" if crs_label else "easting")
     ax.set_ylabel(f"northing ({crs_label})" if crs_label else "northing")
     ax.ticklabel_format(style="plain", useOffset=False)
@@ -57,8 +64,6 @@ def plot_layer(values: np.ndarray, bounds: tuple[float, float, float, float], ti
         _scale_bar(ax, bounds)
     ax.annotate("N", xy=(0.95, 0.95), xytext=(0.95, 0.84), xycoords="axes fraction", ha="center", fontsize=11, fontweight="bold",
                 arrowprops=dict(arrowstyle="-|>", color="black"))
-    ax.text(0.01, 0.01, f"valid cells: {finite.size / max(values.size, 1):.0%}", transform=ax.transAxes, fontsize=7)
-    return fig
 
 
 def _scale_bar(ax, bounds) -> None:
@@ -80,10 +85,5 @@ def plot_features(gdf, bounds: tuple[float, float, float, float], title: str, cr
     ax.set_xlim(bounds[0], bounds[2])
     ax.set_ylim(bounds[1], bounds[3])
     ax.set_aspect("equal")
-    ax.set_title(f"{title} ({len(gdf)} features)")
-    ax.set_xlabel(f"easting ({crs_label})" if crs_label else "easting")
-    ax.set_ylabel(f"northing ({crs_label})" if crs_label else "northing")
-    ax.ticklabel_format(style="plain", useOffset=False)
-    ax.tick_params(labelsize=7)
-    _scale_bar(ax, bounds)
+    map_furniture(ax, bounds, f"{title} ({len(gdf)} features)", crs_label)
     return fig

@@ -19,7 +19,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
 from geoprospect.errors import InputError
-from geoprospect.render.maps import _scale_bar
+from geoprospect.render.maps import map_furniture
 
 CLASS_NAMES = ("very low", "low", "moderate", "high", "very high")
 AREA_SHARES = (0.40, 0.25, 0.20, 0.10, 0.05)  # per class, from very low to very high
@@ -107,13 +107,5 @@ def plot_prospectivity(values: np.ndarray, bounds: tuple[float, float, float, fl
                title="classes by share of the valid area", title_fontsize=7)
     ax.set_xlim(bounds[0], bounds[2])
     ax.set_ylim(bounds[1], bounds[3])
-    ax.set_title(title)
-    ax.set_xlabel(f"easting ({crs_label})" if crs_label else "easting")
-    ax.set_ylabel(f"northing ({crs_label})" if crs_label else "northing")
-    ax.ticklabel_format(style="plain", useOffset=False)
-    ax.tick_params(labelsize=7)
-    if metric:
-        _scale_bar(ax, bounds)
-    ax.annotate("N", xy=(0.95, 0.95), xytext=(0.95, 0.84), xycoords="axes fraction", ha="center", fontsize=11, fontweight="bold",
-                arrowprops=dict(arrowstyle="-|>", color="black"))
+    map_furniture(ax, bounds, title, crs_label, metric)
     return fig
