@@ -87,15 +87,21 @@ def predict_map(model, features: xr.DataArray, chunk: int = 512, positive_class=
     return result
 
 
+BATCH_PIXELS = 16_384  # 16k pixels x 1,500 GP training rows x 8 bytes = 200 MB per kernel matrix
+
+
 def _predict_block(block: np.ndarray, model, column: int, names: list[str] | None) -> np.ndarray:
     """(band, y, x) block -> (y, x) float32 probability, NaN where any band is NaN."""
     bands, ny, nx = block.shape
     pixels = block.reshape(bands, ny * nx).T
     valid = np.isfinite(pixels).all(axis=1)
     out = np.full(ny * nx, np.nan, dtype="float32")
-    if valid.any():
-        X = pixels[valid]  # fancy indexing copies into C order: (valid pixels, bands)
+    rows = np.flatnonzero(valid)
+    # kernel models (GP, SVM) build (pixels x training rows) matrices: bound them by batching pixels
+    for start in range(0, rows.size, BATCH_PIXELS):
+        batch = rows[start:start + BATCH_PIXELS]
+        X = pixels[batch]  # fancy indexing copies into C order: (pixels, bands)
         if names is not None:
             X = pd.DataFrame(X, columns=names, copy=False)
-        out[valid] = model.predict_proba(X)[:, column]
+        out[batch] = model.predict_proba(X)[:, column]
     return out.reshape(ny, nx)
