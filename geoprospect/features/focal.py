@@ -33,22 +33,22 @@ def check_window(window_cells: int) -> int:
     return int(window_cells)
 
 
-def _mean(values: np.ndarray, size: int) -> np.ndarray:
+def _window_mean(values: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
+    """(valid mask, mean of the valid values in each window): NaN cells neither count nor contribute."""
     valid = np.isfinite(values)
-    v0 = np.where(valid, values, 0.0)
     count = uniform_filter(valid.astype(float), size, mode="constant", cval=0.0)
     with np.errstate(invalid="ignore", divide="ignore"):
-        mean = uniform_filter(v0, size, mode="constant", cval=0.0) / count
+        return valid, uniform_filter(np.where(valid, values, 0.0), size, mode="constant", cval=0.0) / count
+
+
+def _mean(values: np.ndarray, size: int) -> np.ndarray:
+    valid, mean = _window_mean(values, size)
     return np.where(valid, mean, np.nan)
 
 
 def _std(values: np.ndarray, size: int) -> np.ndarray:
-    valid = np.isfinite(values)
-    v0 = np.where(valid, values, 0.0)
-    count = uniform_filter(valid.astype(float), size, mode="constant", cval=0.0)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        mean = uniform_filter(v0, size, mode="constant", cval=0.0) / count
-        square = uniform_filter(v0 * v0, size, mode="constant", cval=0.0) / count
+    valid, mean = _window_mean(values, size)
+    _, square = _window_mean(values * values, size)
     return np.where(valid, np.sqrt(np.clip(square - mean * mean, 0.0, None)), np.nan)
 
 
