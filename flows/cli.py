@@ -1,27 +1,56 @@
-"""The command line shared by the flows: one readable line for bad input, exit code 2."""
+"""The command line shared by the flows: one readable line for bad input, exit code 2.
+
+The flow module is imported only after the arguments are read, so that ``--dask`` (which sets
+``GEOPROSPECT_DASK``, see :mod:`flows.runners`) decides the task runner the flows are built with, and
+so that a bad catalog fails in a second, before Prefect starts.
+"""
 
 from __future__ import annotations
 
 import argparse
+import importlib
+import os
 import sys
-from typing import Callable
+from contextlib import ExitStack
 
+from flows.runners import DASK_ENV, LOCAL_CLUSTER
 from geoprospect.errors import InputError
 from geoprospect.io.catalog import read_catalog
 
 DEMO_CATALOG = "data/catalogs/demo.yaml"
 
 
-def run(flow: Callable, description: str) -> None:
-    """Parse ``--catalog``/``--outputs``, check the catalog before Prefect starts, run ``flow``."""
+def run(flow_path: str, description: str) -> None:
+    """Parse ``--catalog``/``--outputs``/``--dask``, check the catalog, then run ``module:flow``."""
     parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--catalog", default=DEMO_CATALOG, help=f"study-area catalog (default: {DEMO_CATALOG}, the demo region)")
     parser.add_argument("--outputs", default="outputs", help="root folder of the outputs (default: outputs)")
+    parser.add_argument("--dask", metavar="ADDRESS", default=os.environ.get(DASK_ENV),
+                        help="run tasks and chunked raster work on a Dask cluster: a scheduler address "
+                             "(tcp://host:8786) or 'local' for a LocalCluster of 2 workers; needs a Prefect "
+                             "server (PREFECT_API_URL, see `make dashboard`)")
     args = parser.parse_args()
     try:
         read_catalog(args.catalog)  # fail in a second on a bad catalog, not after a server start
-        result = flow(catalog=args.catalog, outputs=args.outputs)
+        with ExitStack() as stack:
+            if args.dask:
+                os.environ[DASK_ENV] = _cluster_address(args.dask, stack)
+            module, name = flow_path.split(":")
+            result = getattr(importlib.import_module(module), name)(catalog=args.catalog, outputs=args.outputs)
     except InputError as exc:
         print(f"error: {exc}", file=sys.stderr)
         sys.exit(2)
     print(result)
+
+
+def _cluster_address(dask: str, stack: ExitStack) -> str:
+    """The scheduler address to use; ``local`` starts one LocalCluster that every subflow shares."""
+    if not os.environ.get("PREFECT_API_URL"):
+        raise InputError("--dask", "Dask workers need a Prefect server to report their task runs to, and "
+                         "PREFECT_API_URL is not set", "start one with `make dashboard` and export the "
+                         "PREFECT_API_URL it prints, or run without --dask")
+    if dask != "local":
+        return dask
+    from distributed import LocalCluster
+
+    return stack.enter_context(LocalCluster(**LOCAL_CLUSTER)).scheduler_address

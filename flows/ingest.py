@@ -11,9 +11,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from prefect import flow
-from prefect.task_runners import ThreadPoolTaskRunner
 
 from flows.cli import DEMO_CATALOG, run
+from flows.runners import task_runner
 from geoprospect.catalog import RasterSource
 from geoprospect.grid import TargetGrid
 from tasks.artifacts import publish_artifacts
@@ -37,7 +37,7 @@ def _subset(refs: dict, prefix: str) -> dict:
     return {k: v for k, v in refs.items() if k.startswith(prefix)}
 
 
-@flow(name="ingest", task_runner=ThreadPoolTaskRunner(max_workers=4))
+@flow(name="ingest", task_runner=task_runner(threads=4))
 def ingest(catalog: str = DEMO_CATALOG, outputs: str = "outputs") -> str:
     """Ingest a study area; returns the path of its report page."""
     cat = load_catalog(catalog)
@@ -86,4 +86,4 @@ def _preview(folder: Path) -> str | None:
 
 
 if __name__ == "__main__":
-    run(ingest, __doc__.splitlines()[0])
+    run("flows.ingest:ingest", __doc__.splitlines()[0])

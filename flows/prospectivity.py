@@ -12,9 +12,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from prefect import flow
-from prefect.task_runners import ThreadPoolTaskRunner
 
 from flows.cli import DEMO_CATALOG, run
+from flows.runners import task_runner
 from flows.ingest import ingest
 from geoprospect.grid import TargetGrid
 from tasks.artifacts import publish_artifacts
@@ -23,7 +23,7 @@ from tasks.prospectivity import (cross_validate_model, engineer_features, fit_fi
                                  make_training_data, map_and_score, publish, shared_settings)
 
 
-@flow(name="prospectivity", task_runner=ThreadPoolTaskRunner(max_workers=2))
+@flow(name="prospectivity", task_runner=task_runner(threads=2))
 def prospectivity(catalog: str = DEMO_CATALOG, outputs: str = "outputs", run_ingest: bool = True) -> str:
     """Map prospectivity with every configured model; returns the path of the report page."""
     if run_ingest:
@@ -63,4 +63,4 @@ def _best_map(metrics: Path) -> str | None:
 
 
 if __name__ == "__main__":
-    run(prospectivity, __doc__.splitlines()[0])
+    run("flows.prospectivity:prospectivity", __doc__.splitlines()[0])

@@ -24,4 +24,4 @@ def regenerate(catalog: str = DEMO_CATALOG, outputs: str = "outputs") -> dict[st
 
 
 if __name__ == "__main__":
-    run(regenerate, __doc__.splitlines()[0])
+    run("flows.regenerate:regenerate", __doc__.splitlines()[0])

@@ -31,6 +31,7 @@ from geoprospect.io.catalog import read_catalog
 from geoprospect.io.cube import write_cube
 from geoprospect.io.files import FileRef
 from tasks.caching import content_policy, retry_on_io, work_file
+from tasks.cluster import cluster_compute
 
 IO_RETRIES = dict(retries=2, retry_delay_seconds=[1, 5], retry_condition_fn=retry_on_io)
 INGEST = dict(cache_policy=content_policy("geoprospect.ingest"), persist_result=True, **IO_RETRIES)
@@ -126,7 +127,8 @@ def render_quicklooks(layer: FileRef, work: str, classes: dict[int, str] | None 
 @task(cache_policy=content_policy("geoprospect.io.cube"), persist_result=True, **IO_RETRIES)
 def build_cube(layers: list[FileRef], kinds: dict[str, str], classes: dict[str, dict[int, str]], work: str) -> dict:
     cube = work_file(work, "cube", "cube", ".zarr", layers, kinds, classes, modules=("geoprospect.io.cube",))
-    write_cube([Path(layer.path) for layer in layers], cube, kinds, classes)
+    with cluster_compute():
+        write_cube([Path(layer.path) for layer in layers], cube, kinds, classes)
     return {"section": "Feature cube", "files": _refs({"cube.zarr": cube})}
 
 

@@ -15,6 +15,7 @@ from geoprospect.catalog import ModelSpec, ProspectivitySpec
 from geoprospect.grid import TargetGrid
 from geoprospect.io.files import FileRef
 from tasks.caching import content_policy, retry_on_io, work_file
+from tasks.cluster import cluster_compute
 
 _CORE = ("geoprospect.prospect",)
 CACHED = dict(cache_policy=content_policy(*_CORE), persist_result=True, retries=2, retry_delay_seconds=[1, 5],
@@ -35,16 +36,18 @@ def _refs(folder: Path) -> dict[str, FileRef]:
 def engineer_features(cube: FileRef, lines: dict[str, tuple[FileRef, str]], scenes: dict[str, str], grid: TargetGrid,
                       window_cells: int, work: str) -> dict:
     destination = work_file(work, "features", "features", ".zarr", cube, lines, scenes, grid, window_cells, modules=_CORE)
-    summary = core.engineer_features(Path(cube.path), {k: (Path(r.path), g) for k, (r, g) in lines.items()}, scenes, grid,
-                                     window_cells, destination)
+    with cluster_compute():
+        summary = core.engineer_features(Path(cube.path), {k: (Path(r.path), g) for k, (r, g) in lines.items()}, scenes, grid,
+                                         window_cells, destination)
     return {"features": FileRef.of(destination), **summary}
 
 
 @task(**CACHED)
 def make_training_data(features: FileRef, deposits: FileRef, settings: ProspectivitySpec, work: str) -> dict:
     folder = work_file(work, "training", "training", "", features, deposits, settings, modules=_CORE)
-    summary = core.make_training_data(Path(features.path), Path(deposits.path), settings, folder / "training_table.csv",
-                                      folder / "map_sample.csv", folder / "block_variogram.png")
+    with cluster_compute():
+        summary = core.make_training_data(Path(features.path), Path(deposits.path), settings, folder / "training_table.csv",
+                                          folder / "map_sample.csv", folder / "block_variogram.png")
     return {"table": FileRef.of(folder / "training_table.csv"), "sample": FileRef.of(folder / "map_sample.csv"),
             "files": _refs(folder), "summary": summary}
 
@@ -68,8 +71,9 @@ def fit_final_model(table: FileRef, label: str, model: ModelSpec, imbalance: str
 def map_and_score(model: FileRef, features: FileRef, table: FileRef, sample: FileRef, deposits: FileRef,
                   truth: FileRef | None, label: str, work: str) -> dict:
     folder = work_file(work, "maps", label, "", model, features, table, sample, deposits, truth, modules=_CORE)
-    scores = core.map_and_score(Path(model.path), Path(features.path), Path(table.path), Path(sample.path), Path(deposits.path),
-                                Path(truth.path) if truth else None, label, folder)
+    with cluster_compute():
+        scores = core.map_and_score(Path(model.path), Path(features.path), Path(table.path), Path(sample.path),
+                                    Path(deposits.path), Path(truth.path) if truth else None, label, folder)
     return {"files": _refs(folder), "scores": scores}
 
 
