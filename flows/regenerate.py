@@ -3,24 +3,45 @@
     python -m flows.regenerate --catalog data/catalogs/demo.yaml
 
 Each pipeline runs as a subflow after ingestion; cached tasks make a rerun with unchanged inputs
-cheap, and a changed input file reruns only what depends on it. Pipelines are added here as they land.
+cheap, and a changed input file reruns only what depends on it. The run page
+``outputs/<study_area>/index.html`` links every map and table of the run, with the catalog, code
+version, input hashes and task timings; it is written even when a pipeline fails, with the error.
+Pipelines are added here as they land.
 """
 
 from __future__ import annotations
 
-from prefect import flow
+from datetime import datetime, timezone
+
+from prefect import flow, runtime
 
 from flows.cli import DEMO_CATALOG, run
 from flows.ingest import ingest
 from flows.prospectivity import prospectivity
+from tasks.ingest import fingerprint, load_catalog
+from tasks.report import write_run_report
 
 
 @flow(name="regenerate")
 def regenerate(catalog: str = DEMO_CATALOG, outputs: str = "outputs") -> dict[str, str]:
-    """Run every pipeline on the study area; returns each pipeline's report page."""
-    reports = {"ingest": ingest(catalog=catalog, outputs=outputs)}
-    reports["prospectivity"] = prospectivity(catalog=catalog, outputs=outputs, run_ingest=False)
-    return reports
+    """Run every pipeline on the study area; returns each pipeline's report page and the run page."""
+    started = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    cat = load_catalog(catalog)
+    states = {"ingest": ingest(catalog=catalog, outputs=outputs, return_state=True)}
+    if states["ingest"].is_completed():
+        states["prospectivity"] = prospectivity(catalog=catalog, outputs=outputs, run_ingest=False, return_state=True)
+    outcomes = {name: _outcome(state) for name, state in states.items()}
+    page = write_run_report(cat, fingerprint(cat), outcomes, runtime.flow_run.id, started, outputs)
+    failed = [name for name, state in states.items() if not state.is_completed()]
+    if failed:
+        raise RuntimeError(f"{', '.join(failed)} failed: see {page}")
+    return {name: outcome["report"] for name, outcome in outcomes.items()} | {"run": page}
+
+
+def _outcome(state) -> dict:
+    if state.is_completed():
+        return {"state": state.name, "report": state.result()}
+    return {"state": state.name, "error": state.message or ""}
 
 
 if __name__ == "__main__":

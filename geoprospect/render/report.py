@@ -14,7 +14,7 @@ table{border-collapse:collapse;font-size:13px;margin:.5em 0} td,th{border:1px so
 th{background:#f3f3f3} td:first-child,th:first-child{text-align:left}
 .grid{display:grid;grid-template-columns:repeat(auto-fill,minmax(260px,1fr));gap:12px}
 figure{margin:0} figure img{width:100%;border:1px solid #ddd} figcaption{font-size:12px;color:#444}
-.error{color:#b00020;white-space:pre-wrap}
+.error{color:#b00020;white-space:pre-wrap} pre{background:#f6f6f6;padding:8px;font-size:12px;overflow-x:auto}
 """
 
 
@@ -27,6 +27,7 @@ class Section:
     table: pd.DataFrame | None = None
     images: list[tuple[str, str]] = field(default_factory=list)
     error: str = ""
+    preformatted: str = ""  # shown verbatim (a catalog, a log)
 
 
 def report_html(title: str, subtitle: str, sections: list[Section]) -> str:
@@ -39,6 +40,8 @@ def report_html(title: str, subtitle: str, sections: list[Section]) -> str:
             parts.append(f"<p class='error'>{html.escape(section.error)}</p>")
         if section.text:
             parts.append(f"<p>{html.escape(section.text)}</p>")
+        if section.preformatted:
+            parts.append(f"<pre>{html.escape(section.preformatted)}</pre>")
         if section.table is not None and not section.table.empty:
             parts.append(section.table.to_html(index=False, float_format=lambda v: f"{v:.4g}", border=0))
         if section.images:
