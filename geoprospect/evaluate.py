@@ -233,7 +233,8 @@ class CVResult:
 
 
 def cross_validate(make_pipeline: Callable[[], Any], table: pd.DataFrame, feature_columns: list[str], folds: np.ndarray,
-                   background_sample, executor: Executor | None = None, threshold_folds: int = 3) -> CVResult:
+                   background_sample, executor: Executor | None = None, threshold_folds: int = 3,
+                   progress: Callable[[int, int], None] | None = None) -> CVResult:
     """Spatial block cross-validation with every data-driven step fitted inside the fold.
 
     For each fold a fresh pipeline from ``make_pipeline()`` is fitted on the other folds' rows (so
@@ -259,6 +260,8 @@ def cross_validate(make_pipeline: Callable[[], Any], table: pd.DataFrame, featur
         sequential by default.
     threshold_folds : int
         Inner folds that score the training rows for the F1 threshold; 0 scores them in-sample.
+    progress : callable, optional
+        Called as ``progress(done, total)`` as each fold's result arrives.
     """
     folds = np.asarray(folds)
     X = table[feature_columns].astype(float)
@@ -267,8 +270,12 @@ def cross_validate(make_pipeline: Callable[[], Any], table: pd.DataFrame, featur
     fold_ids = np.unique(folds)
     tasks = [(np.flatnonzero(folds != k), np.flatnonzero(folds == k)) for k in fold_ids]
     run = executor.map if executor is not None else map
-    outputs = list(run(_run_fold, repeat(make_pipeline), (X.iloc[tr] for tr, _ in tasks), (y[tr] for tr, _ in tasks),
-                       (X.iloc[te] for _, te in tasks), (y[te] for _, te in tasks), repeat(map_X), repeat(threshold_folds)))
+    outputs = []
+    for output in run(_run_fold, repeat(make_pipeline), (X.iloc[tr] for tr, _ in tasks), (y[tr] for tr, _ in tasks),
+                      (X.iloc[te] for _, te in tasks), (y[te] for _, te in tasks), repeat(map_X), repeat(threshold_folds)):
+        outputs.append(output)
+        if progress is not None:
+            progress(len(outputs), len(tasks))
     oof = np.full(len(table), np.nan)
     rows, curves, pooled = [], [], []
     for k, (train, test), (metrics, test_scores, map_scores) in zip(fold_ids, tasks, outputs):

@@ -11,6 +11,8 @@ by block.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from concurrent.futures import Executor
 from functools import partial
 from pathlib import Path
 
@@ -97,15 +99,17 @@ def _feature_columns(table: pd.DataFrame) -> list[str]:
 
 
 def cross_validate_model(table_path: Path, sample_path: Path, label: str, model: ModelSpec, imbalance: str,
-                         spec: ProspectivitySpec, destination: Path) -> dict:
+                         spec: ProspectivitySpec, destination: Path, executor: Executor | None = None,
+                         progress: Callable[[int, int], None] | None = None) -> dict:
     """Spatial block CV of one model and imbalance option: ``metrics.json`` and curve PNGs in ``destination``.
 
-    The F1 threshold is chosen on each fold's training rows (in-sample), never on its test rows.
+    The F1 threshold is chosen on each fold's training rows (in-sample), never on its test rows. The folds
+    run on ``executor`` when given (a Dask cluster's), and report to ``progress(done, total)``.
     """
     table, sample = read_csv(table_path), read_csv(sample_path)
     columns = _feature_columns(table)
     result = cross_validate(_pipeline_factory(model, imbalance, spec), table, columns, table["fold"].to_numpy(), sample[columns],
-                            threshold_folds=0)
+                            executor=executor, threshold_folds=0, progress=progress)
     curves = {f"fold {i + 1}": curve for i, curve in enumerate(result.prediction_rate)}
     curves["all held-out deposits"] = result.pooled_prediction_rate
     save_png(plot_rate_curves(curves, title=f"{label}: prediction-rate curves (held-out deposits)"), destination / "prediction_rate.png")

@@ -16,6 +16,7 @@ from geoprospect.grid import TargetGrid
 from geoprospect.io.files import FileRef
 from tasks.caching import content_policy, retry_on_io, work_file
 from tasks.cluster import cluster_compute
+from tasks.progress import Progress
 
 _CORE = ("geoprospect.prospect",)
 CACHED = dict(cache_policy=content_policy(*_CORE), persist_result=True, retries=2, retry_delay_seconds=[1, 5],
@@ -56,7 +57,10 @@ def make_training_data(features: FileRef, deposits: FileRef, settings: Prospecti
 def cross_validate_model(table: FileRef, sample: FileRef, label: str, model: ModelSpec, imbalance: str,
                          settings: ProspectivitySpec, work: str) -> dict:
     folder = work_file(work, "cv", f"{label}-{imbalance}", "", table, sample, model, imbalance, settings, modules=_CORE)
-    summary = core.cross_validate_model(Path(table.path), Path(sample.path), label, model, imbalance, settings, folder)
+    with cluster_compute() as client:
+        summary = core.cross_validate_model(Path(table.path), Path(sample.path), label, model, imbalance, settings, folder,
+                                            executor=client.get_executor() if client else None,
+                                            progress=Progress(f"cross-validation folds of {label}-{imbalance}"))
     return {"files": _refs(folder), **summary}
 
 
