@@ -1,5 +1,7 @@
 # Two commands: `make demo` runs the pipeline on the built-in demo region, `make test` runs the tests.
 # Both create the virtual environment (.venv) on first use; nothing needs installing by hand.
+# `make dashboard [PORT=4200]` starts the local Prefect dashboard with every deployment and a worker;
+# `make dashboard-stop` stops it (ops/dashboard.py; pids and logs in $(PREFECT_HOME)/run/).
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
@@ -9,8 +11,9 @@ export PREFECT_SERVER_ANALYTICS_ENABLED := false
 export PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS ?= 120
 # Prefect's database and cached results live in the project, so reruns reuse them.
 export PREFECT_HOME ?= $(CURDIR)/.prefect
+PORT ?= 4200
 
-.PHONY: demo test bench clean
+.PHONY: demo test bench clean dashboard dashboard-stop dashboard-status
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -26,6 +29,15 @@ test: $(VENV)/.installed
 
 bench: $(VENV)/.installed
 	$(PY) benchmarks/regenerate_cache.py
+
+dashboard: $(VENV)/.installed
+	$(PY) -m ops.dashboard up --port $(PORT)
+
+dashboard-stop:
+	$(PY) -m ops.dashboard down
+
+dashboard-status:
+	$(PY) -m ops.dashboard status
 
 clean:
 	rm -rf outputs/demo .prefect data/demo

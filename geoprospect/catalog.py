@@ -223,6 +223,29 @@ class ProspectivitySpec(_Section):
         return value
 
 
+class InversionSpec(_Section):
+    """Settings of the inversion flow: the method comparison studies and the survey-line sections."""
+
+    studies: list[Literal["sp", "ves", "tem"]] = Field(default_factory=lambda: ["sp", "ves", "tem"])
+    study_size: Literal["tiny", "full"] = Field(default="full", description="tiny: a quick check; full: the papers' sizes")
+    n_layers: int = Field(default=3, ge=2, le=8, description="layers of the station-by-station VES/TEM inversions")
+    depth_max_m: float = Field(default=300, gt=0, description="depth of the resistivity sections")
+    seed: int = 0
+
+
+class SeismicSpec(_Section):
+    """Settings of the seismic detection flow (windows, split, detectors, scanning)."""
+
+    window_s: float = Field(default=30.0, gt=0)
+    sampling_rate_hz: float = Field(default=100.0, gt=0)
+    bandpass_hz: tuple[float, float] | None = (1.0, 20.0)
+    test_stations: list[str] = Field(default_factory=list, description="held out for the test; default: the last station")
+    validation_stations: list[str] = Field(default_factory=list, description="default: the second to last station")
+    epochs: int = Field(default=30, ge=1)
+    scan_step_s: float = Field(default=10.0, gt=0)
+    seed: int = 0
+
+
 class DemoSpec(_Section):
     """Build the synthetic demo region into ``folder`` (relative to the catalog) and use it."""
 
@@ -247,6 +270,8 @@ class Catalog(_Section):
     waveforms: WaveformSources | None = None
     truth: TruthSources = Field(default_factory=TruthSources)
     prospectivity: ProspectivitySpec = Field(default_factory=ProspectivitySpec)
+    inversion: InversionSpec = Field(default_factory=InversionSpec)
+    seismic: SeismicSpec = Field(default_factory=SeismicSpec)
 
     @model_validator(mode="after")
     def _grid_or_demo(self) -> "Catalog":

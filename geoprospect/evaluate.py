@@ -21,7 +21,6 @@ import math
 from collections.abc import Callable
 from concurrent.futures import Executor
 from dataclasses import asdict, dataclass, is_dataclass
-from itertools import repeat
 from typing import Any
 
 import numpy as np
@@ -271,8 +270,9 @@ def cross_validate(make_pipeline: Callable[[], Any], table: pd.DataFrame, featur
     tasks = [(np.flatnonzero(folds != k), np.flatnonzero(folds == k)) for k in fold_ids]
     run = executor.map if executor is not None else map
     outputs = []
-    for output in run(_run_fold, repeat(make_pipeline), (X.iloc[tr] for tr, _ in tasks), (y[tr] for tr, _ in tasks),
-                      (X.iloc[te] for _, te in tasks), (y[te] for _, te in tasks), repeat(map_X), repeat(threshold_folds)):
+    n = len(tasks)  # lists, not iterators: a Dask executor refuses to map over iterators
+    for output in run(_run_fold, [make_pipeline] * n, [X.iloc[tr] for tr, _ in tasks], [y[tr] for tr, _ in tasks],
+                      [X.iloc[te] for _, te in tasks], [y[te] for _, te in tasks], [map_X] * n, [threshold_folds] * n):
         outputs.append(output)
         if progress is not None:
             progress(len(outputs), len(tasks))

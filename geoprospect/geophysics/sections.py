@@ -1,0 +1,589 @@
+"""Survey lines inverted station by station into resistivity sections; SP anomalies into sources.
+
+A line of VES or TEM soundings is inverted one station at a time with a 1-D layered earth
+(Levenberg-Marquardt on log10 resistivities and thicknesses, :mod:`geoprospect.geophysics.optimize`)
+and the 1-D models are stitched into a distance x depth section (a "stitched" or quasi-2-D
+section, the usual display of a line of 1-D soundings). Each column of the section shows the model
+of the nearest station, not an interpolation between stations, so the section shows only what was
+inverted.
+
+Stations are independent, so ``invert_line`` takes a ``map_fn`` (``builtins.map`` by default): a
+flow may pass an executor's ``map`` or a Dask/Prefect map instead. A station with bad data (too few
+readings for the layers, NaN, non-positive values, spacings or times that do not increase) does not
+stop the line: it is listed in ``LineInversion.failures`` with the reason and the other stations
+are inverted.
+
+``sp_sources`` finds anomalies along a self-potential profile (windows around the strongest
+extrema) and inverts each for the polarised body of Kaftan et al. (2014) with
+:class:`~geoprospect.geophysics.simulation.SPSimulation`.
+
+Sounding tables use the columns of :mod:`geoprospect.io.surveys` (``sounding_id`` names the
+station; VES ``ab2_m``, ``mn2_m``, ``rhoa_ohm_m``; TEM ``time_s``, ``dbzdt_t_per_s``,
+``loop_radius_m``, ``current_a``), plus the station position: ``station_m`` (distance along the
+line) or ``x_m``, ``y_m`` (projected coordinates, projected onto the line's principal axis).
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+from scipy.ndimage import uniform_filter1d
+from scipy.signal import find_peaks
+
+from geoprospect.errors import InputError
+from geoprospect.geophysics.inversion import Inversion
+from geoprospect.geophysics.misfit import DataMisfit
+from geoprospect.geophysics.optimize import LevenbergMarquardt
+from geoprospect.geophysics.simulation import SPSimulation, TEMSimulation, VESSimulation
+from geoprospect.geophysics.sp import sp_anomaly
+
+METHODS = ("ves", "tem")
+_MAX_COLUMNS = 2000  # bounds the section width whatever the closest pair of stations
+
+
+@dataclass(frozen=True)
+class SoundingInversion:
+    """A 1-D layered model recovered from one sounding, with its data fit.
+
+    Attributes
+    ----------
+    station : str
+        The ``sounding_id``.
+    method : {"ves", "tem"}
+    resistivities_ohm_m : numpy.ndarray, shape (n_layers,)
+        From the top down; the last is the basement half-space.
+    thicknesses_m : numpy.ndarray, shape (n_layers - 1,)
+    abscissa : numpy.ndarray, shape (n_data,)
+        AB/2 in m (VES) or time after switch-off in s (TEM), in file order.
+    segment : numpy.ndarray of int, shape (n_data,)
+        MN/2 segment of each VES reading (runs of one MN/2, numbered from 0); zeros for TEM.
+    observed, predicted : numpy.ndarray, shape (n_data,)
+        Apparent resistivity in ohm-m (VES) or |dB_z/dt| in T/s (TEM).
+    rms_percent : float
+        RMS relative data difference, percent.
+    chi2 : float
+        Reduced chi-square for the assumed relative error (about 1 when the fit reaches it).
+    """
+
+    station: str
+    method: str
+    resistivities_ohm_m: np.ndarray
+    thicknesses_m: np.ndarray
+    abscissa: np.ndarray
+    segment: np.ndarray
+    observed: np.ndarray
+    predicted: np.ndarray
+    rms_percent: float
+    chi2: float
+
+    @property
+    def interface_depths_m(self) -> np.ndarray:
+        """Depths of the layer bottoms, m, shape (n_layers - 1,)."""
+        return np.cumsum(self.thicknesses_m)
+
+
+@dataclass(frozen=True)
+class LineInversion:
+    """A survey line inverted station by station.
+
+    Attributes
+    ----------
+    method : {"ves", "tem"}
+    n_layers : int
+    stations : pandas.DataFrame
+        One row per station in order along the line: ``station``, ``distance_m``, ``x_m``,
+        ``y_m`` (NaN where the file has none), ``n_data``, ``rms_percent``, ``chi2``,
+        ``rho_1_ohm_m`` ... ``rho_n_ohm_m``, ``h_1_m`` ... (NaN for failed stations).
+    soundings : dict of str to SoundingInversion
+        The inverted stations, by station id.
+    failures : pandas.DataFrame
+        ``station``, ``distance_m``, ``problem``, ``fix``: the stations that could not be inverted.
+    """
+
+    method: str
+    n_layers: int
+    stations: pd.DataFrame
+    soundings: dict[str, SoundingInversion]
+    failures: pd.DataFrame
+
+    @property
+    def fit(self) -> pd.DataFrame:
+        """Data fit per inverted station: ``station``, ``distance_m``, ``n_data``, ``rms_percent``, ``chi2``."""
+        ok = self.stations["station"].isin(list(self.soundings))
+        return self.stations.loc[ok, ["station", "distance_m", "n_data", "rms_percent", "chi2"]].reset_index(drop=True)
+
+
+def invert_sounding(
+    sounding: pd.DataFrame,
+    method: str,
+    n_layers: int,
+    relative_error: float = 0.03,
+    optimizer: LevenbergMarquardt | None = None,
+    bounds: Mapping[str, tuple[float, float]] | None = None,
+    source: str = "sounding",
+) -> SoundingInversion:
+    """Invert one VES or TEM sounding for an ``n_layers`` earth.
+
+    Levenberg-Marquardt on log10 resistivities and thicknesses against log10 data
+    (:class:`~geoprospect.geophysics.simulation.VESSimulation` with each reading's own MN/2, or
+    :class:`~geoprospect.geophysics.simulation.TEMSimulation` on |dB_z/dt|).
+
+    Parameters
+    ----------
+    sounding : pandas.DataFrame
+        The readings of one station, in the columns of :mod:`geoprospect.io.surveys`; a VES
+        without ``mn2_m`` is taken as ideal Schlumberger (MN -> 0).
+    method : {"ves", "tem"}
+    n_layers : int
+        Number of layers, the basement included (>= 1).
+    relative_error : float, default 0.03
+        Assumed relative standard deviation of the data; sets the chi-square (not the model).
+    optimizer : LevenbergMarquardt, optional
+        Default ``LevenbergMarquardt(random_state=0)`` (8 Latin-hypercube starts).
+    bounds : dict of str to (float, float), optional
+        Physical bounds per parameter name (``rho_1_ohm_m``, ``h_1_m``...), overriding the
+        simulation's defaults.
+    source : str, default "sounding"
+        File or catalog key named in errors, with the station.
+
+    Returns
+    -------
+    SoundingInversion
+
+    Raises
+    ------
+    InputError
+        If the sounding cannot be inverted (see the module docstring); the source names the
+        station.
+    """
+    if method not in METHODS:
+        raise ValueError(f"method must be one of {METHODS}, got {method!r}")
+    if not 0 < relative_error < 1:
+        raise ValueError("relative_error must be between 0 and 1")
+    station = _station_id(sounding)
+    where = f"{source} station {station}"
+    if method == "ves":
+        abscissa, mn2, observed = _ves_readings(sounding, n_layers, where)
+        simulation = VESSimulation(abscissa, mn2, n_layers=n_layers, bounds=bounds)
+        segment = np.cumsum(np.r_[False, np.diff(mn2) != 0])
+    else:
+        abscissa, observed, radius_m, current_a = _tem_gates(sounding, n_layers, where)
+        simulation = TEMSimulation(abscissa, radius_m, current_a, n_layers=n_layers, bounds=bounds)
+        segment = np.zeros(len(abscissa), dtype=int)
+    # A relative error e is a constant standard deviation log10(1 + e) of log10 data.
+    misfit = DataMisfit(simulation, np.log10(observed), np.log10(1.0 + relative_error))
+    result = Inversion(misfit, optimizer or LevenbergMarquardt(random_state=0)).run()
+    physical = 10.0 ** result.model
+    return SoundingInversion(
+        station=station,
+        method=method,
+        resistivities_ohm_m=physical[:n_layers],
+        thicknesses_m=physical[n_layers:],
+        abscissa=abscissa,
+        segment=segment,
+        observed=observed,
+        predicted=10.0**result.predicted,
+        rms_percent=result.rms_percent,
+        chi2=result.misfit,
+    )
+
+
+def invert_line(
+    soundings: pd.DataFrame,
+    method: str,
+    n_layers: int,
+    map_fn: Callable[[Callable, Iterable], Iterable] = map,
+    relative_error: float = 0.03,
+    optimizer: LevenbergMarquardt | None = None,
+    bounds: Mapping[str, tuple[float, float]] | None = None,
+    source: str = "line",
+) -> LineInversion:
+    """Invert every station of a survey line; report the stations that cannot be inverted.
+
+    Parameters
+    ----------
+    soundings : pandas.DataFrame
+        All readings of the line (e.g. the concatenated output of
+        :func:`geoprospect.io.surveys.read_ves`), ``sounding_id`` naming the station, with
+        ``station_m`` or ``x_m``/``y_m`` giving its position.
+    method : {"ves", "tem"}
+    n_layers : int
+    map_fn : callable, default builtins.map
+        ``map_fn(function, items)`` returning the results in order: ``map``, an executor's
+        ``map``, or a wrapper around a Dask / Prefect map. The function and items pickle.
+    relative_error, optimizer, bounds
+        As in :func:`invert_sounding`, for every station.
+    source : str, default "line"
+        File or catalog key named in errors and failures.
+
+    Returns
+    -------
+    LineInversion
+
+    Raises
+    ------
+    InputError
+        If the table has no ``sounding_id`` or no station positions at all.
+    """
+    if "sounding_id" not in soundings.columns:
+        raise InputError(source, "no 'sounding_id' column", "name the station of every reading in a sounding_id column")
+    positions = _station_positions(soundings, source)
+    groups = {str(k): g for k, g in soundings.groupby(soundings["sounding_id"].astype(str), sort=False)}
+    invert = functools.partial(_invert_or_report, method=method, n_layers=n_layers, relative_error=relative_error,
+                               optimizer=optimizer, bounds=bounds, source=source)
+    placed = positions["distance_m"].notna().to_numpy()
+    outcomes = list(map_fn(invert, [groups[s] for s in positions.loc[placed, "station"]]))
+    inverted = {o.station: o for o in outcomes if isinstance(o, SoundingInversion)}
+    failures = [o for o in outcomes if isinstance(o, dict)]
+    failures += [{"station": s, "problem": "no position (x_m/y_m or station_m missing)",
+                  "fix": "give the station its coordinates"} for s in positions.loc[~placed, "station"]]
+    failure_table = pd.DataFrame(failures, columns=["station", "problem", "fix"])
+    failure_table.insert(1, "distance_m", failure_table["station"].map(positions.set_index("station")["distance_m"]))
+    return LineInversion(method, n_layers, _station_table(positions, inverted, n_layers), inverted, failure_table)
+
+
+def resistivity_section(line: LineInversion, depth_max_m: float, dz_m: float, dx_m: float | None = None) -> xr.DataArray:
+    """Stitch the 1-D models of a line into a distance x depth section of log10 resistivity.
+
+    Parameters
+    ----------
+    line : LineInversion
+    depth_max_m : float
+        Depth of the section's base, m.
+    dz_m : float
+        Cell height, m.
+    dx_m : float, optional
+        Column width, m; default the smallest gap between neighbouring stations (at most 2000
+        columns). Columns are regular so that the section is a raster; the width is adjusted so
+        that the first and last stations fall on column centres.
+
+    Returns
+    -------
+    xarray.DataArray
+        ``log10_resistivity_ohm_m``, dims ``(depth_m, distance_m)`` at cell centres; each column
+        takes the model of its nearest station (NaN where that station failed). Coordinates along
+        ``distance_m``: ``station`` (nearest station), ``x_m``, ``y_m`` (interpolated between
+        stations). Attributes: ``method``, ``n_layers``, ``units``, the cell size ``dx_m``,
+        ``dz_m`` and the stations as lists
+        ``station_ids``, ``station_distance_m``, ``station_x_m``, ``station_y_m``,
+        ``station_inverted`` (1 or 0).
+    """
+    if not (depth_max_m > 0 and 0 < dz_m <= depth_max_m):
+        raise ValueError("need depth_max_m > 0 and 0 < dz_m <= depth_max_m")
+    stations = line.stations.dropna(subset=["distance_m"])
+    if stations.empty:
+        raise ValueError("the line has no placed stations")
+    distance = stations["distance_m"].to_numpy()
+    span = distance[-1] - distance[0]
+    if dx_m is None:
+        gaps = np.diff(distance)
+        gaps = gaps[gaps > 0]
+        dx_m = max(gaps.min() if gaps.size else depth_max_m / 10, span / (_MAX_COLUMNS - 1))
+    n_columns = round(span / dx_m) + 1
+    dx_m = span / (n_columns - 1) if n_columns > 1 else dx_m  # the last station on a column centre
+    columns_m = distance[0] + np.arange(n_columns) * dx_m
+    depths_m = np.arange(dz_m / 2, depth_max_m, dz_m)
+    nearest = np.abs(columns_m[:, None] - distance[None, :]).argmin(axis=1)
+
+    profiles = np.full((len(stations), len(depths_m)), np.nan)  # log10 rho per station and depth
+    for i, station in enumerate(stations["station"]):
+        if station in line.soundings:
+            model = line.soundings[station]
+            layer = np.searchsorted(model.interface_depths_m, depths_m, side="right")
+            profiles[i] = np.log10(model.resistivities_ohm_m[layer])
+    known = stations["x_m"].notna().to_numpy()
+    coords = {"depth_m": depths_m, "distance_m": columns_m, "station": ("distance_m", stations["station"].to_numpy()[nearest])}
+    for axis in ("x_m", "y_m"):
+        values = stations[axis].to_numpy()
+        coords[axis] = ("distance_m", np.interp(columns_m, distance[known], values[known]) if known.any() else np.full(n_columns, np.nan))
+    return xr.DataArray(
+        profiles[nearest].T,
+        dims=("depth_m", "distance_m"),
+        coords=coords,
+        name="log10_resistivity_ohm_m",
+        attrs={
+            "long_name": "log10 resistivity",
+            "units": "log10(ohm m)",
+            "method": line.method,
+            "n_layers": line.n_layers,
+            "dx_m": float(dx_m),
+            "dz_m": float(dz_m),
+            "station_ids": [str(s) for s in stations["station"]],
+            "station_distance_m": distance.tolist(),
+            "station_x_m": stations["x_m"].tolist(),
+            "station_y_m": stations["y_m"].tolist(),
+            "station_inverted": [int(s in line.soundings) for s in stations["station"]],
+        },
+    )
+
+
+def sp_sources(
+    profile: pd.DataFrame,
+    q: float = 1.5,
+    min_amplitude_mv: float | None = None,
+    window_factor: float = 3.0,
+    min_stations: int = 8,
+    max_anomalies: int = 5,
+    optimizer: LevenbergMarquardt | None = None,
+    source: str = "profile",
+) -> pd.DataFrame:
+    """Find the anomalies of a self-potential profile and invert each for its source.
+
+    Anomalies are taken strongest first: the largest extremum of the profile (smoothed over 5
+    stations) above ``min_amplitude_mv`` opens a window of ``window_factor`` times its width at half
+    maximum on either side (which takes in the opposite lobe of a polarised body), the window is
+    inverted for ``(k, depth, angle, x0)`` (Kaftan et al. 2014) by Levenberg-Marquardt, and the
+    fitted field is subtracted from the whole profile before the next extremum is sought outside the
+    windows already used, so the overlapping tails of two bodies are not taken for a third. A last
+    pass refits each window with the other bodies' fields removed (back-fitting). k > 0 and the
+    angle over the whole turn leave one answer per anomaly of either sign. The profile should be
+    referenced to its background (far field 0 mV).
+
+    Parameters
+    ----------
+    profile : pandas.DataFrame
+        ``station_m`` (strictly increasing within a profile), ``sp_mv``; optional ``profile_id``
+        (several profiles are processed one by one), ``x_m``, ``y_m``.
+    q : float, default 1.5
+        Shape factor: 1.5 sphere, 1.0 horizontal cylinder, 0.5 vertical cylinder.
+    min_amplitude_mv : float, optional
+        Smallest |SP| of an anomaly's extremum; default 5 times the noise, estimated from the
+        second differences of the profile.
+    window_factor : float, default 3.0
+        Half-width of a window in widths at half maximum.
+    min_stations : int, default 8
+        Windows with fewer stations are skipped (too narrow to constrain four parameters).
+    max_anomalies : int, default 5
+        At most this many anomalies per profile.
+    optimizer : LevenbergMarquardt, optional
+        Default ``LevenbergMarquardt(n_starts=16, random_state=0)``.
+    source : str, default "profile"
+        File or catalog key named in errors.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per anomaly: ``profile_id``, ``anomaly`` (1 = strongest), ``from_m``, ``to_m``,
+        ``n_stations``, ``peak_m``, ``peak_mv``, then the parameters (``k_mv_m2`` or the name
+        for ``q``, ``depth_m``, ``angle_deg``, ``x0_m``), ``x_m``, ``y_m`` (map position of x0 when
+        the profile has coordinates, else NaN), ``noise_mv``, ``rms_percent`` (relative to the
+        window's RMS) and ``chi2`` (for the estimated noise).
+
+    Raises
+    ------
+    InputError
+        Missing column, NaN, stations not strictly increasing or too few stations.
+    """
+    optimizer = optimizer or LevenbergMarquardt(n_starts=16, random_state=0)
+    profile_ids = profile["profile_id"].astype(str) if "profile_id" in profile.columns else pd.Series(source, index=profile.index)
+    rows = []
+    for profile_id, part in profile.groupby(profile_ids, sort=False):
+        rows += _profile_sources(part, str(profile_id), q, min_amplitude_mv, window_factor, min_stations, max_anomalies,
+                                 optimizer, f"{source} profile {profile_id}")
+    names = SPSimulation(np.arange(4.0), q=q).param_names
+    columns = ["profile_id", "anomaly", "from_m", "to_m", "n_stations", "peak_m", "peak_mv", *names,
+               "x_m", "y_m", "noise_mv", "rms_percent", "chi2"]
+    return pd.DataFrame(rows, columns=columns)
+
+
+# ----------------------------------------------------------------------------- soundings
+
+
+def _invert_or_report(sounding: pd.DataFrame, **options) -> SoundingInversion | dict:
+    """One station for ``map_fn``: bad input becomes a failure record instead of stopping the map."""
+    try:
+        return invert_sounding(sounding, **options)
+    except InputError as exc:
+        return {"station": _station_id(sounding), "problem": exc.problem, "fix": exc.fix}
+
+
+def _station_id(sounding: pd.DataFrame) -> str:
+    if "sounding_id" not in sounding.columns or sounding.empty:
+        return "?"
+    return str(sounding["sounding_id"].iloc[0])
+
+
+def _columns(sounding: pd.DataFrame, names: list[str], where: str) -> list[np.ndarray]:
+    """The named columns as float arrays; refuses missing columns, text and NaN."""
+    arrays = []
+    for name in names:
+        if name not in sounding.columns:
+            raise InputError(where, f"missing column {name!r}", f"add {name!r} to the survey table")
+        values = pd.to_numeric(sounding[name], errors="coerce").to_numpy(dtype=float)
+        if not np.all(np.isfinite(values)):
+            raise InputError(where, f"NaN or non-numeric values in {name!r} ({np.sum(~np.isfinite(values))} reading(s))",
+                             "fill in or delete those readings")
+        arrays.append(values)
+    return arrays
+
+
+def _enough(n_data: int, n_layers: int, what: str, where: str) -> None:
+    n_params = 2 * n_layers - 1
+    if n_data < n_params:
+        raise InputError(where, f"{n_data} {what} for {n_layers} layers ({n_params} unknowns)",
+                         f"invert with fewer layers or measure at least {n_params} {what}")
+
+
+def _ves_readings(sounding: pd.DataFrame, n_layers: int, where: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """AB/2 (m), MN/2 (m) and apparent resistivity (ohm-m) of a valid sounding, file order."""
+    ab2, rhoa = _columns(sounding, ["ab2_m", "rhoa_ohm_m"], where)
+    mn2 = _columns(sounding, ["mn2_m"], where)[0] if "mn2_m" in sounding.columns else np.zeros_like(ab2)
+    _enough(len(ab2), n_layers, "readings", where)
+    if np.any(rhoa <= 0):
+        raise InputError(where, "non-positive apparent resistivity", "remove those readings or correct their sign")
+    if np.any(ab2 <= 0) or np.any(mn2 < 0) or np.any(mn2 >= ab2):
+        raise InputError(where, "AB/2 not positive or MN/2 outside 0 <= MN/2 < AB/2", "correct the electrode spacings")
+    same_segment = np.diff(mn2) == 0
+    if np.any(same_segment & (np.diff(ab2) <= 0)):
+        raise InputError(where, "AB/2 not strictly increasing within an MN/2 segment (unsorted or repeated spacings)",
+                         "list each MN/2 segment in increasing AB/2, each spacing once")
+    return ab2, mn2, rhoa
+
+
+def _tem_gates(sounding: pd.DataFrame, n_layers: int, where: str) -> tuple[np.ndarray, np.ndarray, float, float]:
+    """Gate times (s), |dB_z/dt| (T/s), loop radius (m) and current (A) of a valid sounding."""
+    times, dbzdt, radius, current = _columns(sounding, ["time_s", "dbzdt_t_per_s", "loop_radius_m", "current_a"], where)
+    _enough(len(times), n_layers, "gates", where)
+    if np.any(times <= 0) or np.any(np.diff(times) <= 0):
+        raise InputError(where, "gate times not positive and strictly increasing", "list the gates in increasing time, each once")
+    if not (np.all(dbzdt < 0) or np.all(dbzdt > 0)):
+        # A step-off over a 1-D earth decays with one sign: zeros or reversals (IP, noise) cannot be fitted.
+        raise InputError(where, "dB_z/dt is zero or changes sign", "remove the gates with zero or reversed values")
+    for values, what in ((radius, "loop_radius_m"), (current, "current_a")):
+        if np.any(values <= 0) or np.ptp(values) > 0:
+            raise InputError(where, f"{what} not positive or not constant", f"give the sounding one positive {what}")
+    return times, np.abs(dbzdt), float(radius[0]), float(current[0])
+
+
+def _station_positions(soundings: pd.DataFrame, source: str) -> pd.DataFrame:
+    """One row per station (first-seen order, then sorted by distance): station, distance_m, x_m, y_m.
+
+    ``station_m`` is the distance itself; otherwise x/y are projected onto the line's principal
+    axis (oriented from the first listed station to the last), the distance of a straight line.
+    """
+    first = soundings.groupby(soundings["sounding_id"].astype(str), sort=False).first()
+    table = pd.DataFrame({"station": first.index.astype(str)})
+    for axis in ("x_m", "y_m"):
+        table[axis] = pd.to_numeric(first[axis], errors="coerce").to_numpy() if axis in first.columns else np.nan
+    if "station_m" in first.columns:
+        table["distance_m"] = pd.to_numeric(first["station_m"], errors="coerce").to_numpy()
+    elif {"x_m", "y_m"} <= set(first.columns):
+        xy = table[["x_m", "y_m"]].to_numpy()
+        placed = np.isfinite(xy).all(axis=1)
+        table["distance_m"] = np.nan
+        if placed.any():
+            centred = xy[placed] - xy[placed].mean(axis=0)
+            axis = np.linalg.svd(centred, full_matrices=False)[2][0] if placed.sum() > 1 else np.array([1.0, 0.0])
+            if np.dot(centred[-1] - centred[0], axis) < 0:
+                axis = -axis
+            along = centred @ axis
+            table.loc[placed, "distance_m"] = along - along.min()
+    else:
+        raise InputError(source, "no station positions (neither station_m nor x_m and y_m)",
+                         "add station_m (distance along the line, m) or x_m/y_m columns")
+    table = table[["station", "distance_m", "x_m", "y_m"]].astype({"x_m": float, "y_m": float})
+    return table.sort_values("distance_m", kind="stable", na_position="last").reset_index(drop=True)
+
+
+def _station_table(positions: pd.DataFrame, inverted: dict[str, SoundingInversion], n_layers: int) -> pd.DataFrame:
+    names = [f"rho_{i}_ohm_m" for i in range(1, n_layers + 1)] + [f"h_{i}_m" for i in range(1, n_layers)]
+    rows = []
+    for station in positions["station"]:
+        model = inverted.get(station)
+        if model is None:
+            rows.append({"n_data": 0, "rms_percent": np.nan, "chi2": np.nan, **dict.fromkeys(names, np.nan)})
+        else:
+            values = np.r_[model.resistivities_ohm_m, model.thicknesses_m]
+            rows.append({"n_data": len(model.observed), "rms_percent": model.rms_percent, "chi2": model.chi2,
+                         **dict(zip(names, values))})
+    return pd.concat([positions, pd.DataFrame(rows, index=positions.index)], axis=1)
+
+
+# ----------------------------------------------------------------------------- self-potential
+
+
+def _noise_mv(sp_mv: np.ndarray) -> float:
+    """Robust noise standard deviation, mV: MAD of second differences (variance 6 sigma^2 for white noise)."""
+    second = np.diff(sp_mv, 2)
+    return float(1.4826 * np.median(np.abs(second - np.median(second))) / np.sqrt(6.0))
+
+
+def _half_max_span(smooth: np.ndarray, peak: int) -> tuple[int, int]:
+    """Indices where |SP| falls below half the peak (or changes sign) on either side of ``peak``."""
+    level, sign = abs(smooth[peak]) / 2, np.sign(smooth[peak])
+    inside = sign * smooth > level
+    left, right = peak, peak
+    while left > 0 and inside[left - 1]:
+        left -= 1
+    while right < len(smooth) - 1 and inside[right + 1]:
+        right += 1
+    return left, right
+
+
+def _profile_sources(part: pd.DataFrame, profile_id: str, q: float, min_amplitude_mv: float | None, window_factor: float,
+                     min_stations: int, max_anomalies: int, optimizer: LevenbergMarquardt, where: str) -> list[dict]:
+    x_m, sp_mv = _columns(part, ["station_m", "sp_mv"], where)
+    if len(x_m) < min_stations:
+        raise InputError(where, f"{len(x_m)} stations, fewer than {min_stations}", "measure a longer profile")
+    if np.any(np.diff(x_m) <= 0):
+        raise InputError(where, "station_m not strictly increasing", "sort the stations along the profile, each once")
+    has_xy = {"x_m", "y_m"} <= set(part.columns)
+    map_x, map_y = (_columns(part, ["x_m", "y_m"], where) if has_xy else (None, None))
+    names = SPSimulation(x_m, q=q).param_names
+    noise_mv = max(_noise_mv(sp_mv), 1e-6 * np.abs(sp_mv).max())  # floor: clean synthetic profiles
+    threshold = 5.0 * noise_mv if min_amplitude_mv is None else float(min_amplitude_mv)
+    # Strongest anomaly first; its fitted field is then stripped from the whole profile, so the
+    # overlapping tails of two bodies are not taken for a third anomaly.
+    residual_mv = sp_mv.copy()
+    windows: list[tuple[float, float]] = []
+    found: list[tuple[int, np.ndarray, np.ndarray]] = []  # (peak index, stations inside, fitted field mV)
+    while len(found) < max_anomalies:
+        smooth = uniform_filter1d(residual_mv, size=5, mode="nearest")
+        peaks = np.r_[find_peaks(smooth)[0], find_peaks(-smooth)[0], 0, len(smooth) - 1]
+        peaks = [p for p in peaks if abs(smooth[p]) >= threshold and not any(lo <= x_m[p] <= hi for lo, hi in windows)]
+        if not peaks:
+            break
+        peak = max(peaks, key=lambda p: abs(smooth[p]))
+        left, right = _half_max_span(smooth, peak)
+        width_m = max(x_m[right] - x_m[left], 2 * np.median(np.diff(x_m)))
+        lo, hi = x_m[peak] - window_factor * width_m, x_m[peak] + window_factor * width_m
+        windows.append((lo, hi))
+        inside = (x_m >= lo) & (x_m <= hi)
+        if inside.sum() < min_stations:
+            continue  # too narrow to constrain four parameters: a spike, not a body
+        fit = _invert_anomaly(x_m[inside], residual_mv[inside], q, noise_mv, optimizer)
+        field_mv = sp_anomaly(x_m, *(fit[name] for name in names), q=q)
+        residual_mv = residual_mv - field_mv
+        found.append((peak, inside, field_mv))
+    # One back-fitting pass: each window refitted with the other bodies' fields removed, so the
+    # first fits no longer carry the tails of the bodies found after them.
+    fields = [field for _, _, field in found]
+    rows = []
+    for i, (peak, inside, _) in enumerate(found):
+        others_mv = sum((f for j, f in enumerate(fields) if j != i), np.zeros_like(sp_mv))
+        fit = _invert_anomaly(x_m[inside], (sp_mv - others_mv)[inside], q, noise_mv, optimizer)
+        fields[i] = sp_anomaly(x_m, *(fit[name] for name in names), q=q)
+        rows.append(fit | {"profile_id": profile_id, "from_m": x_m[inside][0], "to_m": x_m[inside][-1],
+                           "n_stations": int(inside.sum()), "peak_m": x_m[peak], "peak_mv": sp_mv[peak]})
+    for number, row in enumerate(rows, start=1):
+        row["anomaly"] = number
+        located = has_xy and np.isfinite(row["x0_m"])
+        row["x_m"] = float(np.interp(row["x0_m"], x_m, map_x)) if located else np.nan
+        row["y_m"] = float(np.interp(row["x0_m"], x_m, map_y)) if located else np.nan
+    return rows
+
+
+def _invert_anomaly(x_m: np.ndarray, sp_mv: np.ndarray, q: float, noise_mv: float, optimizer: LevenbergMarquardt) -> dict:
+    """Fit one window: k > 0 up to what the amplitude allows at the window's length, angle 0-360 deg."""
+    length_m = float(np.ptp(x_m))
+    names = SPSimulation(x_m, q=q).param_names
+    # |V| <= k / h^(2q-1) at the body, so k = |V|max h^(2q-1) with h up to the window length, x10 spare.
+    k_max = 10.0 * np.abs(sp_mv).max() * length_m ** (2 * q - 1)
+    simulation = SPSimulation(x_m, q=q, bounds={names[0]: (k_max * 1e-6, k_max), "angle_deg": (0.0, 360.0)})
+    result = Inversion(DataMisfit(simulation, sp_mv, noise_mv), optimizer).run()
+    return {**result.physical, "noise_mv": noise_mv, "rms_percent": result.rms_percent, "chi2": result.misfit}

@@ -1,0 +1,138 @@
+"""The inversion pipeline's steps: method comparison studies, survey-line sections, SP sources, report.
+
+Each step reads its inputs from paths, writes its products into a destination folder through
+:mod:`geoprospect.io` and returns a small summary; :func:`publish_inversion` gathers them into
+``report.html``. The Prefect tasks in ``tasks/inversion.py`` are thin wrappers around these.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from geoprospect.errors import InputError
+from geoprospect.geophysics.optimize import LevenbergMarquardt
+from geoprospect.geophysics.sections import invert_line, resistivity_section, sp_sources
+from geoprospect.geophysics.studies import sp_study, tem_study, ves_study
+from geoprospect.io.figures import save_png
+from geoprospect.io.files import publish
+from geoprospect.io.reports import write_html
+from geoprospect.io.sections import write_section
+from geoprospect.io.surveys import read_sp_profile, read_tem, read_ves
+from geoprospect.io.tables import read_csv, write_csv
+from geoprospect.provenance import code_digest
+from geoprospect.render.inversion import plot_bargain_record, plot_sp_fits, plot_sp_validation, plot_tem_fit, plot_ves_fit
+from geoprospect.render.report import Section, report_html
+from geoprospect.render.sections import plot_data_fit, plot_section
+
+STUDY_TITLES = {
+    "sp": "Self-potential: LM against MLPs (Kaftan et al. 2014 sphere, ezygeo-ai networks)",
+    "ves": "VES: LM, PSO, bargain, FF, RBF and GRNN on the same held-out soundings (Stanley Raj et al. 2021)",
+    "tem": "TEM: BP, SPSO-BP, COPSO-BP and least squares over seeds (Li et al. 2019)",
+}
+# A TEM sounding costs ~25 ms per forward model: fewer LM starts keep a line affordable.
+_LINE_OPTIMIZERS = {"ves": lambda: LevenbergMarquardt(n_starts=8, random_state=0),
+                    "tem": lambda: LevenbergMarquardt(n_starts=3, max_iter=30, random_state=0)}
+_READERS = {"ves": read_ves, "tem": read_tem}
+
+
+def run_study(name: str, size: str, seed: int, destination: Path) -> dict:
+    """Run one comparison study; write ``table.csv`` (and the study's other tables) and its figures."""
+    rng = np.random.default_rng(seed)
+    destination.mkdir(parents=True, exist_ok=True)
+    if name == "sp":
+        study = sp_study(rng, size)
+        tables = {"table": study.table, "validation": study.validation, "hidden_size": study.hidden_size}
+        figures = {"fits": plot_sp_fits(study.profiles), "validation": plot_sp_validation(study.validation)}
+    elif name == "ves":
+        study = ves_study(rng, size)
+        tables = {"table": study.table, "bargain_record": study.bargain_record}
+        figures = {"fit_clean": plot_ves_fit(study.curves, study.models), "bargain_record": plot_bargain_record(study.bargain_record)}
+        noisy = [n for n in study.curves["noise"].unique() if n != "clean"]
+        if noisy:
+            figures[f"fit_{noisy[-1]}"] = plot_ves_fit(study.curves, study.models, noise=noisy[-1])
+    elif name == "tem":
+        study = tem_study(rng, size)
+        tables = {"table": study.table, "hidden_size": study.hidden_size}
+        figures = {f"fit_{case}": plot_tem_fit(study.curves, study.models, case=case) for case in study.curves["case"].unique()}
+    else:
+        raise InputError("inversion.studies", f"unknown study {name!r}", "use sp, ves or tem")
+    for key, table in tables.items():
+        write_csv(table, destination / f"{key}.csv")
+    for key, figure in figures.items():
+        save_png(figure, destination / f"{key}.png")
+    return {"study": name, "rows": len(study.table)}
+
+
+def invert_survey_line(paths: list[Path], method: str, n_layers: int, depth_max_m: float, destination: Path,
+                       map_fn: Callable[[Callable, Iterable], Iterable] = map) -> dict:
+    """Invert the soundings of ``paths`` (one line; each file one or more soundings) station by station.
+
+    Writes ``section.tif`` (distance x depth, log10 ohm-m), ``section.png``, ``data_fit.png``,
+    ``stations.csv`` (models and fit per station) and ``failures.csv`` (stations that could not be
+    inverted, with the reason: the rest of the line is still inverted).
+    """
+    soundings = pd.concat([_READERS[method](path) for path in paths], ignore_index=True)
+    line = invert_line(soundings, method, n_layers, map_fn=map_fn, optimizer=_LINE_OPTIMIZERS[method](),
+                       source=", ".join(p.name for p in paths))
+    destination.mkdir(parents=True, exist_ok=True)
+    write_csv(line.stations, destination / "stations.csv")
+    write_csv(line.failures, destination / "failures.csv")
+    if line.soundings:
+        section = resistivity_section(line, depth_max_m, dz_m=depth_max_m / 100)
+        write_section(section, destination / "section.tif")
+        save_png(plot_section(section, title=f"{method.upper()} resistivity section ({n_layers} layers)"), destination / "section.png")
+        save_png(plot_data_fit(line), destination / "data_fit.png")
+    return {"method": method, "stations": len(line.stations), "inverted": len(line.soundings), "failed": len(line.failures),
+            "median_rms_percent": float(line.fit["rms_percent"].median()) if line.soundings else float("nan")}
+
+
+def sp_profile_sources(paths: list[Path], destination: Path) -> dict:
+    """Source parameters (K, depth, angle, x0) of every anomaly of each SP profile: ``sp_sources.csv``."""
+    tables = [sp_sources(read_sp_profile(path), source=path.name).assign(file=path.name) for path in paths]
+    table = pd.concat(tables, ignore_index=True)
+    destination.mkdir(parents=True, exist_ok=True)
+    write_csv(table, destination / "sp_sources.csv")
+    return {"profiles": len(paths), "anomalies": len(table)}
+
+
+def publish_inversion(studies: dict[str, dict], lines: dict[str, dict], sp: dict | None, study_area: str, folder: Path) -> Path:
+    """Link every product into ``folder``; write ``summary.csv`` and ``report.html``.
+
+    ``studies``/``lines`` map a study or survey method to its task product (``files``: name -> FileRef,
+    ``summary``); ``sp`` is the SP sources product.
+    """
+    sections = []
+    for name, product in studies.items():
+        _link(product["files"], folder / "studies" / name)
+        sections.append(Section(STUDY_TITLES[name], table=read_csv(folder / "studies" / name / "table.csv"),
+                                images=[(f"studies/{name}/{f}", f.removesuffix(".png").replace("_", " "))
+                                        for f in product["files"] if f.endswith(".png")]))
+    for method, product in lines.items():
+        _link(product["files"], folder / "sections" / method)
+        s = product["summary"]
+        failures = read_csv(folder / "sections" / method / "failures.csv")
+        sections.append(Section(f"{method.upper()} line: {s['inverted']} of {s['stations']} stations inverted",
+                                f"Median data misfit {s['median_rms_percent']:.2f} % RMS. Section: sections/{method}/section.tif.",
+                                table=read_csv(folder / "sections" / method / "stations.csv"),
+                                images=[(f"sections/{method}/{f}", f.removesuffix(".png").replace("_", " "))
+                                        for f in ("section.png", "data_fit.png") if f in product["files"]],
+                                error="; ".join(f"{r.station}: {r.problem}" for r in failures.itertuples()) if len(failures) else ""))
+    if sp:
+        _link(sp["files"], folder / "sp")
+        sections.append(Section("Self-potential sources per profile anomaly", table=read_csv(folder / "sp" / "sp_sources.csv")))
+    summary = pd.DataFrame([{"product": f"study {name}", **product["summary"]} for name, product in studies.items()]
+                           + [{"product": f"{method} line", **product["summary"]} for method, product in lines.items()]
+                           + ([{"product": "sp profiles", **sp["summary"]}] if sp else []))
+    write_csv(summary, folder / "summary.csv")
+    sections.insert(0, Section("Summary", table=summary))
+    page = report_html(f"Inversion: {study_area}", f"geoprospect inversion flow, code {code_digest('geoprospect.inversions')[:12]}", sections)
+    return write_html(page, folder / "report.html")
+
+
+def _link(files: dict, destination: Path) -> None:
+    for name, ref in files.items():
+        publish(ref.path, destination / name)

@@ -1,0 +1,1 @@
+"""Operations: the local Prefect dashboard (``python -m ops.dashboard``)."""
