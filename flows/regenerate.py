@@ -17,7 +17,9 @@ from prefect import flow, runtime
 
 from flows.cli import DEMO_CATALOG, run
 from flows.ingest import ingest
+from flows.inversion import inversion
 from flows.prospectivity import prospectivity
+from flows.seismic import seismic
 from tasks.ingest import fingerprint, load_catalog
 from tasks.report import write_run_report
 
@@ -30,6 +32,8 @@ def regenerate(catalog: str = DEMO_CATALOG, outputs: str = "outputs") -> dict[st
     states = {"ingest": ingest(catalog=catalog, outputs=outputs, return_state=True)}
     if states["ingest"].is_completed():
         states["prospectivity"] = prospectivity(catalog=catalog, outputs=outputs, run_ingest=False, return_state=True)
+        states["inversion"] = inversion(catalog=catalog, outputs=outputs, return_state=True)
+        states["seismic"] = seismic(catalog=catalog, outputs=outputs, return_state=True)
     outcomes = {name: _outcome(state) for name, state in states.items()}
     page = write_run_report(cat, fingerprint(cat), outcomes, runtime.flow_run.id, started, outputs)
     failed = [name for name, state in states.items() if not state.is_completed()]

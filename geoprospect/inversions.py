@@ -8,6 +8,7 @@ Each step reads its inputs from paths, writes its products into a destination fo
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -72,22 +73,34 @@ def invert_survey_line(paths: list[Path], method: str, n_layers: int, depth_max_
     """Invert the soundings of ``paths`` (one line; each file one or more soundings) station by station.
 
     Writes ``section.tif`` (distance x depth, log10 ohm-m), ``section.png``, ``data_fit.png``,
-    ``stations.csv`` (models and fit per station) and ``failures.csv`` (stations that could not be
-    inverted, with the reason: the rest of the line is still inverted).
+    ``stations.csv`` (models and fit per station) and, when some station could not be inverted,
+    ``failures.csv`` with the reasons (the rest of the line is still inverted; the summary lists them too).
     """
-    soundings = pd.concat([_READERS[method](path) for path in paths], ignore_index=True)
-    line = invert_line(soundings, method, n_layers, map_fn=map_fn, optimizer=_LINE_OPTIMIZERS[method](),
-                       source=", ".join(p.name for p in paths))
+    tables, unreadable = [], []
+    for path in paths:  # a bad file is one failed station (or group), not a failed line
+        try:
+            tables.append(_READERS[method](path))
+        except InputError as exc:
+            unreadable.append({"station": path.stem, "distance_m": np.nan, "problem": f"{path.name}: {exc.problem}", "fix": exc.fix})
+    if not tables:
+        raise InputError(", ".join(p.name for p in paths), f"no readable {method.upper()} sounding on the line",
+                         "fix the files listed above (each was refused for the reason given)")
+    line = invert_line(pd.concat(tables, ignore_index=True), method, n_layers, map_fn=map_fn,
+                       optimizer=_LINE_OPTIMIZERS[method](), source=", ".join(p.name for p in paths))
+    if unreadable:
+        line = replace(line, failures=pd.concat([line.failures, pd.DataFrame(unreadable)], ignore_index=True))
     destination.mkdir(parents=True, exist_ok=True)
     write_csv(line.stations, destination / "stations.csv")
-    write_csv(line.failures, destination / "failures.csv")
+    if len(line.failures):
+        write_csv(line.failures, destination / "failures.csv")
     if line.soundings:
         section = resistivity_section(line, depth_max_m, dz_m=depth_max_m / 100)
         write_section(section, destination / "section.tif")
         save_png(plot_section(section, title=f"{method.upper()} resistivity section ({n_layers} layers)"), destination / "section.png")
         save_png(plot_data_fit(line), destination / "data_fit.png")
     return {"method": method, "stations": len(line.stations), "inverted": len(line.soundings), "failed": len(line.failures),
-            "median_rms_percent": float(line.fit["rms_percent"].median()) if line.soundings else float("nan")}
+            "median_rms_percent": float(line.fit["rms_percent"].median()) if line.soundings else float("nan"),
+            "failures": [f"{row.station}: {row.problem}" for row in line.failures.itertuples()]}
 
 
 def sp_profile_sources(paths: list[Path], destination: Path) -> dict:
@@ -114,18 +127,18 @@ def publish_inversion(studies: dict[str, dict], lines: dict[str, dict], sp: dict
     for method, product in lines.items():
         _link(product["files"], folder / "sections" / method)
         s = product["summary"]
-        failures = read_csv(folder / "sections" / method / "failures.csv")
         sections.append(Section(f"{method.upper()} line: {s['inverted']} of {s['stations']} stations inverted",
                                 f"Median data misfit {s['median_rms_percent']:.2f} % RMS. Section: sections/{method}/section.tif.",
                                 table=read_csv(folder / "sections" / method / "stations.csv"),
                                 images=[(f"sections/{method}/{f}", f.removesuffix(".png").replace("_", " "))
                                         for f in ("section.png", "data_fit.png") if f in product["files"]],
-                                error="; ".join(f"{r.station}: {r.problem}" for r in failures.itertuples()) if len(failures) else ""))
+                                error="; ".join(s["failures"])))
     if sp:
         _link(sp["files"], folder / "sp")
         sections.append(Section("Self-potential sources per profile anomaly", table=read_csv(folder / "sp" / "sp_sources.csv")))
     summary = pd.DataFrame([{"product": f"study {name}", **product["summary"]} for name, product in studies.items()]
-                           + [{"product": f"{method} line", **product["summary"]} for method, product in lines.items()]
+                           + [{"product": f"{method} line", **{k: v for k, v in product["summary"].items() if k != "failures"}}
+                              for method, product in lines.items()]
                            + ([{"product": "sp profiles", **sp["summary"]}] if sp else []))
     write_csv(summary, folder / "summary.csv")
     sections.insert(0, Section("Summary", table=summary))
