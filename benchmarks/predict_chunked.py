@@ -1,6 +1,6 @@
 """Benchmark: chunked (dask) prediction of a random forest over a feature cube on disk, against a whole-array predict.
 
-    python benchmarks/predict_chunked.py [--sizes 4000 10000] [--trees 100] [--chunk 512] [--threads N] [--folder DIR]
+    python benchmarks/predict_chunked.py [--sizes 4000 10000] [--trees 100] [--chunk 512] [--threads N] [--whole-size N] [--folder DIR]
 
 For each size, a synthetic 24-band float32 cube of size x size pixels is written to Zarr chunk by
 chunk, in the ingest cube's layout (band-by-band 512 x 512 chunks, CRS, band names). A random forest is
@@ -51,6 +51,7 @@ def main() -> None:
     parser.add_argument("--trees", type=int, default=100)
     parser.add_argument("--chunk", type=int, default=512, help="predict_map block side in pixels")
     parser.add_argument("--threads", type=int, default=os.cpu_count(), help="dask threads (and n_jobs of the whole-array path)")
+    parser.add_argument("--whole-size", type=int, help="size also run by the whole-array path (default: the smallest; 0: none)")
     parser.add_argument("--folder", default=tempfile.gettempdir(), help="where the cubes are written (and deleted)")
     parser.add_argument("--run", choices=["chunked", "whole"], help=argparse.SUPPRESS)
     parser.add_argument("--cube", help=argparse.SUPPRESS)
@@ -62,7 +63,7 @@ def main() -> None:
     scratch = Path(tempfile.mkdtemp(prefix="gp-bench-predict-", dir=args.folder))
     print(f"random forest of {args.trees} trees, {N_BANDS} float32 features; chunk {args.chunk} px, {args.threads} thread(s); "
           f"cubes in {scratch}")
-    whole_size = min(args.sizes)
+    whole_size = min(args.sizes) if args.whole_size is None else args.whole_size
     results = {}
     try:
         for size in sorted(args.sizes):
