@@ -12,6 +12,7 @@ Outputs of cached tasks go to content-addressed names under the study area's wor
 
 from __future__ import annotations
 
+import errno
 import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -47,13 +48,13 @@ def work_file(work: str | Path, stage: str, name: str, suffix: str, *parts: Any,
 
 
 def retry_on_io(task, task_run, state: State) -> bool:
-    """Retry transient I/O failures only; bad input fails at once."""
+    """Retry transient I/O failures only; bad input, and a read-only or forbidden folder, fail at once."""
     try:
         state.result()
     except InputError:
         return False
-    except OSError:
-        return True
+    except OSError as exc:
+        return exc.errno not in (errno.EROFS, errno.EACCES, errno.EPERM)
     except Exception:
         return False
     return False

@@ -32,6 +32,9 @@ def read_catalog(path: str | Path, check_files: bool = True) -> Catalog:
         catalog = Catalog.model_validate(raw, context={"base": path.parent.resolve()})
     except ValidationError as exc:
         raise _as_input_error(path, exc) from None
+    if set(catalog.study_area) <= {"."}:  # "." or ".." would put outputs/<study_area>/ outside its own folder
+        raise InputError(path, f"key 'study_area': {catalog.study_area!r} is not a folder name",
+                         "use letters, digits, '_', '-' or '.', with at least one that is not '.'")
     if check_files:
         for key, file in catalog.files().items():
             if not file.exists():

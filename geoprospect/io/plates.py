@@ -12,10 +12,12 @@ coastline files, and optional age grids named by a ``{time}`` template.
 
 from __future__ import annotations
 
+import gzip
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from xml.etree import ElementTree
 
 import pygplates
 
@@ -217,8 +219,8 @@ def read_features(
     Raises
     ------
     InputError
-        No file given, a file missing, not in a format pygplates reads, holding no feature (which
-        is also how pygplates reports a truncated or invalid GPML file), or using a plate id with
+        No file given, a file missing, not in a format pygplates reads, a GPML file that is
+        truncated (incomplete XML), holding no feature, or using a plate id with
         no rotation.
     """
     paths = _as_paths(paths)
@@ -306,7 +308,7 @@ def _read_text(path: Path) -> str:
 
 def _load(path: Path, what: str) -> pygplates.FeatureCollection:
     try:
-        return pygplates.FeatureCollection(str(path))
+        collection = pygplates.FeatureCollection(str(path))
     except pygplates.FileFormatNotSupportedError:
         raise InputError(
             path,
@@ -315,3 +317,18 @@ def _load(path: Path, what: str) -> pygplates.FeatureCollection:
         ) from None
     except (pygplates.OpenFileForReadingError, pygplates.GPlatesError, RuntimeError) as exc:
         raise InputError(path, f"pygplates could not read this {what} file: {exc}", "check the file") from None
+    if len(collection) and path.suffix.lower() in (".gpml", ".gpmlz"):  # an empty one is reported by the caller
+        _require_complete_xml(path, what)
+    return collection
+
+
+def _require_complete_xml(path: Path, what: str) -> None:
+    """Refuse a truncated GPML file: pygplates reads one without error, keeping the features it got to
+    (with no geometry and plate id 0), so the check is that the XML document is complete."""
+    try:
+        with (gzip.open(path) if path.suffix.lower() == ".gpmlz" else open(path, "rb")) as stream:
+            for _ in ElementTree.iterparse(stream):
+                pass
+    except (ElementTree.ParseError, OSError, EOFError) as exc:
+        raise InputError(path, f"this {what} file is truncated or not well-formed XML ({exc})",
+                         "copy or export the file again (GPlates: File > Save)") from None

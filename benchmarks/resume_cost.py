@@ -1,0 +1,73 @@
+"""Resume cost: a rerun after a SIGKILL at about half of a cold run, against the cold run.
+
+    python benchmarks/resume_cost.py [--size-m 4000] [--resolution-m 60] [--kill-at 0.5]
+
+Builds a demo region (not timed), then times ``python -m flows.ingest`` cold (fresh PREFECT_HOME and
+outputs), starts it again in another fresh folder, kills it with its temporary Prefect server
+(SIGKILL to the process group) at ``kill-at`` of the cold time, and times the rerun that resumes it.
+Prints both times, their ratio and how many cacheable task runs each computed (the rest were read
+from the cache). Both times include the ~10-20 s start of a temporary Prefect server; the goal of
+issue 8 is a ratio well under 0.6.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from geoprospect.demo import ensure_demo
+from tests.reliability.support import kill, recomputed, start_flow, task_states
+
+
+def _timed_run(catalog: Path, folder: Path, log: Path) -> tuple[float, str]:
+    """Run the ingest flow to the end; returns (seconds, the log it wrote)."""
+    start_bytes = log.stat().st_size if log.exists() else 0
+    start = time.perf_counter()
+    process = start_flow("flows.ingest", catalog, folder / "outputs", folder / "prefect", log)
+    if process.wait() != 0:
+        raise RuntimeError(f"the run failed; {log} ends with:\n{log.read_text()[-3000:]}")
+    return time.perf_counter() - start, log.read_text()[start_bytes:]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--size-m", type=float, default=4000, help="side of the demo square (default 4000 m)")
+    parser.add_argument("--resolution-m", type=float, default=60, help="demo grid spacing (default 60 m)")
+    parser.add_argument("--kill-at", type=float, default=0.5, help="kill time as a fraction of the cold run (default 0.5)")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="resume-cost-") as tmp:
+        root = Path(tmp)
+        ensure_demo(root / "demo", seed=5, size_m=args.size_m, resolution_m=args.resolution_m)
+        catalog = root / "demo.yaml"
+        catalog.write_text(f"study_area: bench\ndemo: {{seed: 5, folder: {root / 'demo'}, size_m: {args.size_m}, "
+                           f"resolution_m: {args.resolution_m}}}\n")
+
+        cold_s, cold_log = _timed_run(catalog, root / "cold", root / "cold.log")
+
+        killed_log = root / "killed.log"
+        process = start_flow("flows.ingest", catalog, root / "killed" / "outputs", root / "killed" / "prefect", killed_log)
+        time.sleep(args.kill_at * cold_s)
+        if process.poll() is not None:
+            raise RuntimeError("the run ended before the kill: lower --kill-at")
+        kill(process)
+        finished = sum(n for (_, state), n in task_states(killed_log.read_text()).items() if state in ("Completed", "Cached"))
+
+        rerun_s, rerun_log = _timed_run(catalog, root / "killed", killed_log)
+
+    cold, rerun = task_states(cold_log), task_states(rerun_log)
+    print(f"demo {args.size_m:g} m at {args.resolution_m:g} m, flows.ingest, kill at {args.kill_at:.0%} of the cold run")
+    print(f"cold run:                 {cold_s:7.1f} s   task runs computed: {recomputed(cold)} of {sum(cold.values())}")
+    print(f"killed run:               {args.kill_at * cold_s:7.1f} s   task runs finished before the kill: {finished}")
+    print(f"rerun after the kill:     {rerun_s:7.1f} s   task runs computed: {recomputed(rerun)} "
+          f"(cached: {sum(n for (_, s), n in rerun.items() if s == 'Cached')})")
+    print(f"resume cost (rerun/cold): {rerun_s / cold_s:7.2f}")
+
+
+if __name__ == "__main__":
+    main()

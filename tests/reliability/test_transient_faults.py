@@ -1,0 +1,98 @@
+"""Transient faults in the real ingestion tasks: flaky reads are retried, a read-only output folder is
+reported clearly and leaves the previous output as it was. (The retry rule itself, on a toy task:
+``tests/flows/test_retries.py``.)"""
+
+from __future__ import annotations
+
+import errno
+import os
+
+import numpy as np
+import pytest
+from affine import Affine
+from prefect import flow
+
+import geoprospect.ingest as core
+from geoprospect.catalog import RasterSource
+from geoprospect.grid import TargetGrid
+from geoprospect.io import files
+from geoprospect.io.files import FileRef, content_hash
+from tasks.ingest import align_raster
+
+UTM = "EPSG:32612"
+GRID = TargetGrid(UTM, 500_000.0, 3_601_200.0, 60.0, 20, 20)
+
+
+@pytest.fixture
+def raster(tmp_path, write_tif):
+    values = np.random.default_rng(int.from_bytes(os.urandom(4))).random((40, 40)).astype("float32")  # a new cache key each test
+    return write_tif(tmp_path / "magnetics.tif", values, UTM, Affine(30, 0, 500_000, 0, -30, 3_601_200))
+
+
+@flow
+def _align(raster: str, work: str) -> dict:
+    fast = align_raster.with_options(retry_delay_seconds=0)  # same retries and retry rule, no waiting
+    return fast(FileRef.of(raster), RasterSource(path=raster), GRID, work, "magnetics")
+
+
+def _run(raster, work):
+    return _align(str(raster), str(work))
+
+
+def test_a_reader_that_fails_twice_is_retried(harness, raster, tmp_path, monkeypatch):
+    calls = {"n": 0}
+    real = core.ingest_raster
+
+    def flaky(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] <= 2:
+            raise OSError(errno.EIO, "Input/output error (NFS server not responding)", str(raster))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(core, "ingest_raster", flaky)
+    product = _run(raster, tmp_path / "work")
+    assert calls["n"] == 3 and content_hash(product["layer"].path) == product["layer"].sha256
+
+
+def test_a_reader_that_keeps_failing_fails_after_the_retries(harness, raster, tmp_path, monkeypatch):
+    calls = {"n": 0}
+
+    def broken(*args, **kwargs):
+        calls["n"] += 1
+        raise OSError(errno.EIO, "Input/output error", str(raster))
+
+    monkeypatch.setattr(core, "ingest_raster", broken)
+    with pytest.raises(OSError, match="Input/output error"):
+        _run(raster, tmp_path / "work")
+    assert calls["n"] == 1 + align_raster.retries
+
+
+def test_a_read_only_output_folder_is_reported_and_keeps_the_previous_output(harness, raster, tmp_path, monkeypatch):
+    """Publishing into a read-only file system fails on the final rename: the error names the file,
+    the old version stays, and no temporary file is left behind."""
+    work = tmp_path / "work"
+    layer = _run(raster, work)["layer"].path
+    before = content_hash(layer)
+    destination = tmp_path / "published" / "magnetics.tif"
+    files.publish(layer, destination)
+
+    def read_only(source, target):
+        raise OSError(errno.EROFS, "Read-only file system", str(target))
+
+    monkeypatch.setattr(files.os, "replace", read_only)
+    with pytest.raises(OSError, match="Read-only file system") as info:
+        files.publish(raster, destination)
+    assert "magnetics.tif" in str(info.value)
+    assert content_hash(destination) == before and os.listdir(destination.parent) == ["magnetics.tif"]
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root writes into read-only folders")
+def test_a_really_read_only_folder(harness, raster, tmp_path):
+    work = tmp_path / "work"
+    (work / "layers").mkdir(parents=True)
+    (work / "layers").chmod(0o555)
+    try:
+        with pytest.raises(PermissionError, match="layers"):
+            _run(raster, work)
+    finally:
+        (work / "layers").chmod(0o755)
