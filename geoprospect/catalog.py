@@ -148,6 +148,7 @@ class PlateModelSource(_Section):
     coastlines: list[FilePath] = Field(default_factory=list)
     age_grid: str | None = Field(default=None, description="path template with {time}, e.g. agegrid_{time}.nc")
     deposits: FilePath | None = None
+    barren: FilePath | None = Field(default=None, description="dated barren samples (lon, lat, age), same layout as deposits")
 
     @field_validator("age_grid")
     @classmethod
@@ -246,6 +247,67 @@ class SeismicSpec(_Section):
     seed: int = 0
 
 
+class LithologySpec(_Section):
+    """Settings of the lithology flow (after Shirmard et al. 2022): scenes, labels, models, chips, splits."""
+
+    scenes: list[str] = Field(default_factory=list, description="scene keys to classify; default: every scene")
+    bands: dict[str, list[str]] = Field(default_factory=dict, description="bands per scene; default: the reflective bands")
+    labels: str | None = Field(default="geology", description="a polygon layer with class_column, or a categorical raster; "
+                               "None: unsupervised clustering only")
+    class_names: dict[int, str] = Field(default_factory=dict, description="names of a label raster's codes")
+    label_nodata: float | None = Field(default=None, description="label raster code that marks unlabelled cells")
+    models: list[Literal["svm", "mlp", "cnn"]] = Field(default_factory=lambda: ["svm", "mlp", "cnn"], min_length=1)
+    chip_sizes: list[int] = Field(default_factory=lambda: [5, 7], min_length=1, description="CNN chip sides, cells (odd)")
+    chip_stride: int = Field(default=2, ge=1, description="spacing of the training chip centres, cells")
+    indices: bool = Field(default=False, description="add band-ratio indices as inputs")
+    pca_components: int | None = Field(default=None, ge=1, description="add this many principal components as inputs")
+    block_size_m: float | None = Field(default=None, gt=0, description="split block side; default 30 cells")
+    test_fraction: float = Field(default=0.3, gt=0, lt=1)
+    samples_per_class: int = Field(default=800, ge=10, description="training pixels per class")
+    test_samples_per_class: int = Field(default=800, ge=10, description="test pixels per class scored")
+    seeds: list[int] = Field(default_factory=lambda: [0, 1, 2], min_length=1, description="one run per seed: mean and SD")
+    epochs: int = Field(default=30, ge=1)
+    clusters: int = Field(default=8, ge=2, description="k-means clusters of the unsupervised map")
+    autoencoder_components: int = Field(default=4, ge=1)
+    unsupervised: bool = Field(default=True, description="also write the autoencoder + k-means cluster map")
+
+    @field_validator("chip_sizes")
+    @classmethod
+    def _odd_chips(cls, value: list[int]) -> list[int]:
+        if any(k < 1 or k % 2 == 0 for k in value):
+            raise ValueError("chip_sizes must be odd (a chip is centred on its pixel), e.g. [5, 7]")
+        return value
+
+
+class TectonicsSpec(_Section):
+    """Settings of the tectonic prospectivity flow (after Diaz-Rodriguez, Müller and Chandra 2021)."""
+
+    start_ma: float = Field(default=0, ge=0)
+    stop_ma: float = Field(default=100, gt=0)
+    step_myr: float = Field(default=1, gt=0)
+    spacing_deg: float = Field(default=0.5, gt=0, description="trench sampling spacing, degrees")
+    radii_deg: list[float] = Field(default_factory=lambda: [5, 10, 30], min_length=1,
+                                   description="co-registration search radii, tried in order, degrees")
+    models: list[str] = Field(default_factory=lambda: ["svm", "rf", "mlp", "gp"], min_length=1,
+                              description="registry names (geoprospect.models)")
+    n_splits: int = Field(default=10, ge=2)
+    region_size_deg: float = Field(default=5, gt=0, description="leave-region-out block side, degrees")
+    age_bin_myr: float = Field(default=10, gt=0, description="leave-age-bin-out bin width")
+    min_gap_myr: float = Field(default=10, ge=0, description="negatives: at least this far in time from a nearby deposit")
+    windows: list[tuple[float, float]] = Field(default_factory=lambda: [(0, 20), (20, 40), (40, 60)], min_length=1)
+    map_model: str | None = Field(default=None, description="model scored through time; default: the best by leave-region-out AUC")
+    animation: bool = True
+    seed: int = 0
+
+    @model_validator(mode="after")
+    def _range(self) -> "TectonicsSpec":
+        if self.stop_ma <= self.start_ma:
+            raise ValueError("stop_ma must be greater than start_ma")
+        if any(b <= a for a, b in self.windows):
+            raise ValueError("each window is [younger_ma, older_ma] with older_ma > younger_ma")
+        return self
+
+
 class DemoSpec(_Section):
     """Build the synthetic demo region into ``folder`` (relative to the catalog) and use it."""
 
@@ -272,6 +334,8 @@ class Catalog(_Section):
     prospectivity: ProspectivitySpec = Field(default_factory=ProspectivitySpec)
     inversion: InversionSpec = Field(default_factory=InversionSpec)
     seismic: SeismicSpec = Field(default_factory=SeismicSpec)
+    lithology: LithologySpec = Field(default_factory=LithologySpec)
+    tectonics: TectonicsSpec = Field(default_factory=TectonicsSpec)
 
     @model_validator(mode="after")
     def _grid_or_demo(self) -> "Catalog":

@@ -8,6 +8,8 @@ editing an input file reruns what depends on it.
 
 Outputs of cached tasks go to content-addressed names under the study area's work folder
 (``work_file``): a cache entry never points at a file that a later run with other inputs overwrote.
+Cached tasks are serializable (:mod:`tasks.locking`): when two runs reach the same key at once, one
+computes and the other waits, then reads its result.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from prefect.states import State
 
 from geoprospect.errors import InputError
 from geoprospect.provenance import code_digest
+from tasks.locking import FlockLockManager
 
 
 @dataclass
@@ -37,8 +40,10 @@ class CoreSource(CachePolicy):
 
 
 def content_policy(*modules: str) -> CachePolicy:
-    """Inputs (FileRefs carry content hashes) + the task's source + the core code it calls."""
-    return INPUTS + TASK_SOURCE + CoreSource(modules=tuple(modules))
+    """Inputs (FileRefs carry content hashes) + the task's source + the core code it calls; one run
+    computes a key at a time."""
+    policy = INPUTS + TASK_SOURCE + CoreSource(modules=tuple(modules))
+    return policy.configure(isolation_level="SERIALIZABLE", lock_manager=FlockLockManager())
 
 
 def work_file(work: str | Path, stage: str, name: str, suffix: str, *parts: Any, modules: tuple[str, ...] = ()) -> Path:

@@ -51,8 +51,9 @@ def load_catalog(path: str) -> Catalog:
     spec = catalog.demo
     built = ensure_demo(spec.folder, seed=spec.seed, size_m=spec.size_m, resolution_m=spec.resolution_m)
     # the demo's data, with this catalog's name and pipeline settings
-    return read_catalog(built).model_copy(update={"study_area": catalog.study_area, "prospectivity": catalog.prospectivity,
-                                                  "inversion": catalog.inversion, "seismic": catalog.seismic})
+    settings = ("prospectivity", "inversion", "seismic", "lithology", "tectonics")
+    return read_catalog(built).model_copy(update={"study_area": catalog.study_area,
+                                                  **{name: getattr(catalog, name) for name in settings}})
 
 
 @task(**IO_RETRIES)
