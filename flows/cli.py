@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import logging
 import os
 import sys
 from contextlib import ExitStack
@@ -36,11 +37,34 @@ def run(flow_path: str, description: str) -> None:
             if args.dask:
                 os.environ[DASK_ENV] = _cluster_address(args.dask, stack)
             module, name = flow_path.split(":")
-            result = getattr(importlib.import_module(module), name)(catalog=args.catalog, outputs=args.outputs)
+            flow = getattr(importlib.import_module(module), name)
+            _one_line_for_bad_input()
+            result = flow(catalog=args.catalog, outputs=args.outputs)
     except InputError as exc:
         print(f"error: {exc}", file=sys.stderr)
         sys.exit(2)
     print(result)
+
+
+class _NoTracebackForBadInput(logging.Filter):
+    """Bad input is the user's to fix, not a bug: Prefect's console logs of it lose the traceback."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        while error is not None and not isinstance(error, InputError):
+            error = error.__cause__ or error.__context__
+        if error is not None:
+            record.exc_info = record.exc_text = None
+        return True
+
+
+def _one_line_for_bad_input() -> None:
+    """Filter every console handler Prefect set up (the API handler keeps tracebacks for the UI)."""
+    loggers = [logging.getLogger()] + [logging.getLogger(n) for n in list(logging.root.manager.loggerDict) if n.startswith("prefect")]
+    for logger in loggers:
+        for handler in logger.handlers:
+            if type(handler) is not logging.FileHandler and isinstance(handler, logging.StreamHandler):
+                handler.addFilter(_NoTracebackForBadInput())
 
 
 def _cluster_address(dask: str, stack: ExitStack) -> str:
