@@ -1,4 +1,5 @@
-"""The command line shared by the flows: one readable line for bad input, exit code 2.
+"""The command line shared by the flows: one readable line for bad input (exit code 2) or an I/O fault
+that outlived its retries (exit code 1).
 
 The flow module is imported only after the arguments are read, so that ``--dask`` (which sets
 ``GEOPROSPECT_DASK``, see :mod:`flows.runners`) decides the task runner the flows are built with, and
@@ -43,6 +44,9 @@ def run(flow_path: str, description: str) -> None:
     except InputError as exc:
         print(f"error: {exc}", file=sys.stderr)
         sys.exit(2)
+    except OSError as exc:  # after the retries: a vanished input, a full or read-only disk
+        print(f"error: {exc}", file=sys.stderr)
+        sys.exit(1)
     print(result)
 
 

@@ -38,6 +38,12 @@ INGEST = dict(cache_policy=content_policy("geoprospect.ingest"), persist_result=
 _CORE = ("geoprospect.ingest",)
 
 
+def _verify(refs: dict[str, FileRef]) -> None:
+    """Inputs must still be what :func:`fingerprint` hashed (a vanished file is retried as an I/O fault)."""
+    for ref in refs.values():
+        ref.verify()
+
+
 def _refs(paths: dict[str, Path]) -> dict[str, FileRef]:
     return {name: FileRef.of(path) for name, path in paths.items()}
 
@@ -64,6 +70,7 @@ def fingerprint(catalog: Catalog) -> dict[str, FileRef]:
 
 @task(**INGEST)
 def align_raster(ref: FileRef, source: RasterSource, grid: TargetGrid, work: str, name: str) -> dict:
+    ref.verify()
     layer = work_file(work, "layers", name, ".tif", ref, source, grid, modules=_CORE)
     stats = core.ingest_raster(source, grid, layer, name)
     return {"section": "Rasters", "layer": FileRef.of(layer), "bands": list(stats), "kind": source.kind, "stats": stats, "files": _refs({f"layers/{name}.tif": layer})}
@@ -71,6 +78,7 @@ def align_raster(ref: FileRef, source: RasterSource, grid: TargetGrid, work: str
 
 @task(**INGEST)
 def align_scene(ref: FileRef, source: SceneSource, grid: TargetGrid, work: str, name: str) -> dict:
+    ref.verify()
     layer = work_file(work, "layers", name, ".tif", ref, source, grid, modules=_CORE)
     stats = core.ingest_scene(source, grid, layer, name)
     return {"section": "Scenes", "layer": FileRef.of(layer), "bands": list(stats), "kind": "continuous", "stats": stats, "files": _refs({f"layers/{name}.tif": layer})}
@@ -78,6 +86,7 @@ def align_scene(ref: FileRef, source: SceneSource, grid: TargetGrid, work: str, 
 
 @task(**INGEST)
 def ingest_vector(ref: FileRef, source: VectorSource, grid: TargetGrid, work: str, name: str) -> dict:
+    ref.verify()
     vector = work_file(work, "vectors", name, ".gpkg", ref, source, grid, modules=_CORE)
     layer = vector.with_suffix(".tif") if source.class_column else None
     summary = core.ingest_vector(source, grid, vector, layer, name)
@@ -91,6 +100,7 @@ def ingest_vector(ref: FileRef, source: VectorSource, grid: TargetGrid, work: st
 
 @task(**INGEST)
 def ingest_deposits(ref: FileRef, source: DepositSource, grid: TargetGrid, work: str) -> dict:
+    ref.verify()
     points = work_file(work, "vectors", "deposits", ".gpkg", ref, source, grid, modules=_CORE)
     skipped = points.with_suffix(".skipped.csv")
     summary = core.ingest_deposits(source, grid, points, skipped)
@@ -100,6 +110,7 @@ def ingest_deposits(ref: FileRef, source: DepositSource, grid: TargetGrid, work:
 
 @task(**INGEST)
 def ingest_surveys(refs: dict[str, FileRef], surveys: SurveySources, grid: TargetGrid, work: str) -> dict:
+    _verify(refs)
     folder = work_file(work, "surveys", "surveys", "", refs, surveys, grid, modules=_CORE)
     files, rows = core.ingest_surveys(surveys, grid, folder)
     return {"section": "Surveys", "files": _refs(files), "rows": rows}
@@ -107,6 +118,7 @@ def ingest_surveys(refs: dict[str, FileRef], surveys: SurveySources, grid: Targe
 
 @task(**INGEST)
 def ingest_plate_model(refs: dict[str, FileRef], plates: PlateModelSource, work: str) -> dict:
+    _verify(refs)
     folder = work_file(work, "plates", "plates", "", refs, plates, modules=_CORE)
     files, rows = core.ingest_plate_model(plates, folder)
     return {"section": "Plate model", "files": _refs(files), "rows": rows}
@@ -114,6 +126,7 @@ def ingest_plate_model(refs: dict[str, FileRef], plates: PlateModelSource, work:
 
 @task(**INGEST)
 def ingest_waveforms(refs: dict[str, FileRef], waveforms: WaveformSources, work: str) -> dict:
+    _verify(refs)
     folder = work_file(work, "waveforms", "waveforms", "", refs, waveforms, modules=_CORE)
     files, rows = core.ingest_waveforms(waveforms, folder)
     return {"section": "Waveforms", "files": _refs(files), "rows": rows}

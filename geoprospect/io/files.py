@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import os
 import shutil
@@ -10,6 +11,8 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
+
+from geoprospect.errors import InputError
 
 
 @dataclass(frozen=True)
@@ -25,6 +28,24 @@ class FileRef:
     @classmethod
     def of(cls, path: str | Path) -> "FileRef":
         return cls(str(Path(path).resolve()), content_hash(path))
+
+    def verify(self) -> Path:
+        """The path, once checked to be the content the run hashed at its start.
+
+        Raises
+        ------
+        FileNotFoundError
+            The file vanished since (an I/O fault: retried, a sync may bring it back).
+        InputError
+            Its content changed since (the run's cache keys would no longer match its products).
+        """
+        path = Path(self.path)
+        if not path.exists():
+            raise FileNotFoundError(errno.ENOENT, "input listed when the run started is gone (moved, deleted or still "
+                                    "syncing); restore it or correct the catalog", self.path)
+        if content_hash(path) != self.sha256:
+            raise InputError(path, "changed while the run was using it", "let the copy or edit finish, then run again")
+        return path
 
 
 def content_hash(path: str | Path, chunk_bytes: int = 1 << 20) -> str:

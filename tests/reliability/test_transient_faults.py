@@ -14,6 +14,7 @@ from prefect import flow
 
 import geoprospect.ingest as core
 from geoprospect.catalog import RasterSource
+from geoprospect.errors import InputError
 from geoprospect.grid import TargetGrid
 from geoprospect.io import files
 from geoprospect.io.files import FileRef, content_hash
@@ -96,3 +97,47 @@ def test_a_really_read_only_folder(harness, raster, tmp_path):
             _run(raster, work)
     finally:
         (work / "layers").chmod(0o755)
+
+
+def test_a_file_that_vanishes_after_listing_is_retried_then_reported(harness, raster, tmp_path, monkeypatch):
+    """Listed (hashed) at the start, gone when the task reads it: retried, since a sync may bring it
+    back; still gone after the retries, the error names the file and says what to do."""
+    ref = FileRef.of(raster)
+    hidden = raster.with_name(".magnetics.tif.syncing")
+    raster.rename(hidden)
+    attempts = {"n": 0}
+    real = FileRef.verify
+
+    def verify_and_count(self):
+        attempts["n"] += 1
+        return real(self)
+
+    monkeypatch.setattr(FileRef, "verify", verify_and_count)
+
+    @flow
+    def align_listed(work: str) -> dict:
+        return align_raster.with_options(retry_delay_seconds=0)(ref, RasterSource(path=ref.path), GRID, work, "magnetics")
+
+    with pytest.raises(FileNotFoundError, match="gone.*restore it") as info:
+        align_listed(str(tmp_path / "work"))
+    assert "magnetics.tif" in str(info.value) and attempts["n"] == 1 + align_raster.retries
+
+    # back before the last retry: the run goes on
+    attempts["n"] = 0
+
+    def verify_then_restore(self):
+        attempts["n"] += 1
+        if attempts["n"] == 2:
+            hidden.rename(raster)
+        return real(self)
+
+    monkeypatch.setattr(FileRef, "verify", verify_then_restore)
+    product = align_listed(str(tmp_path / "work"))
+    assert attempts["n"] == 2 and content_hash(product["layer"].path) == product["layer"].sha256
+
+
+def test_a_file_changed_after_listing_is_refused(raster):
+    ref = FileRef.of(raster)
+    raster.write_bytes(raster.read_bytes() + b"\0")
+    with pytest.raises(InputError, match="magnetics.tif.*changed while the run"):
+        ref.verify()
