@@ -152,10 +152,12 @@ class PlateModelSource(_Section):
 
     @field_validator("age_grid")
     @classmethod
-    def _template(cls, value: str | None) -> str | None:
-        if value is not None and "{time}" not in value:
+    def _template(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is None:
+            return None
+        if "{time}" not in value:
             raise ValueError("age_grid must be a path template containing {time}")
-        return value
+        return str(_resolve(Path(value), info))
 
 
 class PointSurveySource(_Section):

@@ -12,6 +12,7 @@ from matplotlib.figure import Figure
 from geoprospect.demo.plates import (
     CONTINENT_PLATE_ID,
     FAR_OCEAN_PLATE_ID,
+    MODEL_MAX_AGE_MA,
     SLAB_PLATE_ID,
     write_plate_model,
 )
@@ -20,6 +21,7 @@ from geoprospect.io.deposits import read_deposit_table
 from geoprospect.io.plates import (
     PlateModelFiles,
     plate_ids_without_rotation,
+    read_age_grid,
     read_features,
     read_rotation_model,
 )
@@ -40,10 +42,12 @@ def test_demo_writer_is_deterministic(tmp_path):
     first = write_plate_model(tmp_path / "a", np.random.default_rng(11))
     second = write_plate_model(tmp_path / "b", np.random.default_rng(11))
     other = write_plate_model(tmp_path / "c", np.random.default_rng(12))
-    files = sorted((tmp_path / "a" / "plates").iterdir())
-    assert len(files) == 6
+    folder = tmp_path / "a" / "plates"
+    files = sorted(p for p in folder.rglob("*") if p.is_file())
+    assert len(files) == 6 + 24  # and an age grid every 10 Myr from 0 to 230 Ma
     for path in files:
-        assert path.read_bytes() == (tmp_path / "b" / "plates" / path.name).read_bytes(), path.name
+        relative = path.relative_to(folder)
+        assert path.read_bytes() == (tmp_path / "b" / "plates" / relative).read_bytes(), relative
     assert first["deposits"].read_bytes() != other["deposits"].read_bytes()
     assert second["rotations"][0].name == "demo_rotations.rot"
 
@@ -95,11 +99,30 @@ def test_convergence_follows_the_rotation_stages(demo):
     assert mean_convergence(40.0) > 1.5 * mean_convergence(20.0)  # fast stage 25-45 Ma, slow 10-25 Ma
 
 
-def test_plate_polygons_resolve_over_the_model_time(demo):
+def test_plate_polygons_resolve_and_the_trench_subducts_over_the_model_time(demo):
     _, _, model = demo
-    for time_ma in range(0, 101, 20):
-        topologies = model.topological_snapshot(float(time_ma)).get_resolved_topologies()
+    for time_ma in range(0, int(MODEL_MAX_AGE_MA) + 1, 10):
+        snapshot = model.topological_snapshot(float(time_ma))
+        topologies = snapshot.get_resolved_topologies()
         assert {t.get_feature().get_reconstruction_plate_id() for t in topologies} == PLATE_IDS, time_ma
+        stats = snapshot.calculate_plate_boundary_statistics(
+            math.radians(1.0), boundary_section_filter=pygplates.FeatureType.gpml_subduction_zone
+        )
+        assert len(stats) > 60, time_ma  # the whole trench, 8 N to 58 S
+        assert all(s.convergence_velocity_orthogonal > 15.0 for s in stats), time_ma  # km/Myr
+
+
+def test_older_convergence_stages_alternate(demo):
+    _, _, model = demo
+
+    def mean_convergence(time_ma):
+        stats = model.topological_snapshot(time_ma).calculate_plate_boundary_statistics(
+            math.radians(1.0), boundary_section_filter=pygplates.FeatureType.gpml_subduction_zone
+        )
+        return np.mean([s.convergence_velocity_orthogonal for s in stats])
+
+    fast, slow = [mean_convergence(t) for t in (120.0, 160.0, 200.0)], [mean_convergence(t) for t in (140.0, 180.0, 220.0)]
+    assert min(fast) > 1.5 * max(slow)
 
 
 def test_deposits_reconstruct_to_the_arc_at_their_age(demo):
@@ -213,8 +236,8 @@ def test_plate_id_without_rotation_is_named(tmp_path, demo):
     with pytest.raises(InputError, match=r"orphans\.gpml: plate id\(s\) 555 \(at 0 Ma\) have no rotation"):
         read_features(path, "coastline", rotation_model)
     assert read_features(path, "coastline")[0].get(lambda f: f.get_reconstruction_plate_id() == 555)
-    # a feature that ended at 150 Ma needs a rotation at 150 Ma; the demo's stop at 110 Ma
-    assert plate_ids_without_rotation([_feature(201, valid_time=(300.0, 150.0)), _feature(0)], rotation_model) == {201: 150.0}
+    # a feature that ended at 250 Ma needs a rotation at 250 Ma; the demo's stop at 240 Ma
+    assert plate_ids_without_rotation([_feature(201, valid_time=(300.0, 250.0)), _feature(0)], rotation_model) == {201: 250.0}
 
 
 @pytest.mark.parametrize(
@@ -276,3 +299,32 @@ def test_plate_quicklook(demo):
     assert len(plot_plate_model(static, 10.0).axes) == 1  # no deposits: no colour bar
     with pytest.raises(TypeError, match="cannot draw a str"):
         plot_plate_model(["trench"], 0.0)
+
+
+def test_demo_age_grids(demo):
+    paths, _, model = demo
+    files = PlateModelFiles(paths["rotations"], paths["topologies"], age_grid_template=paths["age_grid"])
+    assert files.age_grid_path(230).name == "agegrid_230.nc"
+    assert files.nearest_age_grid_path(114.0).name == "agegrid_110.nc"
+    assert files.nearest_age_grid_path(115.0).name == "agegrid_120.nc"  # the older one on a tie
+    assert files.nearest_age_grid_path(400.0).name == "agegrid_230.nc"
+
+    today = read_age_grid(files.age_grid_path(0))
+    assert today.dims == ("lat", "lon") and today.attrs["units"] == "Myr"
+    # Today each plate is in its present-day frame and spreading (0.7 deg/Myr full rate about the
+    # north pole, constant) gives age = 2 x longitude offset from the ridge / 0.7 deg/Myr.
+    ridge = next(s.get_topological_section_geometry() for s in model.topological_snapshot(0.0).get_resolved_topological_sections()
+                 if s.get_topological_section_feature().get_feature_type() == pygplates.FeatureType.gpml_mid_ocean_ridge)
+    ridge_lat, ridge_lon = ridge.to_lat_lon_array().T
+    row = today.sel(lat=-20.5)
+    order = np.argsort(ridge_lat)
+    ridge_here = np.interp(-20.5, ridge_lat[order], ridge_lon[order])
+    ocean = row.lon.values < -80.0  # west of the trench (75 W), within the model (east of 172 W)
+    ocean &= row.lon.values > -171.0
+    np.testing.assert_allclose(row.values[ocean], 2.0 * np.abs(row.lon.values[ocean] - ridge_here) / 0.7, rtol=1e-4, atol=1e-3)
+    assert np.isnan(today.sel(lat=-20.5, lon=-60.5)) and np.isnan(today.sel(lat=-20.5, lon=-175.5))
+
+    for time_ma in (50, 150, 230):
+        grid = read_age_grid(files.age_grid_path(time_ma))
+        finite = grid.values[np.isfinite(grid.values)]
+        assert finite.min() < 1.0 and 100.0 < finite.max() < 400.0, time_ma  # young at the ridge

@@ -4,24 +4,26 @@ A small regional model in the layout of the global GPlates models (Müller et al
 the spatio-temporal prospectivity workflow (Diaz-Rodriguez, Müller and Chandra 2021) runs on it
 unchanged:
 
-- plate 201, a continent (the overriding plate), drifts 13 degrees over the anchor plate 0 in 110 Myr;
+- plate 201, a continent (the overriding plate), drifts 20 degrees over the anchor plate 0 in 240 Myr;
 - plate 911, an oceanic plate between a mid-ocean ridge and the trench, subducts eastward under 201
-  at a rate that changes stage by stage (fast 0-10, 25-45 and 60-80 Ma; slow in between);
+  at a rate that changes stage by stage (fast 0-10, 25-45, 60-80, 110-130, 150-170 and 190-210 Ma;
+  slow in between), at every time from 0 to 230 Ma;
 - plate 901, an oceanic plate west of the ridge, spreads away from 911 (half-stage ridge).
 
 Files written (all into ``out_dir/"plates"``):
 
 ``demo_rotations.rot``
     Hand-written PLATES4 total reconstruction poles (moving plate, time Ma, pole lat, pole lon,
-    angle deg, fixed plate, ``!`` comment). The model is meant for 0-100 Ma; the poles run to 110 Ma
-    so that velocities at 100 Ma (taken over [101, 100] Ma) are defined.
+    angle deg, fixed plate, ``!`` comment). The model is meant for 0-230 Ma (``MODEL_MAX_AGE_MA``);
+    the poles run to 240 Ma so that velocities at 230 Ma (taken over [231, 230] Ma) are defined.
 ``demo_plate_boundaries.gpml``
     The topological sections: the subduction zone (``gpml:SubductionZone``, plate 201, polarity
     ``Left``: digitised north to south, so the overriding plate lies east, on its left), the ridge
-    (``gpml:MidOceanRidge``, half-stage between 911 and 901) and four model-edge lines.
+    (``gpml:MidOceanRidge``, half-stage between 911 and 901) and four model-edge lines (the east
+    edge on plate 201, the others fixed on the anchor plate 0).
 ``demo_topologies.gpml``
     Three ``gpml:TopologicalClosedPlateBoundary`` features built from those sections, resolvable
-    with ``pygplates.TopologicalModel`` at any time from 0 to 100 Ma.
+    with ``pygplates.TopologicalModel`` at any time from 0 to 240 Ma.
 ``demo_static_polygons.gpml``
     The plates' present-day outlines (``gpml:ClosedPlateBoundary`` with plate ids), for assigning
     plate ids to points.
@@ -31,8 +33,14 @@ Files written (all into ``out_dir/"plates"``):
     Dated porphyry Cu deposits in the USGS PorCuEX2008 layout (Singer, Berger and Moring 2008):
     ``DepositID, NameDeposit, Country, LatitudeDecimal, LongitudeDecimal, AgeMY, Deposit Age,
     Tonnage`` (Mt), ``Copper grade`` (% Cu), ``Gold grade`` (g/t). Present-day coordinates in
-    degrees; ages in Ma. A few rows have no numeric age and only an age range or a word in
+    degrees; ages in Ma (0-100). A few rows have no numeric age and only an age range or a word in
     ``Deposit Age``, as in the real table.
+``agegrids/agegrid_{time}.nc``
+    Seafloor age grids (Myr, variable ``seafloor_age_myr``; classic NetCDF with ``lon``/``lat``
+    cell centres at 1 degree over 180 W-0, 60 S-10 N, anchor frame at that time; NaN on the
+    continent and outside the model) every ``AGE_GRID_STEP_MYR`` = 10 Myr from 0 to 230 Ma. The
+    ages follow from the ridge (see :func:`seafloor_age_grid`). Kinematics at a time between two
+    grids use the grid of the nearest time (``PlateModelFiles.nearest_age_grid_path``).
 
 The deposits follow a stated rule (the ground truth): each forms in the magmatic arc of plate 201
 during a fast-convergence stage (85 %) or at any time (15 %), at an arc-trench distance that shrinks
@@ -49,25 +57,39 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pygplates
+import xarray as xr
+from matplotlib.path import Path as PolygonPath
 
 from geoprospect.io.files import atomic_path
+from geoprospect.io.plates import write_age_grid
 
 CONTINENT_PLATE_ID = 201
 SLAB_PLATE_ID = 911
 FAR_OCEAN_PLATE_ID = 901
-MODEL_MAX_AGE_MA = 100.0
+MODEL_MAX_AGE_MA = 230.0
+ROTATIONS_MAX_AGE_MA = 240.0  # the oldest pole of every plate in ROTATIONS_ROT
+RIDGE_DIGITISED_MA = 100.0
 # Stages of fast convergence of 911 under 201 (see the rotation file): deposits favour them.
 FAST_CONVERGENCE_STAGES_MA = ((1.0, 10.0), (26.0, 45.0), (61.0, 80.0))
+AGE_GRID_STEP_MYR = 10
+# Age-grid cell centres (degrees): 1-degree cells over the model box, whose north and south edges
+# stay fixed on plate 0 at 8 N and 58 S between 178 W and 5 W.
+AGE_GRID_LON_DEG = np.arange(-179.5, 0.0, 1.0)
+AGE_GRID_LAT_DEG = np.arange(-59.5, 10.0, 1.0)
 
 # Total reconstruction poles, written by hand. 911 rotates westward about a pole near the north
-# pole relative to 201 (convergence of 2.5-7 cm/yr at the trench); 901 spreads from 911 at a
-# constant full rate; 201 drifts over the anchor (plate 0) so that reconstructions differ from
-# present-day positions.
+# pole relative to 201 (convergence of 2.5-7 cm/yr at the trench), in stages that alternate fast and
+# slow every 15-30 Myr; 901 spreads from 911 about the north pole at a constant rate; 201 drifts
+# over the anchor (plate 0) so that reconstructions differ from present-day positions. Before
+# 110 Ma convergence averages about the half spreading rate, so that the ridge keeps its distance
+# from the trench and the subducting seafloor stays 40-140 Myr old. The poles at and below 110 Ma
+# date from the 0-100 Ma model and stay unchanged, and with them the deposits.
 ROTATIONS_ROT = """\
 201    0.0   90.0     0.0    0.00  000 !DEM-ANC Demo continent (overriding plate) - anchor
 201   20.0   75.0   120.0    2.50  000 !DEM-ANC
 201   50.0   75.0   120.0    6.00  000 !DEM-ANC
 201  110.0   75.0   120.0   13.20  000 !DEM-ANC
+201  240.0   75.0   120.0   20.00  000 !DEM-ANC
 911    0.0   90.0     0.0    0.00  201 !SLB-DEM Demo slab plate - demo continent
 911   10.0   80.0   -30.0   -5.50  201 !SLB-DEM fast stage
 911   25.0   80.0   -30.0  -10.75  201 !SLB-DEM slow stage
@@ -75,8 +97,15 @@ ROTATIONS_ROT = """\
 911   60.0   80.0   -30.0  -28.25  201 !SLB-DEM slow stage
 911   80.0   80.0   -30.0  -40.25  201 !SLB-DEM fast stage
 911  110.0   80.0   -30.0  -52.25  201 !SLB-DEM slow stage
+911  130.0   80.0   -30.0  -61.25  201 !SLB-DEM fast stage
+911  150.0   80.0   -30.0  -66.25  201 !SLB-DEM slow stage
+911  170.0   80.0   -30.0  -75.25  201 !SLB-DEM fast stage
+911  190.0   80.0   -30.0  -80.25  201 !SLB-DEM slow stage
+911  210.0   80.0   -30.0  -89.25  201 !SLB-DEM fast stage
+911  240.0   80.0   -30.0  -96.75  201 !SLB-DEM slow stage
 901    0.0   90.0     0.0    0.00  911 !FAR-SLB Demo far ocean plate - demo slab plate
 901  110.0   90.0     0.0   77.00  911 !FAR-SLB spreading, 7.7 cm/yr full rate at the equator
+901  240.0   90.0     0.0  168.00  911 !FAR-SLB spreading, 7.7 cm/yr full rate at the equator
 """
 
 _GPLATES_ID = re.compile(r"GPlates-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
@@ -98,7 +127,8 @@ def write_plate_model(out_dir: Path, rng: np.random.Generator) -> dict[str, Path
     dict
         ``rotations`` (list of Path), ``topologies`` (list of Path: the boundary sections and the
         closed plate polygons, to be loaded together), ``static_polygons``, ``coastlines`` and
-        ``deposits`` (Path each).
+        ``deposits`` (Path each), and ``age_grid``, the seafloor age grids' path template (str with
+        a ``{time}`` field, Ma; a grid every ``AGE_GRID_STEP_MYR`` from 0 to ``MODEL_MAX_AGE_MA``).
     """
     folder = Path(out_dir) / "plates"
     folder.mkdir(parents=True, exist_ok=True)
@@ -135,7 +165,89 @@ def write_plate_model(out_dir: Path, rng: np.random.Generator) -> dict[str, Path
     deposits = _deposit_table(rotation_model, sections["trench"].get_geometry(), rng)
     with atomic_path(paths["deposits"]) as tmp:
         deposits.to_csv(tmp, index=False, encoding="utf-8")
+
+    (folder / "agegrids").mkdir(exist_ok=True)
+    paths["age_grid"] = str(folder / "agegrids" / "agegrid_{time}.nc")
+    model = pygplates.TopologicalModel(list(sections.values()) + plates, rotation_model)
+    for time_ma in range(0, int(MODEL_MAX_AGE_MA) + 1, AGE_GRID_STEP_MYR):
+        grid = seafloor_age_grid(model.topological_snapshot(float(time_ma)), rotation_model, float(time_ma))
+        write_age_grid(grid, paths["age_grid"].format(time=time_ma))
     return paths
+
+
+def seafloor_age_grid(snapshot: pygplates.TopologicalSnapshot, rotation_model: pygplates.RotationModel,
+                      time_ma: float) -> xr.DataArray:
+    """The demo's seafloor age (Myr) at ``time_ma`` on 1-degree cells: NaN on the continent and outside the model.
+
+    Ages follow from the ridge: the distance of a cell from the ridge divided by the half spreading
+    rate. Spreading is a rotation of 901 relative to 911 about the north pole of 911's present-day
+    frame, and the half-stage ridge moves by half of it; so, in the frame of the cell's plate, a cell
+    ``dlon`` degrees of longitude (about that pole) from the ridge at ``time_ma`` formed when the
+    901-911 rotation angle ``A`` reached ``A(time_ma) + 2 dlon``. Inverting the total angle ``A(t)``
+    (piecewise linear in the rotation file; extended at the last stage's rate beyond the last
+    pole) gives the formation time, exact for the stage-wise spreading rates. Cells are assigned to
+    plates by their longitude/latitude inside the resolved plate polygons (the demo's plates never
+    cross the antimeridian).
+
+    Returns
+    -------
+    xarray.DataArray
+        float32, dims ``(lat, lon)`` with cell centres in degrees, name ``seafloor_age_myr``.
+    """
+    lon, lat = np.meshgrid(AGE_GRID_LON_DEG, AGE_GRID_LAT_DEG)
+    cells = np.column_stack([lon.ravel(), lat.ravel()])
+    age_myr = np.full(len(cells), np.nan)
+    ridge = next(section.get_topological_section_geometry() for section in snapshot.get_resolved_topological_sections()
+                 if section.get_topological_section_feature().get_feature_type() == pygplates.FeatureType.gpml_mid_ocean_ridge)
+    times_ma, angle_deg = _spreading_angle(rotation_model)
+    for topology in snapshot.get_resolved_topologies():
+        plate_id = topology.get_feature().get_reconstruction_plate_id()
+        if plate_id not in (SLAB_PLATE_ID, FAR_OCEAN_PLATE_ID):
+            continue
+        inside = PolygonPath(topology.get_resolved_boundary().to_lat_lon_array()[:, ::-1]).contains_points(cells)
+        if not inside.any():
+            continue
+        to_plate_frame = rotation_model.get_rotation(time_ma, plate_id).get_inverse()
+        ridge_lat, ridge_lon = (to_plate_frame * ridge).to_lat_lon_array().T
+        cell_lon, cell_lat = _rotate(to_plate_frame, cells[inside])
+        order = np.argsort(ridge_lat)
+        east_of_ridge_deg = (cell_lon - np.interp(cell_lat, ridge_lat[order], ridge_lon[order]) + 180.0) % 360.0 - 180.0
+        away_deg = np.clip(east_of_ridge_deg if plate_id == SLAB_PLATE_ID else -east_of_ridge_deg, 0.0, None)
+        angle_now_deg = np.interp(time_ma, times_ma, angle_deg)
+        age_myr[inside] = np.interp(angle_now_deg + 2.0 * away_deg, angle_deg, times_ma) - time_ma
+    return xr.DataArray(
+        age_myr.reshape(lon.shape).astype(np.float32),
+        coords={"lat": AGE_GRID_LAT_DEG, "lon": AGE_GRID_LON_DEG},
+        dims=("lat", "lon"),
+        name="seafloor_age_myr",
+        attrs={"units": "Myr", "long_name": f"seafloor age at {time_ma:g} Ma"},
+    )
+
+
+def _rotate(rotation: pygplates.FiniteRotation, lon_lat_deg: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Rotate (n, 2) longitude/latitude points (degrees) with numpy (Rodrigues' formula): pygplates
+    point objects cost ~10 us each."""
+    pole_lat, pole_lon, angle = np.radians(rotation.get_lat_lon_euler_pole_and_angle_degrees())
+    axis = np.array([np.cos(pole_lat) * np.cos(pole_lon), np.cos(pole_lat) * np.sin(pole_lon), np.sin(pole_lat)])
+    lon, lat = np.radians(lon_lat_deg).T
+    xyz = np.column_stack([np.cos(lat) * np.cos(lon), np.cos(lat) * np.sin(lon), np.sin(lat)])
+    turned = (xyz * np.cos(angle) + np.cross(axis, xyz) * np.sin(angle)
+              + np.outer(xyz @ axis, axis) * (1.0 - np.cos(angle)))
+    return (np.degrees(np.arctan2(turned[:, 1], turned[:, 0])),
+            np.degrees(np.arcsin(np.clip(turned[:, 2], -1.0, 1.0))))
+
+
+def _spreading_angle(rotation_model: pygplates.RotationModel) -> tuple[np.ndarray, np.ndarray]:
+    """Total rotation angle (degrees) of 901 relative to 911 about the north pole, at 1-Myr steps to
+    the last pole and then extended 10,000 Myr at the last stage's rate (so that any age inverts)."""
+    last_ma = ROTATIONS_MAX_AGE_MA
+    times_ma = np.arange(0.0, last_ma + 1.0)
+    angle_deg = np.array([
+        (rotation_model.get_rotation(t, FAR_OCEAN_PLATE_ID, 0.0, SLAB_PLATE_ID) * pygplates.PointOnSphere(0.0, 0.0)).to_lat_lon()[1]
+        for t in times_ma
+    ])  # the longitude reached by the point (0 N, 0 E): the angle about the pole, below 180 degrees here
+    rate = angle_deg[-1] - angle_deg[-2]
+    return np.append(times_ma, last_ma + 1e4), np.append(angle_deg, angle_deg[-1] + rate * 1e4)
 
 
 def trench_longitude_deg(lat_deg: np.ndarray) -> np.ndarray:
@@ -173,18 +285,18 @@ def _boundary_sections(rotation_model: pygplates.RotationModel) -> dict[str, pyg
     # rotations, as GPlates does for ridges.
     ridge = pygplates.Feature.create_tectonic_section(
         pygplates.FeatureType.gpml_mid_ocean_ridge,
-        _meridian(-100.0, -70.0, 20.0),
+        _meridian(-100.0, -85.0, 40.0),
         name="Demo ridge",
         left_plate=SLAB_PLATE_ID,
         right_plate=FAR_OCEAN_PLATE_ID,
         reconstruction_method="HalfStageRotationVersion3",
-        reverse_reconstruct=(rotation_model, MODEL_MAX_AGE_MA),
+        reverse_reconstruct=(rotation_model, RIDGE_DIGITISED_MA),
     )
     edges = {
         "north_edge": (_parallel(8.0, -178.0, -5.0), 0),
         "south_edge": (_parallel(-58.0, -178.0, -5.0), 0),
         "east_edge": (_meridian(-35.0, 20.0, -70.0), CONTINENT_PLATE_ID),
-        "west_edge": (_meridian(-172.0, 20.0, -70.0), FAR_OCEAN_PLATE_ID),
+        "west_edge": (_meridian(-172.0, 20.0, -70.0), 0),
     }
     sections = {"trench": trench, "ridge": ridge}
     for key, (line, plate_id) in edges.items():

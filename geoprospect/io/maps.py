@@ -4,23 +4,26 @@ A map is computed into a plain tiled GeoTIFF one dask block at a time (each bloc
 finishes, so memory is bounded by the blocks in flight, whatever the map size), then GDAL's COG
 driver copies it into a Cloud-Optimized GeoTIFF (deflate, overviews, tiles in COG order) that QGIS and
 HTTP range readers open directly. The final file appears atomically; the intermediate is removed.
+Class maps are written the same way as paletted uint8 COGs with their class names.
 """
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import dask.array as dsa
 import numpy as np
 import rasterio
 import rasterio.shutil
-import rioxarray  # noqa: F401  (registers the .rio accessor)
+import rioxarray
 import xarray as xr
 from dask.utils import SerializableLock
 from rasterio.windows import Window
 
 from geoprospect.errors import InputError
 from geoprospect.io.files import atomic_path
+from geoprospect.render.lithology import class_colours
 
 GDAL_CACHE_MB = 256  # GDAL's default (5 % of RAM) would dominate the memory of a streamed write
 
@@ -57,17 +60,23 @@ def write_cog(da: xr.DataArray, path: str | Path, nodata: float = np.nan, overvi
     Path
         ``path``.
     """
-    path = Path(path)
+    if description is None:
+        description = [str(b) for b in da.band.values] if da.ndim == 3 else [str(da.name or "value")]
+    descriptions = [description] if isinstance(description, str) else list(description)
+    units = da.attrs.get("units", "") if units is None else units
+    return _stream_cog(da, Path(path), nodata, overviews, descriptions, tags, units, resampling, blocksize)
+
+
+def _stream_cog(da: xr.DataArray, path: Path, nodata: float, overviews: bool, descriptions: list[str],
+                tags: dict[str, str] | None, units: str, resampling: str, blocksize: int,
+                colormap: dict[int, tuple[int, int, int, int]] | None = None) -> Path:
+    """The body of :func:`write_cog` (arguments resolved), plus an optional colour table for band 1."""
     if da.rio.crs is None:
         raise InputError(path, "the map to write has no CRS", "attach one with `.rio.write_crs(...)` (the feature cube's CRS)")
     data = da.data if da.ndim == 3 else da.data[None]
     if not isinstance(data, dsa.Array):
         data = dsa.from_array(data, chunks=(1, blocksize, blocksize))
     count, height, width = data.shape
-    if description is None:
-        description = [str(b) for b in da.band.values] if da.ndim == 3 else [str(da.name or "value")]
-    descriptions = [description] if isinstance(description, str) else list(description)
-    units = da.attrs.get("units", "") if units is None else units
     # whole tiles per block: a tile shared by two blocks would be written (and read back) twice
     step = blocksize * max(1, min(data.chunks[1][0], data.chunks[2][0]) // blocksize)
     data = data.rechunk({1: step, 2: step})
@@ -86,11 +95,103 @@ def write_cog(da: xr.DataArray, path: str | Path, nodata: float = np.nan, overvi
                         dst.update_tags(i, units=units)
                 if tags:
                     dst.update_tags(**{k: str(v) for k, v in tags.items()})
+                if colormap:
+                    dst.write_colormap(1, colormap)  # GDAL's COG driver copies the colour table with the band
             dsa.store(data, _WindowWriter(str(staging)), lock=_lock(path), compute=True)
             rasterio.shutil.copy(staging, final, driver="COG", **options)
         finally:
             staging.unlink(missing_ok=True)
     return path
+
+
+CLASS_NAMES_TAG = "CLASS_NAMES"  # dataset tag: JSON object {"code": "name"} of a class map
+
+
+def write_class_cog(codes: xr.DataArray, path: str | Path, class_names: dict[int, str],
+                    colours: dict[int, tuple[int, int, int]] | None = None, description: str = "class",
+                    tags: dict[str, str] | None = None, blocksize: int = 512) -> Path:
+    """Write a class map as a paletted Cloud-Optimized GeoTIFF of uint8 codes (0 = nodata).
+
+    The file holds a colour table (code 0 transparent), the class names as the JSON dataset tag
+    ``CLASS_NAMES`` (``{"1": "granite", ...}``) and a band description, with overviews resampled by
+    ``nearest`` (averaging codes would invent classes). QGIS shows it with its legend as it is.
+
+    Parameters
+    ----------
+    codes : DataArray (y, x)
+        Class codes 1-255 with a CRS (rioxarray) and regular ``x``/``y`` coordinates; 0 or NaN marks
+        cells without a class. Integer or float (whole numbers) dtype; numpy or dask backed.
+    path : str or Path
+        Destination ``.tif``; written atomically.
+    class_names : dict of int to str
+        Name of every code present in the map (codes 1-255).
+    colours : dict of int to (r, g, b), optional
+        0-255 colour per code; default :func:`geoprospect.render.lithology.class_colours`.
+    description : str
+        Band description.
+    tags : dict, optional
+        Further dataset tags (e.g. model, sensor, run hash).
+    blocksize : int
+        Tile side in pixels (a multiple of 16).
+
+    Returns
+    -------
+    Path
+        ``path``.
+    """
+    path = Path(path)
+    if codes.ndim != 2:
+        raise InputError(path, f"a class map must be one (y, x) layer, got dimensions {codes.dims}",
+                         "write one layer of class codes")
+    bad_keys = [k for k in class_names if not isinstance(k, (int, np.integer)) or not 1 <= k <= 255]
+    if bad_keys:
+        raise InputError(path, f"class codes {bad_keys} outside 1-255 (0 is nodata)", "number the classes 1 to 255")
+    if np.issubdtype(codes.dtype, np.floating):
+        codes = codes.fillna(0)
+    elif not np.issubdtype(codes.dtype, np.integer):
+        raise InputError(path, f"class codes of dtype {codes.dtype}", "pass integer codes (or floats with NaN for nodata)")
+    present = codes.data.ravel()
+    present = dsa.unique(present).compute() if isinstance(present, dsa.Array) else np.unique(present)
+    if not np.all(np.isin(present, [0, *class_names])):
+        unnamed = sorted(v.item() for v in present if v != 0 and v not in class_names)
+        raise InputError(path, f"codes {unnamed[:10]} in the map have no class name",
+                         "name every code in class_names (whole numbers 1-255; 0 or NaN for nodata)")
+    colours = class_colours(sorted(class_names)) if colours is None else colours
+    if set(class_names) - set(colours):
+        raise InputError(path, f"no colour for classes {sorted(set(class_names) - set(colours))}",
+                         "give a colour for every named class, or colours=None for the default palette")
+    if any(len(colours[k]) != 3 or not all(0 <= c <= 255 for c in colours[k]) for k in class_names):
+        raise InputError(path, "colours must be (r, g, b) with each component 0-255", "correct the colours")
+    colormap = {0: (0, 0, 0, 0), **{int(k): (*(int(c) for c in colours[k]), 255) for k in class_names}}
+    names = json.dumps({str(int(k)): str(v) for k, v in sorted(class_names.items())})
+    return _stream_cog(codes.astype(np.uint8), path, 0, True, [description], {**(tags or {}), CLASS_NAMES_TAG: names}, "", "nearest",
+                       blocksize, colormap=colormap)
+
+
+def read_class_map(path: str | Path) -> tuple[xr.DataArray, dict[int, str], dict[int, tuple[int, int, int]]]:
+    """Read a class map written by :func:`write_class_cog`.
+
+    Returns
+    -------
+    codes : DataArray (y, x) of uint8
+        Class codes, 0 = nodata, with the file's CRS and transform (rioxarray).
+    class_names : dict of int to str
+    colours : dict of int to (r, g, b)
+        Colour of every named class, from the colour table.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(path, "no such class map", "check the path (write it with write_class_cog)")
+    with rasterio.open(path) as src:
+        names = src.tags().get(CLASS_NAMES_TAG)
+        if src.count != 1 or names is None:
+            raise InputError(path, f"not a class map (needs one band and a {CLASS_NAMES_TAG} tag)",
+                             "pass a map written by write_class_cog")
+        table = src.colormap(1)
+    class_names = {int(k): v for k, v in json.loads(names).items()}
+    colours = {k: tuple(table[k][:3]) for k in class_names}
+    codes = rioxarray.open_rasterio(path).squeeze("band", drop=True).load()
+    return codes, class_names, colours
 
 
 class _WindowWriter:

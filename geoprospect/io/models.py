@@ -29,7 +29,7 @@ from geoprospect.io.files import atomic_path
 
 FORMAT = "geoprospect-model/1"
 # Packages (and geoprospect modules) whose classes a saved model may hold.
-ALLOWED_MODULES = ("sklearn", "imblearn", "numpy", "geoprospect.models", "geoprospect.features")
+ALLOWED_MODULES = ("sklearn", "imblearn", "numpy", "geoprospect.models", "geoprospect.features", "geoprospect.lithology")
 _VERSIONED = ("geoprospect", "scikit-learn", "imbalanced-learn", "skops", "numpy", "torch")
 
 

@@ -14,14 +14,21 @@ from __future__ import annotations
 
 import gzip
 import math
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from xml.etree import ElementTree
 
+import numpy as np
+import pandas as pd
 import pygplates
+import rasterio
+import xarray as xr
 
 from geoprospect.errors import InputError
+from geoprospect.io.files import atomic_path
+from geoprospect.tectonics.kinematics import KINEMATICS_COLUMNS
 
 _ROTATION_FIELDS = (
     ("moving plate id", int),
@@ -93,6 +100,34 @@ class PlateModelFiles:
         if not path.is_file():
             raise InputError(path, f"no age grid for {time_ma:g} Ma", "check the template and the grid times")
         return path
+
+    def nearest_age_grid_path(self, time_ma: float) -> Path:
+        """The age grid of the available time nearest to ``time_ma`` (Ma; the older one on a tie).
+
+        Age grids come at fixed steps (every 10 Myr in the demo, 1 Myr in the global models):
+        kinematics at a time between two grids use the nearest grid. The available times are the
+        files matching the template, whose ``{time}`` field must be in the file name.
+
+        Raises
+        ------
+        InputError
+            If the model has no age grids or no file matches the template.
+        """
+        if self.age_grid_template is None:
+            raise InputError("plate model", "no age grid template given", "set age_grid_template")
+        template = Path(self.age_grid_template)
+        if "{time}" not in template.name:
+            raise InputError(self.age_grid_template, "the '{time}' field is not in the file name",
+                             "put the time in the grid file names, e.g. agegrids/agegrid_{time}.nc")
+        before, after = template.name.split("{time}", 1)
+        pattern = re.compile(re.escape(before) + r"(\d+(?:\.\d+)?)" + re.escape(after) + "$")
+        times = {float(m.group(1)): template.parent / m.group(0)
+                 for p in (template.parent.glob(before + "*" + after) if template.parent.is_dir() else ())
+                 if (m := pattern.match(p.name))}
+        if not times:
+            raise InputError(self.age_grid_template, "no age grid file matches the template",
+                             "check the folder and the template of the age grids")
+        return times[min(times, key=lambda t: (abs(t - time_ma), -t))]
 
 
 def read_rotation_model(paths: Path | str | Sequence[Path | str], anchor_plate_id: int = 0) -> pygplates.RotationModel:
@@ -332,3 +367,119 @@ def _require_complete_xml(path: Path, what: str) -> None:
     except (ElementTree.ParseError, OSError, EOFError) as exc:
         raise InputError(path, f"this {what} file is truncated or not well-formed XML ({exc})",
                          "copy or export the file again (GPlates: File > Save)") from None
+
+
+_LON_NAMES = ("lon", "longitude", "x")
+_LAT_NAMES = ("lat", "latitude", "y")
+_AGE_GRID_FIX = "give a lon/lat grid of seafloor age in Myr (NetCDF with lon/lat coordinates, or a GeoTIFF in EPSG:4326)"
+
+
+def read_age_grid(path: Path | str) -> xr.DataArray:
+    """Read a seafloor age grid (Myr) on a longitude/latitude grid.
+
+    Parameters
+    ----------
+    path : path
+        NetCDF (``.nc``, ``.grd``: one data variable over ``lon``/``lat``, ``longitude``/``latitude``
+        or ``x``/``y`` coordinates, as the GPlates/EarthByte age grids) or GeoTIFF (``.tif``,
+        geographic coordinates; nodata read as NaN). NetCDF-4 (HDF5) files are read with
+        ``netCDF4``, NetCDF-3 files with scipy.
+
+    Returns
+    -------
+    xarray.DataArray
+        float, dims ``(lat, lon)`` in degrees, both ascending; NaN where there is no oceanic
+        lithosphere; name ``seafloor_age_myr``.
+
+    Raises
+    ------
+    InputError
+        The file is missing, unreadable, has no longitude/latitude coordinates or no finite value.
+    """
+    path = Path(path)
+    _require_file(path, "age grid")
+    suffix = path.suffix.lower()
+    if suffix in (".nc", ".grd", ".nc4", ".cdf"):
+        grid = _read_netcdf_grid(path)
+    elif suffix in (".tif", ".tiff"):
+        grid = _read_geotiff_grid(path)
+    else:
+        raise InputError(path, f"cannot read an age grid with suffix '{path.suffix}'", _AGE_GRID_FIX)
+    grid = grid.sortby("lat").sortby("lon").astype(float)
+    if not np.isfinite(grid.values).any():
+        raise InputError(path, "the age grid holds no finite value", _AGE_GRID_FIX)
+    return grid.rename("seafloor_age_myr").assign_attrs(units="Myr", source=str(path))
+
+
+def _read_netcdf_grid(path: Path) -> xr.DataArray:
+    try:
+        with xr.open_dataset(path) as dataset:
+            dataset = dataset.load()
+    except (ValueError, OSError, TypeError) as exc:
+        raise InputError(path, f"could not read this NetCDF age grid ({exc})",
+                         "check that the file is a complete NetCDF grid, or convert it to GeoTIFF (gdal_translate)") from None
+    lon = next((n for n in _LON_NAMES if n in dataset.coords or n in dataset.dims), None)
+    lat = next((n for n in _LAT_NAMES if n in dataset.coords or n in dataset.dims), None)
+    if lon is None or lat is None:
+        raise InputError(path, f"no longitude/latitude coordinates (found {sorted(map(str, dataset.coords)) or 'none'})",
+                         _AGE_GRID_FIX)
+    variables = [name for name, var in dataset.data_vars.items() if {lon, lat} <= set(var.dims)]
+    if not variables:
+        raise InputError(path, f"no data variable over ({lat}, {lon})", _AGE_GRID_FIX)
+    grid = dataset[variables[0]].squeeze(drop=True)
+    if grid.ndim != 2:
+        raise InputError(path, f"the age variable '{variables[0]}' has dims {grid.dims}, expected ({lat}, {lon})", _AGE_GRID_FIX)
+    return grid.rename({lon: "lon", lat: "lat"}).transpose("lat", "lon")
+
+
+def _read_geotiff_grid(path: Path) -> xr.DataArray:
+    try:
+        with rasterio.open(path) as source:
+            if source.crs is not None and not source.crs.is_geographic:
+                raise InputError(path, f"the age grid is in a projected CRS ({source.crs})", _AGE_GRID_FIX)
+            values = source.read(1).astype(float)
+            if source.nodata is not None:
+                values[values == source.nodata] = np.nan
+            transform, (height, width) = source.transform, source.shape
+    except rasterio.errors.RasterioIOError as exc:
+        raise InputError(path, f"could not read this GeoTIFF age grid ({exc})", _AGE_GRID_FIX) from None
+    lon = transform.c + transform.a * (np.arange(width) + 0.5)
+    lat = transform.f + transform.e * (np.arange(height) + 0.5)
+    return xr.DataArray(values, coords={"lat": lat, "lon": lon}, dims=("lat", "lon"))
+
+
+def write_age_grid(grid: xr.DataArray, path: Path | str) -> Path:
+    """Write a ``(lat, lon)`` seafloor age grid (Myr) as classic NetCDF (scipy engine), atomically."""
+    path = Path(path)
+    with atomic_path(path) as tmp:
+        grid.to_netcdf(tmp, engine="scipy")
+    return path
+
+
+def write_kinematics(table: pd.DataFrame, path: Path | str) -> Path:
+    """Write a subduction-kinematics table (:data:`KINEMATICS_COLUMNS`) as Parquet, atomically."""
+    path = Path(path)
+    with atomic_path(path) as tmp:
+        table.to_parquet(tmp, index=False)
+    return path
+
+
+def read_kinematics(path: Path | str) -> pd.DataFrame:
+    """Read a subduction-kinematics table written by :func:`write_kinematics`.
+
+    Raises
+    ------
+    InputError
+        The file is missing, not Parquet, or lacks some of :data:`KINEMATICS_COLUMNS`.
+    """
+    path = Path(path)
+    _require_file(path, "kinematics table")
+    try:
+        table = pd.read_parquet(path)
+    except (ValueError, OSError) as exc:  # pyarrow's ArrowInvalid and ArrowIOError derive from these
+        raise InputError(path, f"not a readable Parquet file ({type(exc).__name__})",
+                         "write it again with geoprospect.io.plates.write_kinematics") from None
+    missing = [c for c in KINEMATICS_COLUMNS if c not in table.columns]
+    if missing:
+        raise InputError(path, f"missing kinematics columns {missing}", "write it again with write_kinematics")
+    return table[list(KINEMATICS_COLUMNS)]

@@ -48,16 +48,7 @@ def plot_plate_model(
     """
     fig = Figure(figsize=(8, 7))
     ax = fig.add_subplot()
-    shown = {}
-    for feature, geometry in _feature_geometries(coastlines):
-        lon, lat = _lon_lat(geometry)
-        ax.plot(lon, lat, color="darkgoldenrod", lw=0.8)
-        shown["coastline"] = Line2D([], [], color="darkgoldenrod", lw=0.8)
-    for feature, geometry in _feature_geometries(boundaries):
-        label, colour, width = _STYLES.get(feature.get_feature_type().to_qualified_string(), _OTHER_BOUNDARY)
-        lon, lat = _lon_lat(geometry)
-        ax.plot(lon, lat, color=colour, lw=width, zorder=2)
-        shown[label] = Line2D([], [], color=colour, lw=width)
+    shown = draw_plate_boundaries(ax, boundaries, coastlines)
 
     if deposit_lon_deg is not None:
         lon, lat = np.asarray(deposit_lon_deg, dtype=float), np.asarray(deposit_lat_deg, dtype=float)
@@ -82,6 +73,34 @@ def plot_plate_model(
     if shown:
         ax.legend(shown.values(), shown.keys(), loc="lower left", fontsize=8)
     return fig
+
+
+def draw_plate_boundaries(ax, boundaries: Sequence, coastlines: Sequence = ()) -> dict[str, Line2D]:
+    """Draw coastlines, then plate boundaries (subduction zones and ridges styled apart) on ``ax``
+    in longitude/latitude degrees.
+
+    Parameters
+    ----------
+    ax : matplotlib.axes.Axes
+    boundaries, coastlines : sequence
+        As for :func:`plot_plate_model`.
+
+    Returns
+    -------
+    dict
+        Legend label -> legend handle, for the kinds drawn.
+    """
+    shown = {}
+    for feature, geometry in _feature_geometries(coastlines):
+        lon, lat = _lon_lat(geometry)
+        ax.plot(lon, lat, color="darkgoldenrod", lw=0.8)
+        shown["coastline"] = Line2D([], [], color="darkgoldenrod", lw=0.8)
+    for feature, geometry in _feature_geometries(boundaries):
+        label, colour, width = _STYLES.get(feature.get_feature_type().to_qualified_string(), _OTHER_BOUNDARY)
+        lon, lat = _lon_lat(geometry)
+        ax.plot(lon, lat, color=colour, lw=width, zorder=2)
+        shown[label] = Line2D([], [], color=colour, lw=width)
+    return shown
 
 
 def _feature_geometries(items: Sequence) -> list[tuple[pygplates.Feature, pygplates.GeometryOnSphere]]:

@@ -22,7 +22,7 @@ import rasterio
 
 ROOT = Path(__file__).resolve().parents[2]
 # Tasks without a cache policy: they run again on every run by design (cheap reads and the final publish).
-UNCACHED_TASKS = {"load_catalog", "fingerprint", "publish", "publish_artifacts"}
+UNCACHED_TASKS = {"load_catalog", "fingerprint", "ingested_products", "publish", "publish_artifacts"}
 # atomic_path's ".<name>.<8 hex>.tmp<suffix>" and ".<name>.<8 hex>.old" (Zarr's own ".zarray" are not)
 _TEMPORARY = re.compile(r"^\..+\.[0-9a-f]{8}\.(tmp|old)")
 _STATE_LINE = re.compile(r"Task run '(?P<task>[\w]+)-[0-9a-f]+' - Finished in state (?P<state>\w+)")

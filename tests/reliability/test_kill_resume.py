@@ -1,9 +1,10 @@
-"""A run killed with SIGKILL at three points resumes to the same products, recomputing only what was lost.
+"""A run killed with SIGKILL at several points resumes to the same products, recomputing only what was lost.
 
-``python -m flows.ingest`` runs on a small demo (4 km at 60 m) in a subprocess with its own
-PREFECT_HOME and outputs folder. It is killed (with its temporary Prefect server: the whole process
-group) while the first layers are aligned, while the feature cube is written and while quicklooks
-are rendered; each later attempt resumes the previous one. After every kill, every finished file
+A flow's command line runs on a small demo (4 km at 60 m) in a subprocess with its own PREFECT_HOME
+and outputs folder. ``flows.ingest`` is killed (with its temporary Prefect server: the whole process
+group) while the first layers are aligned, while the feature cube is written and while quicklooks are
+rendered; ``flows.prospectivity`` (which ingests first) while models are cross-validated and while a
+map is written. Each later attempt resumes the previous one. After every kill, every finished file
 must read completely; after the final run, the published products must equal those of an
 uninterrupted run in a fresh PREFECT_HOME, and every task that had finished before a kill must be
 read from the cache.
@@ -42,7 +43,9 @@ def catalog(tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp("kill-demo")
     ensure_demo(folder / "demo", seed=5, size_m=4000, resolution_m=60)  # built once, outside the timed runs
     path = folder / "demo.yaml"
-    path.write_text(f"study_area: {AREA}\ndemo: {{seed: 5, folder: {folder / 'demo'}, size_m: 4000, resolution_m: 60}}\n")
+    path.write_text(f"study_area: {AREA}\ndemo: {{seed: 5, folder: {folder / 'demo'}, size_m: 4000, resolution_m: 60}}\n"
+                    "prospectivity: {models: {rf: {model: rf, params: {n_estimators: 60}}}, imbalance: [none, smote], "
+                    "n_folds: 3, background_samples: 400, map_sample: 2000}\n")
     return path
 
 
@@ -50,28 +53,33 @@ def _has_entries(folder: Path, at_least: int = 1):
     return lambda: folder.is_dir() and sum(1 for _ in folder.iterdir()) >= at_least
 
 
-def _run_to_end(catalog: Path, outputs: Path, home: Path, log: Path) -> str:
+def _run_to_end(module: str, catalog: Path, outputs: Path, home: Path, log: Path) -> str:
     start = log.stat().st_size if log.exists() else 0
-    process = start_flow("flows.ingest", catalog, outputs, home, log)
+    process = start_flow(module, catalog, outputs, home, log)
     assert process.wait(timeout=RUN_TIMEOUT_S) == 0, log.read_text()[-3000:]
     return log.read_text()[start:]
 
 
-def test_killed_runs_resume_to_the_uninterrupted_result(catalog, tmp_path):
+def _kill_points(module: str, work: Path) -> dict:
+    if module == "flows.ingest":
+        return {"aligning the first layers": _has_entries(work / "layers"),
+                "writing the feature cube": _has_entries(work / "cube"),
+                "rendering quicklooks": _has_entries(work / "quicklooks", at_least=6)}
+    return {"cross-validating (training) the models": _has_entries(work / "cv"),
+            "writing a map": lambda: any(p.is_file() for p in (work / "maps").rglob("*")) if (work / "maps").is_dir() else False}
+
+
+@pytest.mark.parametrize("module, published, last_task", [("flows.ingest", "ingest", "render_quicklooks"),
+                                                          ("flows.prospectivity", "prospectivity", "cross_validate_model")])
+def test_killed_runs_resume_to_the_uninterrupted_result(catalog, tmp_path, module, published, last_task):
     reference = tmp_path / "reference"
-    reference_states = task_states(_run_to_end(catalog, reference / "outputs", reference / "prefect", tmp_path / "reference.log"))
+    reference_states = task_states(_run_to_end(module, catalog, reference / "outputs", reference / "prefect", tmp_path / "reference.log"))
 
     outputs, home, log = tmp_path / "outputs", tmp_path / "prefect", tmp_path / "resumed.log"
-    work = outputs / AREA / "work"
-    kill_points = {
-        "aligning the first layers": _has_entries(work / "layers"),
-        "writing the feature cube": _has_entries(work / "cube"),
-        "rendering quicklooks": _has_entries(work / "quicklooks", at_least=6),
-    }
     finished_before: dict[str, int] = {}  # task -> most runs of it that had finished in one attempt
-    for point, reached in kill_points.items():
+    for point, reached in _kill_points(module, outputs / AREA / "work").items():
         start = log.stat().st_size if log.exists() else 0
-        process = start_flow("flows.ingest", catalog, outputs, home, log)
+        process = start_flow(module, catalog, outputs, home, log)
         assert wait_until(process, reached, RUN_TIMEOUT_S), f"the run ended before {point}: make the kill point earlier"
         kill(process)
         assert unreadable_files(outputs) == [], f"killed while {point}"
@@ -79,7 +87,7 @@ def test_killed_runs_resume_to_the_uninterrupted_result(catalog, tmp_path):
             if state in ("Completed", "Cached"):
                 finished_before[task] = max(finished_before.get(task, 0), n)
 
-    final_states = task_states(_run_to_end(catalog, outputs, home, log))
+    final_states = task_states(_run_to_end(module, catalog, outputs, home, log))
     assert unreadable_files(outputs) == []
     assert "Starting temporary server on http://127.0.0.1:" in log.read_text()  # loopback only
 
@@ -88,12 +96,12 @@ def test_killed_runs_resume_to_the_uninterrupted_result(catalog, tmp_path):
     not_reused = {task: (n, cached.get(task, 0)) for task, n in finished_before.items()
                   if task not in UNCACHED_TASKS and cached.get(task, 0) < n}
     assert not_reused == {}, f"tasks finished before a kill but recomputed (finished, cached): {not_reused}"
-    assert finished_before.get("render_quicklooks", 0) > 0  # the last kill came after some quicklooks
+    assert finished_before.get(last_task, 0) > 0  # the last kill came after some of these finished
     assert recomputed(final_states) < recomputed(reference_states)
 
     # (c) the published products equal those of the uninterrupted run, bit for bit
-    resumed_files = file_hashes(outputs / AREA / "ingest")
-    reference_files = file_hashes(reference / "outputs" / AREA / "ingest")
+    resumed_files = file_hashes(outputs / AREA / published)
+    reference_files = file_hashes(reference / "outputs" / AREA / published)
     assert sorted(resumed_files) == sorted(reference_files)
     differ = sorted(name for name in resumed_files if resumed_files[name] != reference_files[name])
     assert set(differ) <= set(NOT_REPRODUCIBLE), f"published files that differ from the uninterrupted run: {differ}"

@@ -1,0 +1,1 @@
+"""Lithological mapping from multispectral scenes."""

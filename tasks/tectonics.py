@@ -1,0 +1,77 @@
+"""Tectonics tasks: thin, cached wrappers over :mod:`geoprospect.tectonic_prospectivity`.
+
+Kinematics are one task per time step, keyed by the plate model files' content, that step's age grid
+and the settings that change them: a rerun, or a longer time range, computes only the new steps.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from prefect import task
+
+from geoprospect import tectonic_prospectivity as core
+from geoprospect.catalog import PlateModelSource, TectonicsSpec
+from geoprospect.errors import InputError
+from geoprospect.io.files import FileRef
+from tasks.caching import content_policy, retry_on_io, work_file
+
+_CORE = ("geoprospect.tectonic_prospectivity",)
+IO_RETRIES = dict(retries=2, retry_delay_seconds=[1, 5], retry_condition_fn=retry_on_io)
+CACHED = dict(cache_policy=content_policy(*_CORE), persist_result=True, **IO_RETRIES)
+
+
+def plate_model_inputs(plates: PlateModelSource | None, refs: dict[str, FileRef], spec: TectonicsSpec) -> dict:
+    """The plate model's file refs (from :func:`tasks.ingest.fingerprint`), the time steps and each step's age grid."""
+    if plates is None:
+        raise InputError("plate_model", "the catalog has no plate model",
+                         "add a 'plate_model' section (rotations, topologies, static_polygons, deposits)")
+    times = core.steps(spec)
+    grids = {t: core.age_grid_for(plates, t) for t in times}
+    return {"files": {k: v for k, v in refs.items() if k.startswith("plate_model.")}, "times": times,
+            "age_grids": {t: FileRef.of(p) if p else None for t, p in grids.items()}}
+
+
+@task(**CACHED)
+def kinematics_step(files: dict[str, FileRef], plates: PlateModelSource, time_ma: float, spacing_deg: float,
+                    age_grid: FileRef | None, work: str) -> FileRef:
+    path = work_file(work, "kinematics", f"kinematics-{time_ma:g}ma", ".parquet", files, plates, time_ma, spacing_deg,
+                     age_grid, modules=_CORE)
+    spec = TectonicsSpec(spacing_deg=spacing_deg)
+    core.kinematics_step(plates, time_ma, spec, Path(age_grid.path) if age_grid else None, path)
+    return FileRef.of(path)
+
+
+@task(**CACHED)
+def collect_kinematics(steps: list[FileRef], work: str) -> dict:
+    path = work_file(work, "kinematics", "kinematics", ".parquet", steps, modules=_CORE)
+    summary = core.collect_kinematics([Path(s.path) for s in steps], path)
+    return {"table": FileRef.of(path), "files": {"kinematics.parquet": FileRef.of(path)}, **summary}
+
+
+@task(**CACHED)
+def make_samples(files: dict[str, FileRef], plates: PlateModelSource, kinematics: FileRef, spec: TectonicsSpec, work: str) -> dict:
+    folder = work_file(work, "tectonics", "samples", "", files, plates, kinematics, spec, modules=_CORE)
+    summary = core.make_samples(plates, Path(kinematics.path), spec, folder)
+    refs = {name: FileRef.of(folder / name) for name in ("samples.csv", "samples_report.csv")}
+    return {"table": refs["samples.csv"], "files": refs, **summary}
+
+
+@task(**CACHED)
+def cross_validate(samples: FileRef, spec: TectonicsSpec, work: str) -> dict:
+    folder = work_file(work, "tectonics", "cv", "", samples, spec, modules=_CORE)
+    summary = core.cross_validate(Path(samples.path), spec, folder)
+    return {"files": {p.name: FileRef.of(p) for p in sorted(folder.iterdir())}, **summary}
+
+
+@task(**CACHED)
+def through_time(files: dict[str, FileRef], plates: PlateModelSource, kinematics: FileRef, samples: FileRef, model: str,
+                 spec: TectonicsSpec, work: str) -> dict:
+    folder = work_file(work, "tectonics", f"through-time-{model}", "", files, plates, kinematics, samples, model, spec, modules=_CORE)
+    summary = core.through_time(plates, Path(kinematics.path), Path(samples.path), model, spec, folder)
+    return {"files": {p.name: FileRef.of(p) for p in sorted(folder.iterdir())}, **summary}
+
+
+@task(**IO_RETRIES)
+def publish(kinematics: dict, samples: dict, cv: dict, scored: dict, spec: TectonicsSpec, study_area: str, folder: str) -> str:
+    return str(core.publish_tectonics(kinematics, samples, cv, scored, spec, study_area, Path(folder)))

@@ -1,0 +1,106 @@
+"""The tectonics flow under Prefect on the demo plate model: kinematics per time step (cached), samples,
+block CV beside the shuffled 10-fold, maps through time; the real USGS table read with the demo model."""
+
+import json
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+import pytest
+from PIL import Image
+
+from geoprospect.errors import InputError
+from geoprospect.io.plates import read_kinematics
+from geoprospect.tectonics.kinematics import KINEMATICS_COLUMNS
+
+SETTINGS = ("tectonics: {stop_ma: 60, step_myr: 2, models: [rf, svm], n_splits: 5, "
+            "windows: [[0, 20], [20, 40], [40, 60]]}\n")
+USGS = Path(__file__).resolve().parents[3] / "shared" / "realdata" / "porphyry_usgs" / "PorCuEX2008.csv"
+
+
+def _run(catalog, outputs):
+    from flows.tectonics import tectonics
+
+    return tectonics(catalog=str(catalog), outputs=str(outputs), return_state=True)
+
+
+@pytest.fixture(scope="module")
+def first_run(harness, small_demo_catalog, tmp_path_factory):
+    folder = tmp_path_factory.mktemp("tectonics")
+    catalog = folder / "tectonics.yaml"
+    catalog.write_text(small_demo_catalog.read_text() + SETTINGS)
+    state = _run(catalog, folder / "outputs")
+    return Path(state.result()).parent, catalog, state
+
+
+def test_kinematics_table_covers_every_time_step(first_run):
+    folder, _, _ = first_run
+    table = read_kinematics(folder / "kinematics.parquet")
+    assert list(table.columns) == list(KINEMATICS_COLUMNS)
+    assert sorted(table["time_ma"].unique()) == list(range(0, 61, 2))
+    assert (table["convergence_orthogonal_cm_yr"] > 0).all() and table["seafloor_age_ma"].notna().any()
+
+
+def test_cv_table_puts_block_schemes_beside_the_shuffled_folds(first_run):
+    folder, _, _ = first_run
+    metrics = pd.read_csv(folder / "cv_metrics.csv")
+    assert set(metrics["scheme"]) == {"shuffled_10fold", "leave_region_out", "leave_age_bin_out"}
+    assert set(metrics["model"]) == {"rf", "svm"} and metrics["roc_auc_mean"].between(0, 1).all()
+    samples = pd.read_csv(folder / "samples.csv")
+    assert samples["label"].sum() >= 20 and (samples["label"] == 0).sum() >= 20
+    summary = json.loads((folder / "metrics.json").read_text())
+    assert summary["best_model"] in ("rf", "svm")
+
+
+def test_maps_through_time_and_points_per_window(first_run):
+    folder, _, _ = first_run
+    points = gpd.read_file(folder / "windows.gpkg")
+    assert points.crs.to_epsg() == 4326 and {"window_start_ma", "max_probability"} <= set(points.columns)
+    assert set(points["window_start_ma"]) == {0, 20, 40}
+    for name in ("window_0-20ma.png", "window_20-40ma.png", "window_40-60ma.png", "cv.png"):
+        assert (folder / name).stat().st_size > 0
+    with Image.open(folder / "animation.gif") as gif:
+        assert gif.n_frames >= 10
+    html = (folder / "report.html").read_text()
+    assert "optimistic" in html and "animation.gif" in html
+
+
+def test_a_rerun_reads_every_time_step_from_the_cache(first_run):
+    from tasks.runs import task_run_states
+
+    folder, catalog, _ = first_run
+    state = _run(catalog, folder.parent.parent)
+    states = task_run_states(state.state_details.flow_run_id)
+    steps = [s for task, s in states if task == "kinematics_step"]
+    assert len(steps) == 31 and set(steps) == {"Cached"}
+
+
+def test_a_catalog_without_a_plate_model_is_refused(harness, tmp_path):
+    catalog = tmp_path / "no_plates.yaml"
+    catalog.write_text("study_area: noplates\ngrid: {crs: 'EPSG:32611', bounds: [0, 0, 600, 600], resolution_m: 60}\n")
+    with pytest.raises(InputError, match="plate_model.*no plate model"):
+        _run(catalog, tmp_path / "outputs").result()
+
+
+@pytest.mark.skipif(not USGS.is_file(), reason="../shared/realdata is not beside the project")
+def test_real_usgs_table_feeds_the_flow_with_the_demo_rotations(first_run, small_demo_catalog, tmp_path):
+    """The real PorCuEX2008 table as the deposits of the demo model: deposits off the demo plates are
+    reported as unused, none crash the run (the demo model covers only its own region)."""
+    import yaml
+
+    demo = small_demo_catalog.parent / "demo"
+    demo_spec = yaml.safe_load((demo / "catalog.yaml").read_text())
+    spec = {"study_area": "usgs", "grid": demo_spec["grid"], "plate_model": demo_spec["plate_model"]}
+    for key in ("rotations", "topologies", "static_polygons", "coastlines"):
+        spec["plate_model"][key] = [str(demo / p) for p in spec["plate_model"][key]]
+    spec["plate_model"]["age_grid"] = str(demo / spec["plate_model"]["age_grid"])
+    spec["plate_model"]["deposits"] = str(USGS)
+    spec["tectonics"] = {"stop_ma": 20, "step_myr": 2, "models": ["rf"], "n_splits": 3, "windows": [[0, 10], [10, 20]],
+                         "animation": False, "radii_deg": [5, 10, 30, 180]}
+    catalog = tmp_path / "usgs.yaml"
+    catalog.write_text(yaml.safe_dump(spec))
+    report = Path(_run(catalog, tmp_path / "outputs").result())
+    samples = pd.read_csv(report.parent / "samples.csv")
+    assert samples["label"].sum() > 50
+    summary = json.loads((report.parent / "metrics.json").read_text())["samples"]
+    assert summary["deposits_in_table"] > 600 and summary["deposits_undated_or_outside_time_range"] > 0
