@@ -6,7 +6,6 @@ Each pipeline runs as a subflow after ingestion; cached tasks make a rerun with 
 cheap, and a changed input file reruns only what depends on it. The run page
 ``outputs/<study_area>/index.html`` links every map and table of the run, with the catalog, code
 version, input hashes and task timings; it is written even when a pipeline fails, with the error.
-Pipelines are added here as they land.
 """
 
 from __future__ import annotations
@@ -18,8 +17,10 @@ from prefect import flow, runtime
 from flows.cli import DEMO_CATALOG, run
 from flows.ingest import ingest
 from flows.inversion import inversion
+from flows.lithology import lithology
 from flows.prospectivity import prospectivity
 from flows.seismic import seismic
+from flows.tectonics import tectonics
 from tasks.ingest import fingerprint, load_catalog
 from tasks.report import write_run_report
 
@@ -34,6 +35,10 @@ def regenerate(catalog: str = DEMO_CATALOG, outputs: str = "outputs") -> dict[st
         states["prospectivity"] = prospectivity(catalog=catalog, outputs=outputs, run_ingest=False, return_state=True)
         states["inversion"] = inversion(catalog=catalog, outputs=outputs, return_state=True)
         states["seismic"] = seismic(catalog=catalog, outputs=outputs, return_state=True)
+        if cat.scenes:
+            states["lithology"] = lithology(catalog=catalog, outputs=outputs, run_ingest=False, return_state=True)
+    if cat.plate_model is not None:  # needs the plate model only, not the ingested grid
+        states["tectonics"] = tectonics(catalog=catalog, outputs=outputs, return_state=True)
     outcomes = {name: _outcome(state) for name, state in states.items()}
     page = write_run_report(cat, fingerprint(cat), outcomes, runtime.flow_run.id, started, outputs)
     failed = [name for name, state in states.items() if not state.is_completed()]
