@@ -19,7 +19,8 @@ from flows.cli import DEMO_CATALOG, run
 from flows.runners import task_runner
 from tasks.artifacts import publish_artifacts
 from tasks.ingest import fingerprint, load_catalog
-from tasks.tectonics import collect_kinematics, cross_validate, kinematics_step, make_samples, plate_model_inputs, publish, through_time
+from tasks.tectonics import (collect_kinematics, cross_validate, kinematics_steps, make_samples, plate_model_inputs, publish,
+                             through_time)
 
 
 @flow(name="tectonics", task_runner=task_runner(threads=2))
@@ -32,8 +33,9 @@ def tectonics(catalog: str = DEMO_CATALOG, outputs: str = "outputs") -> str:
     work = str(area / "work")
 
     files = inputs["files"]
-    steps = [kinematics_step.submit(files, plates, t, spec.spacing_deg, inputs["age_grids"][t], work) for t in inputs["times"]]
-    kinematics = collect_kinematics([s.result() for s in steps], work)
+    chunks = [kinematics_steps.submit(files, plates, times, spec.spacing_deg, {t: inputs["age_grids"][t] for t in times}, work)
+              for times in inputs["chunks"]]
+    kinematics = collect_kinematics([ref for chunk in chunks for ref in chunk.result()], work)
     samples = make_samples(files, plates, kinematics["table"], spec, work)
     cv = cross_validate(samples["table"], spec, work)
     scored = through_time(files, plates, kinematics["table"], samples["table"], spec.map_model or cv["best_model"], spec, work)

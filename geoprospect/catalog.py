@@ -288,6 +288,8 @@ class TectonicsSpec(_Section):
     stop_ma: float = Field(default=100, gt=0)
     step_myr: float = Field(default=1, gt=0)
     spacing_deg: float = Field(default=0.5, gt=0, description="trench sampling spacing, degrees")
+    steps_per_task: int = Field(default=10, ge=1, description="kinematics time steps per cached task: a task costs "
+                                "Prefect about 0.1-0.5 s, a demo step 0.06 s, a global model's step seconds")
     radii_deg: list[float] = Field(default_factory=lambda: [5, 10, 30], min_length=1,
                                    description="co-registration search radii, tried in order, degrees")
     models: list[str] = Field(default_factory=lambda: ["svm", "rf", "mlp", "gp"], min_length=1,

@@ -1,7 +1,8 @@
 """Tectonics tasks: thin, cached wrappers over :mod:`geoprospect.tectonic_prospectivity`.
 
-Kinematics are one task per time step, keyed by the plate model files' content, that step's age grid
-and the settings that change them: a rerun, or a longer time range, computes only the new steps.
+Kinematics run ``steps_per_task`` time steps per task (one Parquet table per step), keyed by the plate
+model files' content, the steps' age grids and the trench spacing. Chunks are aligned on absolute time
+(steps 0-9, 10-19 Ma... at 1 Myr), so a rerun, or a longer time range, computes only the new chunks.
 """
 
 from __future__ import annotations
@@ -28,18 +29,24 @@ def plate_model_inputs(plates: PlateModelSource | None, refs: dict[str, FileRef]
                          "add a 'plate_model' section (rotations, topologies, static_polygons, deposits)")
     times = core.steps(spec)
     grids = {t: core.age_grid_for(plates, t) for t in times}
+    chunks: dict[int, list[float]] = {}
+    for t in times:
+        chunks.setdefault(int(t // (spec.step_myr * spec.steps_per_task)), []).append(t)
     return {"files": {k: v for k, v in refs.items() if k.startswith("plate_model.")}, "times": times,
-            "age_grids": {t: FileRef.of(p) if p else None for t, p in grids.items()}}
+            "chunks": list(chunks.values()), "age_grids": {t: FileRef.of(p) if p else None for t, p in grids.items()}}
 
 
 @task(**CACHED)
-def kinematics_step(files: dict[str, FileRef], plates: PlateModelSource, time_ma: float, spacing_deg: float,
-                    age_grid: FileRef | None, work: str) -> FileRef:
-    path = work_file(work, "kinematics", f"kinematics-{time_ma:g}ma", ".parquet", files, plates, time_ma, spacing_deg,
-                     age_grid, modules=_CORE)
+def kinematics_steps(files: dict[str, FileRef], plates: PlateModelSource, times: list[float], spacing_deg: float,
+                     age_grids: dict[float, FileRef | None], work: str) -> list[FileRef]:
     spec = TectonicsSpec(spacing_deg=spacing_deg)
-    core.kinematics_step(plates, time_ma, spec, Path(age_grid.path) if age_grid else None, path)
-    return FileRef.of(path)
+    refs = []
+    for t in times:
+        grid = age_grids[t]
+        path = work_file(work, "kinematics", f"kinematics-{t:g}ma", ".parquet", files, plates, t, spacing_deg, grid, modules=_CORE)
+        core.kinematics_step(plates, t, spec, Path(grid.path) if grid else None, path)
+        refs.append(FileRef.of(path))
+    return refs
 
 
 @task(**CACHED)

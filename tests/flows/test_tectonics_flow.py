@@ -71,8 +71,8 @@ def test_a_rerun_reads_every_time_step_from_the_cache(first_run):
     folder, catalog, _ = first_run
     state = _run(catalog, folder.parent.parent)
     states = task_run_states(state.state_details.flow_run_id)
-    steps = [s for task, s in states if task == "kinematics_step"]
-    assert len(steps) == 31 and set(steps) == {"Cached"}
+    steps = [s for task, s in states if task == "kinematics_steps"]
+    assert len(steps) == 4 and set(steps) == {"Cached"}  # 31 steps of 2 Myr, 10 per task, aligned on 20 Myr
 
 
 def test_a_catalog_without_a_plate_model_is_refused(harness, tmp_path):

@@ -1,0 +1,64 @@
+"""Malformed inputs of the lithology and tectonics flows: settings, age grids, kinematics tables, bands."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+import xarray as xr
+
+from geoprospect.catalog import LithologySpec
+from geoprospect.errors import InputError
+from geoprospect.io.catalog import read_catalog
+from geoprospect.io.plates import read_age_grid, read_kinematics
+from geoprospect.lithology_mapping import label_layer, scene_band_names
+from tests.bad_inputs.test_catalog_and_sources import GRID_YAML, _csv, _raises
+
+
+def test_catalog_with_an_even_chip_size(tmp_path):
+    path = _csv(tmp_path, "area.yaml", "study_area: area\n" + GRID_YAML + "lithology: {chip_sizes: [4]}\n")
+    _raises(read_catalog, path, r"lithology.chip_sizes.*must be odd")
+
+
+def test_catalog_with_a_time_range_that_ends_before_it_starts(tmp_path):
+    path = _csv(tmp_path, "area.yaml", "study_area: area\n" + GRID_YAML + "tectonics: {start_ma: 50, stop_ma: 20}\n")
+    _raises(read_catalog, path, "stop_ma must be greater than start_ma")
+
+
+def test_age_grid_without_longitude_latitude(tmp_path):
+    path = tmp_path / "agegrid_0.nc"
+    xr.Dataset({"age": (("row", "col"), np.ones((3, 4)))}).to_netcdf(path, engine="scipy")
+    _raises(read_age_grid, path, "no longitude/latitude coordinates")
+
+
+def test_truncated_age_grid(tmp_path):
+    good = tmp_path / "good.nc"
+    xr.Dataset({"age": (("lat", "lon"), np.ones((30, 40)))}, coords={"lat": np.arange(30.0), "lon": np.arange(40.0)}).to_netcdf(good, engine="scipy")
+    path = tmp_path / "agegrid_10.nc"
+    path.write_bytes(good.read_bytes()[:200])
+    _raises(read_age_grid, path, "could not read this NetCDF age grid")
+
+
+def test_kinematics_table_missing_columns(tmp_path):
+    path = tmp_path / "kinematics.parquet"
+    pd.DataFrame({"time_ma": [0.0], "lon": [1.0], "lat": [2.0]}).to_parquet(path)
+    _raises(read_kinematics, path, "missing")
+
+
+CUBE = xr.DataArray(np.zeros((3, 2, 2), "float32"), dims=("band", "y", "x"),
+                    coords={"band": ["landsat8_B2", "landsat8_B3", "geology"]}, attrs={"classes": {"geology": {1: "granite"}}})
+
+
+def test_lithology_band_unknown_to_the_sensor():
+    with pytest.raises(InputError, match=r"lithology.bands.landsat8: unknown band 'B99' for sensor landsat8"):
+        scene_band_names(CUBE, "landsat8", "landsat8", ["B2", "B99"])
+
+
+def test_lithology_band_not_ingested():
+    with pytest.raises(InputError, match=r"band\(s\) \['landsat8_B4'\] of scene 'landsat8' are not in the feature cube"):
+        scene_band_names(CUBE, "landsat8", "landsat8", ["B2", "B4"])
+
+
+def test_lithology_label_layer_absent():
+    with pytest.raises(InputError, match=r"lithology.labels: no layer 'units' in the feature cube"):
+        label_layer(CUBE, LithologySpec(labels="units"))
