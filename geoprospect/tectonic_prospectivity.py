@@ -215,9 +215,11 @@ def publish_tectonics(kinematics: dict, samples: dict, cv: dict, scored: dict, s
     metrics = read_csv(folder / "cv_metrics.csv")
     shown = metrics[["scheme", "model", "n_splits"] + [c for c in metrics.columns if c.endswith(("_mean", "_sd"))]].round(3)
     importances = read_csv(folder / "importances.csv")
-    summary = {"study_area": study_area, "kinematics": {k: v for k, v in kinematics.items() if k != "files"},
-               "samples": {k: v for k, v in samples.items() if k != "files"}, "best_model": cv["best_model"],
-               "cv": metrics.to_dict(orient="records"), "through_time": {k: v for k, v in scored.items() if k != "files"}}
+    def facts(step: dict) -> dict:  # the step's summary, without its file references
+        return {k: v for k, v in step.items() if k not in ("files", "table")}
+
+    summary = {"study_area": study_area, "kinematics": facts(kinematics), "samples": facts(samples),
+               "best_model": cv["best_model"], "cv": metrics.to_dict(orient="records"), "through_time": facts(scored)}
     write_json(json_ready(summary), folder / "metrics.json")
     windows = [f"window_{a:g}-{b:g}ma.png" for a, b in spec.windows]
     sections = [
@@ -227,7 +229,7 @@ def publish_tectonics(kinematics: dict, samples: dict, cv: dict, scored: dict, s
         Section("Samples", f"{samples['positives']} deposits reconstructed to their age and matched to a trench point "
                 f"(radii {spec.radii_deg} degrees); {samples['negatives']} negatives: the same locations at times at least "
                 f"{spec.min_gap_myr:g} Myr from a nearby deposit's age. {samples['not_used']} samples not used "
-                "(samples_report.csv says why).", table=pd.DataFrame([{k: v for k, v in samples.items() if k not in ("files", "features")}])),
+                "(samples_report.csv says why).", table=pd.DataFrame([{k: v for k, v in facts(samples).items() if k != "features"}])),
         Section("Cross-validation: block schemes beside the paper's shuffled 10-fold",
                 "shuffled_10fold is optimistic: samples of one deposit location and of nearby deposits share kinematics "
                 f"across folds. Honest scores: leave_region_out ({spec.region_size_deg:g} degree blocks) and leave_age_bin_out "
