@@ -116,6 +116,19 @@ def chip_batches(image, rows, cols, size: int, batch_size: int = 4096) -> Iterat
         yield chips
 
 
+def row_block(image: np.ndarray, top: int, bottom: int, half: int) -> np.ndarray:
+    """Rows ``top:bottom`` of a (bands, H, W) image with ``half`` pixels of context on every side,
+    reflected at the image's edges as :func:`chip_batches` reflects them.
+
+    Pixel ``(r, c)`` of the image is pixel ``(r - top + half, c + half)`` of the block, and its chip
+    lies wholly inside the block: chips of a block of rows are plain windows (no edge cases).
+    """
+    height, width = image.shape[1:]
+    rows = _reflect(np.arange(top - half, bottom + half), height)
+    cols = _reflect(np.arange(-half, width + half), width)
+    return image[:, rows][:, :, cols]
+
+
 def materialise_chips(image, rows, cols, size: int) -> np.ndarray:
     """All chips at once, shape (n, bands, size, size) float32: the simple way, memory ``n * bands * size**2 * 4`` bytes.
 

@@ -12,7 +12,7 @@ from numbers import Integral
 import numpy as np
 
 from geoprospect.errors import InputError
-from geoprospect.lithology.chips import check_chip_size, check_image, chip_batches
+from geoprospect.lithology.chips import check_chip_size, check_image, chip_batches, row_block
 
 
 def classify_image(model, image, chip_size: int, batch_rows: int = 64, batch_size: int = 4096) -> tuple[np.ndarray, np.ndarray]:
@@ -42,8 +42,9 @@ def classify_image(model, image, chip_size: int, batch_rows: int = 64, batch_siz
 
     Notes
     -----
-    Memory beyond the image: the two (H, W) float32 outputs, plus for one block
-    ``batch_rows * W`` pixel indices (16 bytes each) and one batch of ``batch_size * bands *
+    Memory beyond the image: the two (H, W) float32 outputs, plus for one block its copy with
+    margins (``bands * (batch_rows + chip_size) * W`` float32), ``batch_rows * W`` pixel indices
+    (16 bytes each) and one batch of ``batch_size * bands *
     chip_size**2`` float32 chips with the model's intermediate arrays (for :class:`ChipCNN`:
     ``batch_size * chip_size**2 * max(channels) * 4`` bytes per layer). With the defaults, 6 bands,
     7 x 7 chips and 16 channels: about 5 MB of chips and 13 MB per activation, whatever the scene size.
@@ -61,12 +62,16 @@ def classify_image(model, image, chip_size: int, batch_rows: int = 64, batch_siz
     height, width = image.shape[1:]
     codes = np.full((height, width), np.nan, dtype=np.float32)
     confidence = np.full((height, width), np.nan, dtype=np.float32)
+    half = chip_size // 2
     for top in range(0, height, batch_rows):
-        rows, cols = np.nonzero(np.isfinite(image[:, top:top + batch_rows]).all(axis=0))
-        rows += top
-        for start, chips in zip(range(0, rows.size, batch_size), chip_batches(image, rows, cols, chip_size, batch_size)):
+        bottom = min(top + batch_rows, height)
+        rows, cols = np.nonzero(np.isfinite(image[:, top:bottom]).all(axis=0))
+        # the block with its reflected margins: every chip is a plain window of it (no edge gathers)
+        block = row_block(image, top, bottom, half)
+        batches = chip_batches(block, rows + half, cols + half, chip_size, batch_size)
+        for start, chips in zip(range(0, rows.size, batch_size), batches):
             proba = model.predict_proba(chips)
-            r, c = rows[start:start + batch_size], cols[start:start + batch_size]
+            r, c = rows[start:start + batch_size] + top, cols[start:start + batch_size]
             codes[r, c] = classes[np.argmax(proba, axis=1)]
             confidence[r, c] = proba.max(axis=1)
     return codes, confidence
