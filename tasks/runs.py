@@ -37,19 +37,20 @@ def task_run_states(flow_run_id: UUID, settle_s: float = 30.0) -> list[tuple[str
     """``(task name, state name)`` of every task run of a flow run and its subflows (``Cached``,
     ``Completed``, ``Failed``...). Task names drop Prefect's run suffix (``align_raster-3f2`` -> ``align_raster``).
 
-    The server records task-run states from events, a moment after they happen: read until every run
-    is final and two reads agree (or ``settle_s`` passes).
+    The server records task-run states from events, a moment after they happen (longer on a busy
+    machine): read until some runs are recorded, every one is final, and three reads a second apart
+    agree (or ``settle_s`` passes).
     """
-    previous: list[tuple[str, str]] = []
+    reads: list[list[tuple[str, str]]] = []
     deadline = time.monotonic() + settle_s
     while True:
         runs, _ = asyncio.run(_task_runs(flow_run_id))
         states = sorted((_task_name(run), run.state_name) for run in runs)
-        settled = all(run.state is not None and run.state.is_final() for run in runs)
-        if (settled and states == previous) or time.monotonic() > deadline:
+        settled = bool(runs) and all(run.state is not None and run.state.is_final() for run in runs)
+        reads = reads[-2:] + [states] if settled else []
+        if (len(reads) == 3 and reads[0] == reads[1] == reads[2]) or time.monotonic() > deadline:
             return states
-        previous = states
-        time.sleep(0.5)
+        time.sleep(1.0)
 
 
 def task_run_table(flow_run_id: UUID) -> pd.DataFrame:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import copy
 import json
 import pickle
+import time
 
 import numpy as np
 import pytest
@@ -202,6 +204,16 @@ def test_save_load_round_trip_gives_identical_probabilities(name, fitted_pipelin
     if name == "autoencoder_gan":
         assert isinstance(loaded.named_steps["autoencoder"].encoder_, MLP)
         assert isinstance(loaded.named_steps["oversample"].generators_[0], MLP)
+
+
+@pytest.mark.parametrize("name", ["pu_rf", "autoencoder_gan"])
+def test_the_same_model_saved_later_from_a_copy_has_the_same_bytes(name, fitted_pipelines, tmp_path, monkeypatch):
+    # a resumed run refits (new objects at new addresses) and saves later: its file must equal the first
+    first = save_model(fitted_pipelines[name], tmp_path / "first.skops", {}).read_bytes()
+    later = time.time() + 3 * 3600
+    monkeypatch.setattr(time, "time", lambda: later)
+    again = save_model(copy.deepcopy(fitted_pipelines[name]), tmp_path / "again.skops", {}).read_bytes()
+    assert first == again
 
 
 def test_a_changed_model_file_is_refused(fitted_pipelines, tmp_path):

@@ -16,11 +16,14 @@ from __future__ import annotations
 
 import hashlib
 import importlib
+import io
 import json
+import zipfile
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import skops.io as sio
 from skops.io.exceptions import UntrustedTypesFoundException
 
@@ -75,7 +78,7 @@ def save_model(model: Any, path: str | Path, metadata: dict | None = None) -> Pa
         If the metadata is not JSON-serialisable or the model holds a type outside the allow-list.
     """
     path = Path(path)
-    data = sio.dumps(model)
+    data = _reproducible(sio.dumps(model))
     types = sorted(sio.get_untrusted_types(data=data))
     refused = [name for name in types if not is_allowed_type(name)]
     if refused:
@@ -99,6 +102,52 @@ def save_model(model: Any, path: str | Path, metadata: dict | None = None) -> Pa
     with atomic_path(manifest_path(path)) as tmp:
         tmp.write_text(manifest_text)
     return path
+
+
+def _reproducible(data: bytes) -> bytes:
+    """The skops archive with the same bytes for the same model: skops names references and array files
+    by ``id()`` (memory addresses) or a UUID and stamps zip entries with the time; number them in
+    order of appearance and fix the timestamps, so a resumed run publishes what an uninterrupted one does."""
+    ids: dict[int, int] = {}
+    files: dict[str, str] = {}
+
+    def renumber(node):
+        if isinstance(node, list):
+            return [renumber(item) for item in node]
+        if not isinstance(node, dict):
+            return node
+        out = {}
+        for key, value in node.items():
+            if key == "__id__" and isinstance(value, int):
+                value = ids.setdefault(value, len(ids))
+            elif key == "file" and isinstance(value, str):
+                value = files.setdefault(value, f"{len(files)}{Path(value).suffix}")
+            out[key] = renumber(value)
+        return out
+
+    with zipfile.ZipFile(io.BytesIO(data)) as source:
+        entries = {"schema.json": json.dumps(renumber(json.loads(source.read("schema.json"))), indent=2).encode()}
+        entries.update({files[info.filename]: _zero_padding(source.read(info)) if info.filename.endswith(".npy") else source.read(info)
+                        for info in source.infolist() if info.filename != "schema.json"})
+        compression = source.infolist()[0].compress_type
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as target:
+        for name in sorted(entries):
+            target.writestr(zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0)), entries[name], compress_type=compression)
+    return out.getvalue()
+
+
+def _zero_padding(npy: bytes) -> bytes:
+    """A ``.npy`` whose structured records (a tree's nodes) carry zeros, not stale memory, in their padding."""
+    array = np.load(io.BytesIO(npy), allow_pickle=False)
+    if array.dtype.names is None:
+        return npy
+    clean = np.zeros(array.shape, array.dtype)  # calloc: padding included
+    for name in array.dtype.names:
+        clean[name] = array[name]
+    out = io.BytesIO()
+    np.save(out, clean, allow_pickle=False)
+    return out.getvalue()
 
 
 def read_manifest(path: str | Path) -> dict:
