@@ -2,7 +2,8 @@
 
     python -m flows.regenerate --catalog data/catalogs/demo.yaml
 
-Each pipeline runs as a subflow after ingestion; cached tasks make a rerun with unchanged inputs
+Each pipeline whose inputs the catalog has (deposits, survey lines, waveforms, scenes, a plate
+model) runs as a subflow after ingestion; cached tasks make a rerun with unchanged inputs
 cheap, and a changed input file reruns only what depends on it. The run page
 ``outputs/<study_area>/index.html`` links every map and table of the run, with the catalog, code
 version, input hashes and task timings; it is written even when a pipeline fails, with the error.
@@ -27,24 +28,26 @@ from tasks.report import write_run_report
 
 @flow(name="regenerate")
 def regenerate(catalog: str = DEMO_CATALOG, outputs: str = "outputs") -> dict[str, str]:
-    """Run every pipeline on the study area; returns each pipeline's report page and the run page."""
+    """Run every pipeline the catalog has inputs for (the others are listed as skipped on the run page);
+    returns each pipeline's report page and the run page."""
     started = datetime.now(timezone.utc).isoformat(timespec="seconds")
     cat = load_catalog(catalog)
+    skipped = cat.missing_inputs()
+    pipelines = {"prospectivity": lambda: prospectivity(catalog=catalog, outputs=outputs, run_ingest=False, return_state=True),
+                 "inversion": lambda: inversion(catalog=catalog, outputs=outputs, return_state=True),
+                 "seismic": lambda: seismic(catalog=catalog, outputs=outputs, return_state=True),
+                 "lithology": lambda: lithology(catalog=catalog, outputs=outputs, run_ingest=False, return_state=True)}
     states = {"ingest": ingest(catalog=catalog, outputs=outputs, return_state=True)}
     if states["ingest"].is_completed():
-        states["prospectivity"] = prospectivity(catalog=catalog, outputs=outputs, run_ingest=False, return_state=True)
-        states["inversion"] = inversion(catalog=catalog, outputs=outputs, return_state=True)
-        states["seismic"] = seismic(catalog=catalog, outputs=outputs, return_state=True)
-        if cat.scenes:
-            states["lithology"] = lithology(catalog=catalog, outputs=outputs, run_ingest=False, return_state=True)
-    if cat.plate_model is not None:  # needs the plate model only, not the ingested grid
+        states |= {name: start() for name, start in pipelines.items() if name not in skipped}
+    if "tectonics" not in skipped:  # needs the plate model only, not the ingested grid
         states["tectonics"] = tectonics(catalog=catalog, outputs=outputs, return_state=True)
-    outcomes = {name: _outcome(state) for name, state in states.items()}
+    outcomes = {name: _outcome(state) for name, state in states.items()} | {name: {"state": "Skipped", "note": why} for name, why in skipped.items()}
     page = write_run_report(cat, fingerprint(cat), outcomes, runtime.flow_run.id, started, outputs)
     failed = [name for name, state in states.items() if not state.is_completed()]
     if failed:
         raise RuntimeError(f"{', '.join(failed)} failed: see {page}")
-    return {name: outcome["report"] for name, outcome in outcomes.items()} | {"run": page}
+    return {name: outcome["report"] for name, outcome in outcomes.items() if "report" in outcome} | {"run": page}
 
 
 def _outcome(state) -> dict:

@@ -347,6 +347,15 @@ class Catalog(_Section):
             raise ValueError("a catalog needs a 'grid' section (or a 'demo' section to build the demo region)")
         return self
 
+    def missing_inputs(self) -> dict[str, str]:
+        """The pipelines this catalog gives no input to, each with what it lacks (``regenerate`` skips them)."""
+        has = {"prospectivity": (self.deposits is not None, "no 'deposits' section"),
+               "inversion": (bool(self.surveys.sp or self.surveys.ves or self.surveys.tem), "no survey lines (surveys.sp, .ves or .tem)"),
+               "seismic": (self.waveforms is not None, "no 'waveforms' section"),
+               "lithology": (bool(self.scenes), "no 'scenes' section"),
+               "tectonics": (self.plate_model is not None, "no 'plate_model' section")}
+        return {name: f"the catalog has {lacking}" for name, (present, lacking) in has.items() if not present}
+
     def files(self) -> dict[str, Path]:
         """Every input file by its catalog key (``rasters.magnetics``, ``surveys.ves[0]``...)."""
         found: dict[str, Path] = {}

@@ -12,13 +12,15 @@ from geoprospect.render.report import Section, report_html
 
 @dataclass(frozen=True)
 class PipelineOutcome:
-    """How one pipeline of the run ended: its report page (relative to the run page) or its error."""
+    """How one pipeline of the run ended: its report page (relative to the run page) or its error, or
+    why it did not run (``note``)."""
 
     name: str
     state: str
     report: str | None = None
     error: str = ""
     products: tuple[str, ...] = ()  # files it wrote, relative to the run page
+    note: str = ""
 
 
 def run_report(study_area: str, started: str, code_version: str, catalog_yaml: str, inputs: pd.DataFrame,
@@ -34,8 +36,10 @@ def run_report(study_area: str, started: str, code_version: str, catalog_yaml: s
     """
     summary = pd.DataFrame([{"pipeline": p.name, "state": p.state, "report": p.report or "", "maps": _count(p, ".png"),
                              "tables": _count(p, ".csv")} for p in pipelines])
-    sections = [Section("Pipelines", f"{sum(p.state == 'Completed' for p in pipelines)} of {len(pipelines)} completed.", summary)]
-    for p in pipelines:
+    ran = [p for p in pipelines if p.state != "Skipped"]
+    skipped = "".join(f" Skipped: {p.name} ({p.note})." for p in pipelines if p.state == "Skipped")
+    sections = [Section("Pipelines", f"{sum(p.state == 'Completed' for p in ran)} of {len(ran)} completed.{skipped}", summary)]
+    for p in ran:
         tables = [f for f in p.products if f.endswith((".csv", ".tif", ".html"))]
         sections.append(Section(f"{p.name}: {p.state}", f"Report: {p.report}. Files: " + ", ".join(tables) if p.report else "",
                                 images=[(f, f.rsplit("/", 1)[-1]) for f in p.products if f.endswith(".png")], error=p.error))

@@ -41,6 +41,14 @@ def test_demo_catalog_reads_with_absolute_existing_paths(demo_catalog):
     assert all(p.is_absolute() and p.exists() for p in files.values())
 
 
+def test_missing_inputs_name_the_pipelines_regenerate_skips(demo_catalog, demo_raw):
+    assert read_catalog(demo_catalog).missing_inputs() == {}  # the demo feeds every pipeline
+    rasters_only = {k: demo_raw[k] for k in ("study_area", "grid", "rasters", "vectors")}
+    missing = read_catalog(_write_beside(demo_catalog, rasters_only, "rasters_only")).missing_inputs()
+    assert set(missing) == {"prospectivity", "inversion", "seismic", "lithology", "tectonics"}
+    assert missing["seismic"] == "the catalog has no 'waveforms' section"
+
+
 def test_relative_paths_resolve_against_the_catalog_folder_not_the_cwd(tmp_path, monkeypatch):
     (tmp_path / "area" / "grids").mkdir(parents=True)
     (tmp_path / "area" / "grids" / "tmi.tif").write_bytes(b"")

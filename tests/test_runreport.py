@@ -19,3 +19,11 @@ def test_run_page_shows_maps_failures_timings_and_inputs():
     assert "Failed tasks" in page and "InputError: &lt;features&gt; all nodata" in page  # escaped
     assert "3.5 s in all" in page and "/data/dem.tif" in page and "<pre>study_area: area\n</pre>" in page
     assert "1 of 2 completed" in page
+
+
+def test_a_skipped_pipeline_is_named_with_its_reason_and_not_counted():
+    pipelines = [PipelineOutcome("ingest", "Completed", "ingest/report.html"),
+                 PipelineOutcome("seismic", "Skipped", note="the catalog has no 'waveforms' section")]
+    page = run_report("area", "t", "v1", "", pd.DataFrame(), pipelines, pd.DataFrame())
+    assert "1 of 1 completed. Skipped: seismic (the catalog has no &#x27;waveforms&#x27; section)." in page
+    assert "seismic: Skipped" not in page

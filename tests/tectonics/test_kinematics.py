@@ -305,3 +305,15 @@ def test_bad_kinematics_files(tmp_path, demo):
     with pytest.raises(InputError, match=r"agegrid_\{time\}\.nc: no age grid file matches"):
         PlateModelFiles(demo[2].rotations, demo[2].topologies,
                         age_grid_template=str(tmp_path / "agegrid_{time}.nc")).nearest_age_grid_path(10.0)
+
+
+def test_gplates_formats_of_global_models_give_the_same_kinematics(demo, tmp_path):
+    # Global models (Müller et al. 2016/2019) ship .grot rotations and compressed .gpmlz topologies.
+    rotation_model, topologies, files = demo
+    grot, gpmlz = tmp_path / "rotations.grot", tmp_path / "topologies.gpmlz"
+    pygplates.FeatureCollection(str(files.rotations[0])).write(str(grot))
+    merged = pygplates.FeatureCollection([f for path in files.topologies for f in pygplates.FeatureCollection(str(path))])
+    merged.write(str(gpmlz))
+    converted = read_rotation_model([grot])
+    table = subduction_kinematics(read_features([gpmlz], "topology", converted), converted, 40.0)
+    pd.testing.assert_frame_equal(table, subduction_kinematics(topologies, rotation_model, 40.0))
