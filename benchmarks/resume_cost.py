@@ -1,9 +1,10 @@
 """Resume cost: a rerun after a SIGKILL at about half of a cold run, against the cold run.
 
-    python benchmarks/resume_cost.py [--size-m 4000] [--resolution-m 60] [--kill-at 0.5]
+    python benchmarks/resume_cost.py [--flow flows.regenerate] [--size-m 4000] [--resolution-m 60] [--kill-at 0.5]
 
-Builds a demo region (not timed), then times ``python -m flows.ingest`` cold (fresh PREFECT_HOME and
-outputs), starts it again in another fresh folder, kills it with its temporary Prefect server
+Builds a demo region (not timed), then times the flow's command line (default ``regenerate``, every
+pipeline, with small settings: a few models, few epochs, a 20 Myr tectonic history) cold (fresh
+PREFECT_HOME and outputs), starts it again in another fresh folder, kills it with its temporary Prefect server
 (SIGKILL to the process group) at ``kill-at`` of the cold time, and times the rerun that resumes it.
 Prints both times, their ratio and how many cacheable task runs each computed (the rest were read
 from the cache). Both times include the ~10-20 s start of a temporary Prefect server; the goal of
@@ -25,11 +26,20 @@ from geoprospect.demo import ensure_demo
 from tests.reliability.support import kill, recomputed, start_flow, task_states
 
 
-def _timed_run(catalog: Path, folder: Path, log: Path) -> tuple[float, str]:
-    """Run the ingest flow to the end; returns (seconds, the log it wrote)."""
+# Small settings for every pipeline, so that a cold regenerate of the 4 km demo takes minutes, not an hour.
+SMALL = ("prospectivity: {models: {rf: {model: rf, params: {n_estimators: 100}}, svm: {model: svm}}, imbalance: [none, smote]}\n"
+         "inversion: {study_size: tiny}\n"
+         "lithology: {models: [svm, mlp, cnn], chip_sizes: [5], seeds: [0], samples_per_class: 100, test_samples_per_class: 100, "
+         "block_size_m: 600, epochs: 5}\n"
+         "tectonics: {stop_ma: 20, step_myr: 1, models: [rf, svm], n_splits: 3, windows: [[0, 10], [10, 20]], animation: false}\n"
+         "seismic: {epochs: 3}\n")
+
+
+def _timed_run(flow: str, catalog: Path, folder: Path, log: Path) -> tuple[float, str]:
+    """Run the flow to the end; returns (seconds, the log it wrote)."""
     start_bytes = log.stat().st_size if log.exists() else 0
     start = time.perf_counter()
-    process = start_flow("flows.ingest", catalog, folder / "outputs", folder / "prefect", log)
+    process = start_flow(flow, catalog, folder / "outputs", folder / "prefect", log)
     if process.wait() != 0:
         raise RuntimeError(f"the run failed; {log} ends with:\n{log.read_text()[-3000:]}")
     return time.perf_counter() - start, log.read_text()[start_bytes:]
@@ -37,6 +47,7 @@ def _timed_run(catalog: Path, folder: Path, log: Path) -> tuple[float, str]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--flow", default="flows.regenerate", help="the flow module to run (default flows.regenerate)")
     parser.add_argument("--size-m", type=float, default=4000, help="side of the demo square (default 4000 m)")
     parser.add_argument("--resolution-m", type=float, default=60, help="demo grid spacing (default 60 m)")
     parser.add_argument("--kill-at", type=float, default=0.5, help="kill time as a fraction of the cold run (default 0.5)")
@@ -46,22 +57,22 @@ def main() -> None:
         ensure_demo(root / "demo", seed=5, size_m=args.size_m, resolution_m=args.resolution_m)
         catalog = root / "demo.yaml"
         catalog.write_text(f"study_area: bench\ndemo: {{seed: 5, folder: {root / 'demo'}, size_m: {args.size_m}, "
-                           f"resolution_m: {args.resolution_m}}}\n")
+                           f"resolution_m: {args.resolution_m}}}\n" + SMALL)
 
-        cold_s, cold_log = _timed_run(catalog, root / "cold", root / "cold.log")
+        cold_s, cold_log = _timed_run(args.flow, catalog, root / "cold", root / "cold.log")
 
         killed_log = root / "killed.log"
-        process = start_flow("flows.ingest", catalog, root / "killed" / "outputs", root / "killed" / "prefect", killed_log)
+        process = start_flow(args.flow, catalog, root / "killed" / "outputs", root / "killed" / "prefect", killed_log)
         time.sleep(args.kill_at * cold_s)
         if process.poll() is not None:
             raise RuntimeError("the run ended before the kill: lower --kill-at")
         kill(process)
         finished = sum(n for (_, state), n in task_states(killed_log.read_text()).items() if state in ("Completed", "Cached"))
 
-        rerun_s, rerun_log = _timed_run(catalog, root / "killed", killed_log)
+        rerun_s, rerun_log = _timed_run(args.flow, catalog, root / "killed", killed_log)
 
     cold, rerun = task_states(cold_log), task_states(rerun_log)
-    print(f"demo {args.size_m:g} m at {args.resolution_m:g} m, flows.ingest, kill at {args.kill_at:.0%} of the cold run")
+    print(f"demo {args.size_m:g} m at {args.resolution_m:g} m, {args.flow}, kill at {args.kill_at:.0%} of the cold run")
     print(f"cold run:                 {cold_s:7.1f} s   task runs computed: {recomputed(cold)} of {sum(cold.values())}")
     print(f"killed run:               {args.kill_at * cold_s:7.1f} s   task runs finished before the kill: {finished}")
     print(f"rerun after the kill:     {rerun_s:7.1f} s   task runs computed: {recomputed(rerun)} "

@@ -27,6 +27,16 @@ from geoprospect.demo import build_demo
 
 
 @pytest.fixture(scope="session")
+def harness():
+    """One temporary Prefect server for the whole session. Defined once, here: a second harness in the
+    same process would start a second server, and Prefect's events (task-run states) would be lost."""
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=180):
+        yield
+
+
+@pytest.fixture(scope="session")
 def demo_settings() -> dict:
     """The ``build_demo`` settings of :func:`demo_catalog`: a 4 km square on a 60 m grid."""
     return dict(seed=7, size_m=4000, resolution_m=60)

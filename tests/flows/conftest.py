@@ -1,14 +1,6 @@
-"""Flow tests run against a temporary Prefect server with a temporary PREFECT_HOME."""
+"""Flow tests run against the session's temporary Prefect server (``harness``, tests/conftest.py)."""
 
 import pytest
-
-
-@pytest.fixture(scope="session")
-def harness():
-    from prefect.testing.utilities import prefect_test_harness
-
-    with prefect_test_harness(server_startup_timeout=180):
-        yield
 
 
 @pytest.fixture(scope="session")
