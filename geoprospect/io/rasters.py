@@ -7,6 +7,7 @@ band averaged onto 30 m ignores its nodata pixels instead of mixing them in).
 
 from __future__ import annotations
 
+import errno
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
@@ -139,6 +140,7 @@ def align_raster(
                     src, crs=grid.crs, transform=grid.transform, width=grid.width, height=grid.height,
                     resampling=resampling_for(kind, info.resolution_m, grid.resolution_m), src_nodata=info.nodata,
                 ))
+            current = None  # from here on a failure with no input named is the output's (a full disk)
             with rasterio.open(tmp, "w", **profile) as dst:
                 for i, (_, band) in enumerate(sources, start=1):
                     dst.set_band_description(i, band.name)
@@ -150,6 +152,7 @@ def align_raster(
                             current = path
                             data = vrts[path].read(band.index, window=window, masked=True)
                             values = data.astype("float64").filled(np.nan) * band.scale + band.offset
+                            current = None
                             dst.write(values.astype("float32"), i, window=window)
                             _accumulate(stats[band.name], values)
             for path, band in sources:
@@ -157,6 +160,10 @@ def align_raster(
                     raise InputError(path, f"band {band.name} holds no valid data over the target grid (all nodata)",
                                      "check the nodata value and that the raster covers the study area")
     except RasterioError as exc:
+        if current is None:
+            raise OSError(errno.EIO, f"writing failed part-way ({exc}): is the disk full or the folder read-only? "
+                                     "Free space or choose another outputs folder, then rerun (finished tasks are cached)",
+                          str(destination)) from None
         raise InputError(current, f"reading failed part-way ({exc}): the file is probably truncated or corrupt", "download or export it again") from None
     cells = grid.width * grid.height
     return {

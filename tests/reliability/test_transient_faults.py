@@ -6,6 +6,10 @@ from __future__ import annotations
 
 import errno
 import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -20,6 +24,7 @@ from geoprospect.io import files
 from geoprospect.io.files import FileRef, content_hash
 from tasks.ingest import align_raster
 
+ROOT = Path(__file__).resolve().parents[2]
 UTM = "EPSG:32612"
 GRID = TargetGrid(UTM, 500_000.0, 3_601_200.0, 60.0, 20, 20)
 
@@ -141,3 +146,30 @@ def test_a_file_changed_after_listing_is_refused(raster):
     raster.write_bytes(raster.read_bytes() + b"\0")
     with pytest.raises(InputError, match="magnetics.tif.*changed while the run"):
         ref.verify()
+
+
+def test_a_full_disk_while_aligning_blames_the_output_and_leaves_nothing(tmp_path, write_tif):
+    """The disk fills while a layer is written (a file-size limit makes GDAL's writes fail for real, in
+    a child process): the error names the output and says what to do, not 'input corrupt', and no
+    partial file is left."""
+    source = write_tif(tmp_path / "magnetics.tif", np.random.default_rng(0).random((400, 400)).astype("float32"),
+                       UTM, Affine(30, 0, 500_000, 0, -30, 3_612_000))
+    out = tmp_path / "layers"
+    out.mkdir()
+    script = textwrap.dedent(f"""
+        import resource, signal
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # writes past the limit fail with EFBIG instead of killing
+        resource.setrlimit(resource.RLIMIT_FSIZE, (100_000, 100_000))
+        from geoprospect.grid import TargetGrid
+        from geoprospect.io.rasters import BandSpec, align_raster
+        grid = TargetGrid("{UTM}", 500_000.0, 3_612_000.0, 30.0, 400, 400)
+        try:
+            align_raster([("{source}", BandSpec(1, "magnetics"))], grid, "{out / 'magnetics.tif'}")
+        except OSError as error:
+            print(type(error).__name__, error)
+    """)
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert done.stdout.startswith("OSError"), done.stdout + done.stderr[-2000:]
+    assert "magnetics.tif" in done.stdout and "disk full" in done.stdout and "rerun" in done.stdout
+    assert "corrupt" not in done.stdout
+    assert os.listdir(out) == []
