@@ -3,7 +3,7 @@
     python benchmarks/resume_cost.py [--flow flows.regenerate] [--size-m 4000] [--resolution-m 60] [--kill-at 0.5]
 
 Builds a demo region (not timed), then times the flow's command line (default ``regenerate``, every
-pipeline, with small settings: a few models, few epochs, a 20 Myr tectonic history) cold (fresh
+pipeline, with small settings: a few models, few epochs, a 60 Myr tectonic history at 2 Myr) cold (fresh
 PREFECT_HOME and outputs), starts it again in another fresh folder, kills it with its temporary Prefect server
 (SIGKILL to the process group) at ``kill-at`` of the cold time, and times the rerun that resumes it.
 Prints both times, their ratio and how many cacheable task runs each computed (the rest were read
@@ -31,7 +31,7 @@ SMALL = ("prospectivity: {models: {rf: {model: rf, params: {n_estimators: 100}},
          "inversion: {study_size: tiny}\n"
          "lithology: {models: [svm, mlp, cnn], chip_sizes: [5], seeds: [0], samples_per_class: 100, test_samples_per_class: 100, "
          "block_size_m: 600, epochs: 5}\n"
-         "tectonics: {stop_ma: 20, step_myr: 1, models: [rf, svm], n_splits: 3, windows: [[0, 10], [10, 20]], animation: false}\n"
+         "tectonics: {stop_ma: 60, step_myr: 2, models: [rf, svm], n_splits: 3, windows: [[0, 20], [20, 40], [40, 60]], animation: false}\n"
          "seismic: {epochs: 3}\n")
 
 

@@ -1,5 +1,5 @@
-"""The command line shared by the flows: one readable line for bad input (exit code 2) or an I/O fault
-that outlived its retries (exit code 1).
+"""The command line shared by the flows: one readable line for bad input (exit code 2), an I/O fault
+that outlived its retries, or a run whose failed pipelines are shown on its run page (exit code 1).
 
 The flow module is imported only after the arguments are read, so that ``--dask`` (which sets
 ``GEOPROSPECT_DASK``, see :mod:`flows.runners`) decides the task runner the flows are built with, and
@@ -20,6 +20,10 @@ from geoprospect.errors import InputError
 from geoprospect.io.catalog import read_catalog
 
 DEMO_CATALOG = "data/catalogs/demo.yaml"
+
+
+class RunFailed(RuntimeError):
+    """Pipelines of a run failed, and the message says where their errors are (the run page)."""
 
 
 def run(flow_path: str, description: str) -> None:
@@ -44,18 +48,19 @@ def run(flow_path: str, description: str) -> None:
     except InputError as exc:
         print(f"error: {exc}", file=sys.stderr)
         sys.exit(2)
-    except OSError as exc:  # after the retries: a vanished input, a full or read-only disk
+    except (OSError, RunFailed) as exc:  # after the retries: a vanished input, a full or read-only disk
         print(f"error: {exc}", file=sys.stderr)
         sys.exit(1)
     print(result)
 
 
 class _NoTracebackForBadInput(logging.Filter):
-    """Bad input is the user's to fix, not a bug: Prefect's console logs of it lose the traceback."""
+    """Bad input is the user's to fix, not a bug, and a failed run points to its run page: Prefect's
+    console logs of them lose the traceback."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         error = record.exc_info[1] if record.exc_info else None
-        while error is not None and not isinstance(error, InputError):
+        while error is not None and not isinstance(error, (InputError, RunFailed)):
             error = error.__cause__ or error.__context__
         if error is not None:
             record.exc_info = record.exc_text = None

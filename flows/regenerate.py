@@ -15,7 +15,7 @@ from datetime import datetime, timezone
 
 from prefect import flow, runtime
 
-from flows.cli import DEMO_CATALOG, run
+from flows.cli import DEMO_CATALOG, RunFailed, run
 from flows.ingest import ingest
 from flows.inversion import inversion
 from flows.lithology import lithology
@@ -46,7 +46,7 @@ def regenerate(catalog: str = DEMO_CATALOG, outputs: str = "outputs") -> dict[st
     page = write_run_report(cat, fingerprint(cat), outcomes, runtime.flow_run.id, started, outputs)
     failed = [name for name, state in states.items() if not state.is_completed()]
     if failed:
-        raise RuntimeError(f"{', '.join(failed)} failed: see {page}")
+        raise RunFailed(f"{', '.join(failed)} failed: see {page}")
     return {name: outcome["report"] for name, outcome in outcomes.items() if "report" in outcome} | {"run": page}
 
 

@@ -39,7 +39,7 @@ from geoprospect.lithology.metrics import classification_metrics, format_mean_sd
 from geoprospect.lithology.split import sample_per_class
 from geoprospect.lithology.unsupervised import AutoencoderClusters, cluster_image, sample_pixels
 from geoprospect.provenance import code_digest
-from geoprospect.render.lithology import plot_accuracy_comparison, plot_class_map, plot_confidence, plot_confusion
+from geoprospect.render.lithology import class_colours, plot_accuracy_comparison, plot_class_map, plot_confidence, plot_confusion
 from geoprospect.render.report import Section, report_html
 from geoprospect.sensors import get_sensor
 
@@ -178,7 +178,7 @@ def map_scene(cube_path: Path, scene: str, sensor: str, model_name: str, chip_si
     save_model(model, destination / "model.skops", {"bands": data["names"], "chip_size": chip_size, "model": model_name,
                                                     "classes": {str(k): v for k, v in names.items()}})
     title = f"{scene} {model_name.upper()}" + (f" {chip_size}x{chip_size} chips" if model_name == "cnn" else "")
-    write_class_cog(_on_grid(codes, template, "lithology"), destination / "map.tif", names,
+    write_class_cog(_on_grid(codes, template, "lithology"), destination / "map.tif", names, class_colours(sorted(names)),
                     tags={"model": model_name, "chip_size": str(chip_size), "scene": scene})
     write_cog(_on_grid(confidence, template, "confidence"), destination / "confidence.tif", units="probability")
     bounds = tuple(float(v) for v in template.rio.bounds())
@@ -203,7 +203,8 @@ def cluster_scene(cube_path: Path, scene: str, sensor: str, spec: LithologySpec,
     names = {k: f"cluster {k}" for k in range(1, spec.clusters + 1)}
     template = data["template"]
     destination.mkdir(parents=True, exist_ok=True)
-    write_class_cog(_on_grid(labels, template, "cluster"), destination / "clusters.tif", names, tags={"scene": scene})
+    write_class_cog(_on_grid(labels, template, "cluster"), destination / "clusters.tif", names, class_colours(sorted(names)),
+                    tags={"scene": scene})
     bounds = tuple(float(v) for v in template.rio.bounds())
     save_png(plot_class_map(labels, bounds, names, title=f"Autoencoder + k-means clusters: {scene}",
                             crs_label=str(template.rio.crs)), destination / "clusters.png")

@@ -23,7 +23,6 @@ from rasterio.windows import Window
 
 from geoprospect.errors import InputError
 from geoprospect.io.files import atomic_path
-from geoprospect.render.lithology import class_colours
 
 GDAL_CACHE_MB = 256  # GDAL's default (5 % of RAM) would dominate the memory of a streamed write
 
@@ -108,7 +107,7 @@ CLASS_NAMES_TAG = "CLASS_NAMES"  # dataset tag: JSON object {"code": "name"} of 
 
 
 def write_class_cog(codes: xr.DataArray, path: str | Path, class_names: dict[int, str],
-                    colours: dict[int, tuple[int, int, int]] | None = None, description: str = "class",
+                    colours: dict[int, tuple[int, int, int]], description: str = "class",
                     tags: dict[str, str] | None = None, blocksize: int = 512) -> Path:
     """Write a class map as a paletted Cloud-Optimized GeoTIFF of uint8 codes (0 = nodata).
 
@@ -125,8 +124,8 @@ def write_class_cog(codes: xr.DataArray, path: str | Path, class_names: dict[int
         Destination ``.tif``; written atomically.
     class_names : dict of int to str
         Name of every code present in the map (codes 1-255).
-    colours : dict of int to (r, g, b), optional
-        0-255 colour per code; default :func:`geoprospect.render.lithology.class_colours`.
+    colours : dict of int to (r, g, b)
+        0-255 colour per code (e.g. :func:`geoprospect.render.lithology.class_colours`).
     description : str
         Band description.
     tags : dict, optional
@@ -156,10 +155,9 @@ def write_class_cog(codes: xr.DataArray, path: str | Path, class_names: dict[int
         unnamed = sorted(v.item() for v in present if v != 0 and v not in class_names)
         raise InputError(path, f"codes {unnamed[:10]} in the map have no class name",
                          "name every code in class_names (whole numbers 1-255; 0 or NaN for nodata)")
-    colours = class_colours(sorted(class_names)) if colours is None else colours
     if set(class_names) - set(colours):
         raise InputError(path, f"no colour for classes {sorted(set(class_names) - set(colours))}",
-                         "give a colour for every named class, or colours=None for the default palette")
+                         "give a colour for every named class (geoprospect.render.lithology.class_colours makes a palette)")
     if any(len(colours[k]) != 3 or not all(0 <= c <= 255 for c in colours[k]) for k in class_names):
         raise InputError(path, "colours must be (r, g, b) with each component 0-255", "correct the colours")
     colormap = {0: (0, 0, 0, 0), **{int(k): (*(int(c) for c in colours[k]), 255) for k in class_names}}

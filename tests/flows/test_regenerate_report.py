@@ -29,3 +29,31 @@ def test_a_failed_pipeline_still_gets_a_run_page_with_its_error(harness, small_d
     assert "Timings per task" in page and "align_raster" in page and "build_cube" in page
     assert "magnetics" in page and "sha256" in page  # input hashes
     assert "study_area: runpage" in page  # the catalog used
+
+
+@pytest.mark.slow
+def test_cli_prints_one_line_when_a_pipeline_fails_and_skips_what_the_catalog_lacks(tmp_path):
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    import yaml
+
+    from geoprospect.demo import ensure_demo
+
+    root = Path(__file__).resolve().parents[2]
+    demo = yaml.safe_load((ensure_demo(tmp_path / "demo", seed=5, size_m=4000, resolution_m=60)).read_text())
+    catalog = tmp_path / "demo" / "rasters_and_deposits.yaml"  # beside the demo: its relative paths hold
+    catalog.write_text(yaml.safe_dump({"study_area": "cli", **{k: demo[k] for k in ("grid", "rasters", "vectors", "deposits")},
+                                       "prospectivity": {"n_folds": 200}}))  # more folds than deposits: fails
+    env = {**os.environ, "PREFECT_HOME": str(tmp_path / "prefect")}
+    done = subprocess.run([sys.executable, "-m", "flows.regenerate", "--catalog", str(catalog), "--outputs", str(tmp_path / "out")],
+                          cwd=root, env=env, capture_output=True, text=True, timeout=600)
+    page = tmp_path / "out" / "cli" / "index.html"
+    assert done.returncode == 1, done.stderr[-3000:]
+    assert f"error: prospectivity failed: see {page}" in done.stderr.splitlines()
+    assert "Traceback" not in done.stderr
+    text = page.read_text()
+    assert "ingest: Completed" in text and "prospectivity: Failed" in text
+    assert "Skipped: inversion" in text and "Skipped: seismic (the catalog has no &#x27;waveforms&#x27; section)" in text

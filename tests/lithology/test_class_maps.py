@@ -70,7 +70,7 @@ def test_class_cog_round_trip(tmp_path):
 
 def test_default_colours_are_the_stable_palette(tmp_path):
     codes = on_grid(np.array([[1, 3], [4, 0]], dtype=np.uint8), Affine(10, 0, 0, 0, -10, 20))
-    _, _, colours = read_class_map(write_class_cog(codes, tmp_path / "m.tif", NAMES, blocksize=16))
+    _, _, colours = read_class_map(write_class_cog(codes, tmp_path / "m.tif", NAMES, class_colours(sorted(NAMES)), blocksize=16))
     assert colours == class_colours(sorted(NAMES))
     palette = class_colours(range(1, 17))
     assert len(set(palette.values())) == 16
@@ -95,9 +95,9 @@ def test_bad_class_maps_are_input_errors(tmp_path, codes, names, colours, match)
 def test_class_map_needs_one_layer_and_a_crs(tmp_path):
     layer = on_grid(np.ones((2, 2), np.uint8), Affine(10, 0, 0, 0, -10, 20))
     with pytest.raises(InputError, match="one \\(y, x\\) layer"):
-        write_class_cog(layer.expand_dims(band=[1]), tmp_path / "m.tif", NAMES)
+        write_class_cog(layer.expand_dims(band=[1]), tmp_path / "m.tif", NAMES, {})
     with pytest.raises(InputError, match="no CRS"):
-        write_class_cog(layer.drop_vars("spatial_ref"), tmp_path / "m.tif", NAMES)
+        write_class_cog(layer.drop_vars("spatial_ref"), tmp_path / "m.tif", NAMES, class_colours(sorted(NAMES)))
 
 
 def test_read_class_map_refuses_other_files(tmp_path):
@@ -152,7 +152,7 @@ def test_real_landsat_scene_clusters_into_a_georeferenced_class_map(tmp_path):
     assert len(np.unique(labels[~nodata])) >= 3
     names = {k: f"unit {k}" for k in range(1, 6)}
     grid = on_grid(labels, transform, crs.to_string())
-    codes, read_names, _ = read_class_map(write_class_cog(grid, tmp_path / "units.tif", names, blocksize=128))
+    codes, read_names, _ = read_class_map(write_class_cog(grid, tmp_path / "units.tif", names, class_colours(sorted(names)), blocksize=128))
     assert read_names == names and codes.rio.crs == crs
     assert codes.rio.transform() == grid.rio.transform(recalc=True)  # the grid's pixel-centre coordinates
     assert codes.rio.transform().almost_equals(transform, precision=1e-9)  # = the decimated scene's, to rounding
