@@ -253,3 +253,10 @@ def test_metadata_must_be_json(fitted_pipelines, tmp_path):
     with pytest.raises(InputError, match="not JSON-serialisable"):
         save_model(fitted_pipelines["pu_rf"], tmp_path / "model.skops", {"when": object()})
     assert not list(tmp_path.iterdir())
+
+
+def test_svm_with_a_single_sample_of_a_class_says_what_to_add():
+    X = np.random.default_rng(0).random((20, 3))
+    y = np.r_[np.zeros(19), 1]
+    with pytest.raises(InputError, match=r"SVM training set: a class has 1 sample\(s\).*Fix: add samples of that class"):
+        make_model("svm", {}, 0).fit(X, y)

@@ -58,8 +58,9 @@ class CalibratedSVC(ClassifierMixin, BaseEstimator):
             raise ValueError(f"cv must be an integer >= 2, got {self.cv!r}")
         smallest = np.unique(y, return_counts=True)[1].min()
         if smallest < 2:
-            raise InputError("prospectivity.models", f"a class has {smallest} sample(s); calibrating the SVM needs 2",
-                             "add deposits or use fewer cross-validation folds")
+            # any pipeline's training set (prospectivity, tectonics, lithology): no catalog key to name
+            raise InputError("SVM training set", f"a class has {smallest} sample(s); calibrating the SVM needs 2",
+                             "add samples of that class (deposits), widen the time range, or use fewer cross-validation folds")
         folds = StratifiedKFold(min(self.cv, smallest), shuffle=True, random_state=self.random_state)
         svc = SVC(C=self.C, kernel=self.kernel, gamma=self.gamma, class_weight=self.class_weight)
         self.calibrated_ = CalibratedClassifierCV(svc, method="sigmoid", cv=folds, ensemble=False).fit(X, y)
