@@ -48,7 +48,7 @@ def run(flow_path: str, description: str) -> None:
     except InputError as exc:
         print(f"error: {exc}", file=sys.stderr)
         sys.exit(2)
-    except (OSError, RunFailed) as exc:  # after the retries: a vanished input, a full or read-only disk
+    except (OSError, RunFailed) as exc:  # an I/O fault after the retries, or failed pipelines of a run
         print(f"error: {exc}", file=sys.stderr)
         sys.exit(1)
     print(result)

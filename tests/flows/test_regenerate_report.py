@@ -38,15 +38,12 @@ def test_cli_prints_one_line_when_a_pipeline_fails_and_skips_what_the_catalog_la
     import sys
     from pathlib import Path
 
-    import yaml
-
     from geoprospect.demo import ensure_demo
+    from tests.reliability.support import rasters_and_deposits_catalog
 
     root = Path(__file__).resolve().parents[2]
-    demo = yaml.safe_load((ensure_demo(tmp_path / "demo", seed=5, size_m=4000, resolution_m=60)).read_text())
-    catalog = tmp_path / "demo" / "rasters_and_deposits.yaml"  # beside the demo: its relative paths hold
-    catalog.write_text(yaml.safe_dump({"study_area": "cli", **{k: demo[k] for k in ("grid", "rasters", "vectors", "deposits")},
-                                       "prospectivity": {"n_folds": 200}}))  # more folds than deposits: fails
+    ensure_demo(tmp_path / "demo", seed=5, size_m=4000, resolution_m=60)
+    catalog = rasters_and_deposits_catalog(tmp_path / "demo", "cli", prospectivity={"n_folds": 200})  # more folds than deposits: fails
     env = {**os.environ, "PREFECT_HOME": str(tmp_path / "prefect")}
     done = subprocess.run([sys.executable, "-m", "flows.regenerate", "--catalog", str(catalog), "--outputs", str(tmp_path / "out")],
                           cwd=root, env=env, capture_output=True, text=True, timeout=600)

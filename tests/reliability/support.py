@@ -19,6 +19,7 @@ from pathlib import Path
 import pandas as pd
 import pyogrio
 import rasterio
+import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 # Tasks without a cache policy: they run again on every run by design (cheap reads and the final publish).
@@ -26,6 +27,17 @@ UNCACHED_TASKS = {"load_catalog", "fingerprint", "ingested_products", "publish",
 # atomic_path's ".<name>.<8 hex>.tmp<suffix>" and ".<name>.<8 hex>.old" (Zarr's own ".zarray" are not)
 _TEMPORARY = re.compile(r"^\..+\.[0-9a-f]{8}\.(tmp|old)")
 _STATE_LINE = re.compile(r"Task run '(?P<task>[\w]+)-[0-9a-f]+' - Finished in state (?P<state>\w+)")
+
+
+def rasters_and_deposits_catalog(demo: Path, study_area: str, **settings) -> Path:
+    """A catalog of the built demo in ``demo`` with its grid, rasters, vectors and deposits only (so
+    ``regenerate`` runs ingest and prospectivity), plus pipeline ``settings``; written beside the demo,
+    where its relative paths hold."""
+    built = yaml.safe_load((demo / "catalog.yaml").read_text())
+    path = demo / f"{study_area}_rasters_and_deposits.yaml"
+    path.write_text(yaml.safe_dump({"study_area": study_area, **{k: built[k] for k in ("grid", "rasters", "vectors", "deposits")},
+                                    **settings}, sort_keys=False))
+    return path
 
 
 def start_flow(module: str, catalog: Path, outputs: Path, prefect_home: Path, log: Path) -> subprocess.Popen:

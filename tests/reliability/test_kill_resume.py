@@ -4,7 +4,8 @@ A flow's command line runs on a small demo (4 km at 60 m) in a subprocess with i
 and outputs folder. ``flows.ingest`` is killed (with its temporary Prefect server: the whole process
 group) while the first layers are aligned, while the feature cube is written and while quicklooks are
 rendered; ``flows.regenerate`` (on the demo's rasters, vectors and deposits: ingest, then
-prospectivity) while models are cross-validated and while a map is written. Each later attempt resumes the previous one. After every kill, every finished file
+prospectivity) while models are cross-validated and while a map is written. Each later attempt
+resumes the previous one. After every kill, every finished file
 must read completely; after the final run, the published products must equal those of an
 uninterrupted run in a fresh PREFECT_HOME, and every task that had finished before a kill must be
 read from the cache.
@@ -22,6 +23,7 @@ from tests.reliability.support import (
     UNCACHED_TASKS,
     file_hashes,
     kill,
+    rasters_and_deposits_catalog,
     recomputed,
     start_flow,
     task_states,
@@ -54,11 +56,8 @@ def catalog(tmp_path_factory) -> Path:
 def catalogs(catalog) -> dict[str, Path]:
     """The demo catalog for ingest; for regenerate, its rasters, vectors and deposits only, so that the
     run is ingest and prospectivity (the pipelines with the kill points) and fits in CI."""
-    demo = yaml.safe_load((catalog.parent / "demo" / "catalog.yaml").read_text())
     settings = yaml.safe_load(catalog.read_text())
-    regenerate = catalog.parent / "demo" / "regenerate.yaml"  # beside the demo: its relative paths hold
-    regenerate.write_text(yaml.safe_dump({"study_area": AREA, **{k: demo[k] for k in ("grid", "rasters", "vectors", "deposits")},
-                                          "prospectivity": settings["prospectivity"]}, sort_keys=False))
+    regenerate = rasters_and_deposits_catalog(catalog.parent / "demo", AREA, prospectivity=settings["prospectivity"])
     return {"flows.ingest": catalog, "flows.regenerate": regenerate}
 
 
