@@ -41,7 +41,7 @@ from geoprospect.geophysics.studies import (
     ves_simulation,
 )
 from geoprospect.geophysics.training import add_relative_noise, ves_training_set
-from geoprospect.models.autoencoder import one_torch_thread
+from geoprospect.nn import one_torch_thread
 
 
 def main() -> None:

@@ -6,7 +6,7 @@
 Writes the demo plate model (with its age grids) to a temporary folder and starts a Prefect server on
 a free loopback port with a temporary PREFECT_HOME (Dask workers report to a server). Then:
 
-1. serial: the core step (:func:`geoprospect.tectonic_prospectivity.kinematics_step`) in a loop in
+1. serial: the core step (:func:`geoprospect.pipelines.tectonics.kinematics_step`) in a loop in
    this process, no Prefect: the plate model is read once, each step resolves the topologies,
    computes the kinematics, samples the age grid and writes its Parquet table;
 2. Dask: the tectonics flow's ``kinematics_steps`` task (``--steps-per-task`` steps each, the
@@ -70,7 +70,7 @@ def _run(folder: Path, stop_ma: float, step_myr: float, steps_per_task: int):
     from prefect_dask import DaskTaskRunner
 
     from flows.runners import LOCAL_CLUSTER
-    from geoprospect import tectonic_prospectivity as core
+    from geoprospect.pipelines import tectonics as core
     from geoprospect.catalog import PlateModelSource, TectonicsSpec
     from geoprospect.demo.plates import write_plate_model
     from geoprospect.io.files import FileRef

@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
 import warnings
 from pathlib import Path
 
@@ -36,6 +35,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from benchmarks.timing import max_relative_difference, timed  # noqa: E402
 from geoprospect.geophysics.tem import MU0_H_PER_M, central_loop_step_off
 
 RADIUS_M = 100.0
@@ -63,21 +63,21 @@ def main() -> None:
     central_loop_step_off(times, rho[:2], thick[:2], RADIUS_M, CURRENT_A)  # compile / load the kernel
     ours = {}
     for label, threads in (("ours, 1 thread", 1), ("ours, default threads", None)):
-        wall, cpu, response = _timed(lambda n=threads: central_loop_step_off(times, rho, thick, RADIUS_M, CURRENT_A, n_threads=n))
+        wall, cpu, response = timed(lambda n=threads: central_loop_step_off(times, rho, thick, RADIUS_M, CURRENT_A, n_threads=n))
         ours[label] = (args.models / wall, 1e3 * cpu / args.models)
     hz, dbzdt = response
 
     sub = np.arange(args.subsample)
     simulation = _simpeg_simulation(times, rho.shape[1])
-    wall, cpu, simpeg_out = _timed(lambda: _simpeg(simulation, times, rho[sub], thick[sub]))
+    wall, cpu, simpeg_out = timed(lambda: _simpeg(simulation, times, rho[sub], thick[sub]))
     simpeg_rate, simpeg_cpu = len(sub) / wall, 1e3 * cpu / len(sub)
-    simpeg_diff = max(_rel(hz[sub], simpeg_out[0]), _rel(dbzdt[sub], simpeg_out[1]))
+    simpeg_diff = max(max_relative_difference(hz[sub], simpeg_out[0]), max_relative_difference(dbzdt[sub], simpeg_out[1]))
 
     sub_e = sub[: max(2, len(sub) // 4)]
-    wall, cpu, _ = _timed(lambda: _empymod(times, rho[sub_e], thick[sub_e]))
+    wall, cpu, _ = timed(lambda: _empymod(times, rho[sub_e], thick[sub_e]))
     empymod_rate, empymod_cpu = len(sub_e) / wall, 1e3 * cpu / len(sub_e)
     empy_hz, empy_dbzdt = _empymod_reference(times, rho[sub_e], thick[sub_e])
-    empymod_diff = max(_rel(hz[sub_e], empy_hz), _rel(dbzdt[sub_e], empy_dbzdt))
+    empymod_diff = max(max_relative_difference(hz[sub_e], empy_hz), max_relative_difference(dbzdt[sub_e], empy_dbzdt))
 
     print(f"{'code':28s} {'models/s':>10s} {'CPU ms/model':>13s}")
     for label, (rate, cpu_ms) in ours.items():
@@ -88,16 +88,6 @@ def main() -> None:
         print(f"{label}: {rate / simpeg_rate:.1f}x SimPEG, {rate / empymod_rate:.0f}x empymod (wall); "
               f"{simpeg_cpu / cpu_ms:.1f}x SimPEG, {empymod_cpu / cpu_ms:.0f}x empymod (CPU per model)")
     print(f"max relative difference, H_z and dB_z/dt: vs SimPEG {100 * simpeg_diff:.3f} %, vs empymod {100 * empymod_diff:.3f} %")
-
-
-def _timed(fn):
-    wall, cpu = time.perf_counter(), time.process_time()
-    out = fn()
-    return time.perf_counter() - wall, time.process_time() - cpu, out
-
-
-def _rel(ours: np.ndarray, reference: np.ndarray) -> float:
-    return float(np.max(np.abs(ours / reference - 1)))
 
 
 def _simpeg_simulation(times: np.ndarray, n_layers: int):

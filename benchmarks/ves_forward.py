@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
 import warnings
 from pathlib import Path
 
@@ -30,6 +29,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from benchmarks.timing import max_relative_difference, timed  # noqa: E402
 from geoprospect.geophysics.ves import schlumberger_rhoa
 
 SEED = 9
@@ -52,18 +52,18 @@ def main() -> None:
     mn2 = ab2 / 10
     print(f"{args.soundings} three-layer soundings x {args.spacings} Schlumberger spacings (AB/2 1-1000 m, MN/2 = AB/2 / 10)")
 
-    wall, cpu, ours = _timed(lambda: schlumberger_rhoa(ab2, rho, thick, mn2))
+    wall, cpu, ours = timed(lambda: schlumberger_rhoa(ab2, rho, thick, mn2))
     ours_rate, ours_cpu = args.soundings / wall, 1e3 * cpu / args.soundings
 
     sub = np.arange(args.subsample)
     simulation = _simpeg_simulation(ab2, mn2)
-    wall, cpu, simpeg_out = _timed(lambda: _simpeg(simulation, rho[sub], thick[sub]))
+    wall, cpu, simpeg_out = timed(lambda: _simpeg(simulation, rho[sub], thick[sub]))
     simpeg_rate, simpeg_cpu = len(sub) / wall, 1e3 * cpu / len(sub)
 
     from pygimli.physics.ves import VESModelling
 
     gimli = VESModelling(ab2=ab2, mn2=mn2)
-    wall, cpu, gimli_out = _timed(lambda: np.array([np.asarray(gimli.response(np.r_[h, r])) for r, h in zip(rho[sub], thick[sub])]))
+    wall, cpu, gimli_out = timed(lambda: np.array([np.asarray(gimli.response(np.r_[h, r])) for r, h in zip(rho[sub], thick[sub])]))
     gimli_rate, gimli_cpu = len(sub) / wall, 1e3 * cpu / len(sub)
 
     print(f"{'code':26s} {'soundings/s':>12s} {'CPU ms/sounding':>16s}")
@@ -72,18 +72,8 @@ def main() -> None:
     print(f"{'pyGIMLi (' + str(len(sub)) + ' soundings)':26s} {gimli_rate:12.0f} {gimli_cpu:16.4f}")
     print(f"ours: {ours_rate / simpeg_rate:.1f}x SimPEG, {ours_rate / gimli_rate:.1f}x pyGIMLi (wall); "
           f"{simpeg_cpu / ours_cpu:.1f}x SimPEG, {gimli_cpu / ours_cpu:.1f}x pyGIMLi (CPU per sounding)")
-    print(f"max relative difference: vs SimPEG {100 * _rel(ours[sub], simpeg_out):.3f} %, "
-          f"vs pyGIMLi {100 * _rel(ours[sub], gimli_out):.3f} %")
-
-
-def _timed(fn):
-    wall, cpu = time.perf_counter(), time.process_time()
-    out = fn()
-    return time.perf_counter() - wall, time.process_time() - cpu, out
-
-
-def _rel(ours: np.ndarray, reference: np.ndarray) -> float:
-    return float(np.max(np.abs(ours / reference - 1)))
+    print(f"max relative difference: vs SimPEG {100 * max_relative_difference(ours[sub], simpeg_out):.3f} %, "
+          f"vs pyGIMLi {100 * max_relative_difference(ours[sub], gimli_out):.3f} %")
 
 
 def _simpeg_simulation(ab2: np.ndarray, mn2: np.ndarray):

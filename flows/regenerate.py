@@ -23,7 +23,7 @@ from flows.prospectivity import prospectivity
 from flows.seismic import seismic
 from flows.tectonics import tectonics
 from tasks.ingest import fingerprint, load_catalog
-from tasks.report import write_run_report
+from tasks.regenerate import write_run_report
 
 
 @flow(name="regenerate")

@@ -22,7 +22,7 @@ def _module_file(name: str) -> Path | None:
 
 
 @lru_cache(maxsize=None)
-def _module_imports(name: str) -> tuple[str, tuple[str, ...]]:
+def module_imports(name: str) -> tuple[str, tuple[str, ...]]:
     """(source, geoprospect modules it imports) of one module."""
     path = _module_file(name)
     if path is None:
@@ -42,19 +42,19 @@ def _module_imports(name: str) -> tuple[str, tuple[str, ...]]:
 def code_digest(*modules: str) -> str:
     """SHA-256 of the source of ``modules`` and every geoprospect module they import, transitively."""
     with _LOCK:
-        return _code_digest(modules)
+        return closure_digest(modules)
 
 
 @lru_cache(maxsize=None)
-def _code_digest(modules: tuple[str, ...]) -> str:
+def closure_digest(modules: tuple[str, ...]) -> str:
     seen: set[str] = set()
     todo = list(modules)
     while todo:
         name = todo.pop()
         if name not in seen:
             seen.add(name)
-            todo.extend(_module_imports(name)[1])
+            todo.extend(module_imports(name)[1])
     digest = hashlib.sha256()
     for name in sorted(seen):
-        digest.update(name.encode() + b"\0" + _module_imports(name)[0].encode())
+        digest.update(name.encode() + b"\0" + module_imports(name)[0].encode())
     return digest.hexdigest()

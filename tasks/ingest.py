@@ -1,4 +1,4 @@
-"""Ingestion tasks: thin, cached wrappers over :mod:`geoprospect.ingest`.
+"""Ingestion tasks: thin, cached wrappers over :mod:`geoprospect.pipelines.ingest`.
 
 Every cached task takes :class:`FileRef` inputs (path + content hash), writes to content-addressed
 paths in the study area's work folder and returns a small :data:`Product` dict, never arrays:
@@ -14,7 +14,7 @@ from pathlib import Path
 
 from prefect import task
 
-from geoprospect import ingest as core
+from geoprospect.pipelines import ingest as core
 from geoprospect.catalog import (
     Catalog,
     DepositSource,
@@ -34,8 +34,8 @@ from tasks.caching import content_policy, retry_on_io, work_file
 from tasks.cluster import cluster_compute
 
 IO_RETRIES = dict(retries=2, retry_delay_seconds=[1, 5], retry_condition_fn=retry_on_io)
-INGEST = dict(cache_policy=content_policy("geoprospect.ingest"), persist_result=True, **IO_RETRIES)
-_CORE = ("geoprospect.ingest",)
+INGEST = dict(cache_policy=content_policy("geoprospect.pipelines.ingest"), persist_result=True, **IO_RETRIES)
+_CORE = ("geoprospect.pipelines.ingest",)
 
 
 def _verify(refs: dict[str, FileRef]) -> None:

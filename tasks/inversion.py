@@ -1,4 +1,4 @@
-"""Inversion tasks: thin, cached wrappers over :mod:`geoprospect.inversions`."""
+"""Inversion tasks: thin, cached wrappers over :mod:`geoprospect.pipelines.inversion`."""
 
 from __future__ import annotations
 
@@ -7,12 +7,12 @@ from pathlib import Path
 
 from prefect import task
 
-from geoprospect import inversions as core
+from geoprospect.pipelines import inversion as core
 from geoprospect.io.files import FileRef
 from tasks.caching import content_policy, retry_on_io, work_file
 from tasks.cluster import cluster_compute
 
-_CORE = ("geoprospect.inversions",)
+_CORE = ("geoprospect.pipelines.inversion",)
 CACHED = dict(cache_policy=content_policy(*_CORE), persist_result=True, retries=2, retry_delay_seconds=[1, 5],
               retry_condition_fn=retry_on_io)
 

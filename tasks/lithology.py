@@ -1,4 +1,4 @@
-"""Lithology tasks: thin, cached wrappers over :mod:`geoprospect.lithology_mapping`.
+"""Lithology tasks: thin, cached wrappers over :mod:`geoprospect.pipelines.lithology`.
 
 Inputs are the ingested feature cube's :class:`FileRef` and the settings; one task per scene for the
 model comparison and the clusters, and one per scene and model for the maps, so that changing a
@@ -11,13 +11,13 @@ from pathlib import Path
 
 from prefect import task
 
-from geoprospect import lithology_mapping as core
+from geoprospect.pipelines import lithology as core
 from geoprospect.catalog import LithologySpec
 from geoprospect.errors import InputError
 from geoprospect.io.files import FileRef
 from tasks.caching import content_policy, retry_on_io, work_file
 
-_CORE = ("geoprospect.lithology_mapping",)
+_CORE = ("geoprospect.pipelines.lithology",)
 IO_RETRIES = dict(retries=2, retry_delay_seconds=[1, 5], retry_condition_fn=retry_on_io)
 CACHED = dict(cache_policy=content_policy(*_CORE), persist_result=True, **IO_RETRIES)
 

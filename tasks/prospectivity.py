@@ -1,4 +1,4 @@
-"""Prospectivity tasks: thin, cached wrappers over :mod:`geoprospect.prospect`.
+"""Prospectivity tasks: thin, cached wrappers over :mod:`geoprospect.pipelines.prospectivity`.
 
 One task per (model, imbalance option) step, keyed by that model's own settings: changing one
 model's parameters retrains that model only.
@@ -10,7 +10,7 @@ from pathlib import Path
 
 from prefect import task
 
-from geoprospect import prospect as core
+from geoprospect.pipelines import prospectivity as core
 from geoprospect.catalog import ModelSpec, ProspectivitySpec
 from geoprospect.grid import TargetGrid
 from geoprospect.io.files import FileRef
@@ -18,7 +18,7 @@ from tasks.caching import content_policy, retry_on_io, work_file
 from tasks.cluster import cluster_compute
 from tasks.progress import Progress
 
-_CORE = ("geoprospect.prospect",)
+_CORE = ("geoprospect.pipelines.prospectivity",)
 CACHED = dict(cache_policy=content_policy(*_CORE), persist_result=True, retries=2, retry_delay_seconds=[1, 5],
               retry_condition_fn=retry_on_io)
 

@@ -1,4 +1,4 @@
-"""Seismic detection tasks: thin, cached wrappers over :mod:`geoprospect.seismic_detection`.
+"""Seismic detection tasks: thin, cached wrappers over :mod:`geoprospect.pipelines.seismic`.
 
 Inputs are :class:`FileRef` (path + content hash) of the catalog's waveform files, so editing a
 MiniSEED file or the windows table recuts the windows and reruns what follows; the ablation and the
@@ -11,13 +11,13 @@ from pathlib import Path
 
 from prefect import task
 
-from geoprospect import seismic_detection as core
+from geoprospect.pipelines import seismic as core
 from geoprospect.catalog import SeismicSpec
 from geoprospect.errors import InputError
 from geoprospect.io.files import FileRef
 from tasks.caching import content_policy, retry_on_io, work_file
 
-_CORE = ("geoprospect.seismic_detection",)
+_CORE = ("geoprospect.pipelines.seismic",)
 IO_RETRIES = dict(retries=2, retry_delay_seconds=[1, 5], retry_condition_fn=retry_on_io)
 CACHED = dict(cache_policy=content_policy(*_CORE), persist_result=True, **IO_RETRIES)
 

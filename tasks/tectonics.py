@@ -1,4 +1,4 @@
-"""Tectonics tasks: thin, cached wrappers over :mod:`geoprospect.tectonic_prospectivity`.
+"""Tectonics tasks: thin, cached wrappers over :mod:`geoprospect.pipelines.tectonics`.
 
 Kinematics run ``steps_per_task`` time steps per task (one Parquet table per step), keyed by the plate
 model files' content, the steps' age grids and the trench spacing. Chunks are aligned on absolute time
@@ -11,13 +11,13 @@ from pathlib import Path
 
 from prefect import task
 
-from geoprospect import tectonic_prospectivity as core
+from geoprospect.pipelines import tectonics as core
 from geoprospect.catalog import PlateModelSource, TectonicsSpec
 from geoprospect.errors import InputError
 from geoprospect.io.files import FileRef
 from tasks.caching import content_policy, retry_on_io, work_file
 
-_CORE = ("geoprospect.tectonic_prospectivity",)
+_CORE = ("geoprospect.pipelines.tectonics",)
 IO_RETRIES = dict(retries=2, retry_delay_seconds=[1, 5], retry_condition_fn=retry_on_io)
 CACHED = dict(cache_policy=content_policy(*_CORE), persist_result=True, **IO_RETRIES)
 

@@ -9,7 +9,7 @@ import rasterio
 from geoprospect import provenance
 from geoprospect.demo import SCENE_FOLDERS, build_demo, ensure_demo
 from geoprospect.grid import TargetGrid
-from geoprospect.ingest import ingest_raster, ingest_scene, ingest_vector
+from geoprospect.pipelines.ingest import ingest_raster, ingest_scene, ingest_vector
 from geoprospect.io.catalog import read_catalog
 from geoprospect.io.files import content_hash
 from geoprospect.io.vectors import read_vector
@@ -132,14 +132,14 @@ def _closure(module: str) -> set[str]:
         name = todo.pop()
         if name not in seen:
             seen.add(name)
-            todo.extend(provenance._module_imports(name)[1])
+            todo.extend(provenance.module_imports(name)[1])
     return seen
 
 
 def test_code_digest_follows_the_imports_of_the_real_modules():
-    closure = _closure("geoprospect.ingest")
+    closure = _closure("geoprospect.pipelines.ingest")
     assert {"geoprospect.io.rasters", "geoprospect.io.files", "geoprospect.errors", "geoprospect.grid"} <= closure
-    assert "geoprospect.io.rasters" in provenance._module_imports("geoprospect.ingest")[1]
+    assert "geoprospect.io.rasters" in provenance.module_imports("geoprospect.pipelines.ingest")[1]
     assert "geoprospect.demo.region" in _closure("geoprospect.demo")
     assert all(name.startswith("geoprospect") for name in closure)
     rasters, vectors = provenance.code_digest("geoprospect.io.rasters"), provenance.code_digest("geoprospect.io.vectors")
@@ -157,16 +157,16 @@ def fake_package(tmp_path, monkeypatch):
     (package / "b.py").write_text("def f():\n    return 1\n")
     (package / "c.py").write_text("Y = 2\n")
     monkeypatch.setattr(provenance, "_ROOT", tmp_path)
-    provenance._module_imports.cache_clear()
-    provenance._code_digest.cache_clear()
+    provenance.module_imports.cache_clear()
+    provenance.closure_digest.cache_clear()
     yield package
-    provenance._module_imports.cache_clear()
-    provenance._code_digest.cache_clear()
+    provenance.module_imports.cache_clear()
+    provenance.closure_digest.cache_clear()
 
 
 def _fresh_digest(module):
-    provenance._module_imports.cache_clear()
-    provenance._code_digest.cache_clear()
+    provenance.module_imports.cache_clear()
+    provenance.closure_digest.cache_clear()
     return provenance.code_digest(module)
 
 

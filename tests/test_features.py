@@ -26,7 +26,7 @@ from geoprospect.features import (
     spectral_indices,
 )
 from geoprospect.grid import TargetGrid
-from geoprospect.ingest import ingest_raster, ingest_scene, ingest_vector
+from geoprospect.pipelines.ingest import ingest_raster, ingest_scene, ingest_vector
 from geoprospect.io.catalog import read_catalog
 from geoprospect.io.cube import open_cube, write_cube
 from geoprospect.io.vectors import read_vector

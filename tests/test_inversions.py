@@ -5,7 +5,7 @@ import pytest
 
 from geoprospect.errors import InputError
 from geoprospect.geophysics.ves import schlumberger_rhoa
-from geoprospect.inversions import invert_survey_line
+from geoprospect.pipelines.inversion import invert_survey_line
 from geoprospect.io.tables import read_csv
 
 AB2 = np.round(np.geomspace(1.5, 300.0, 18), 1)

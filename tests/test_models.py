@@ -17,7 +17,8 @@ from sklearn.metrics import roc_auc_score
 from geoprospect.errors import InputError
 from geoprospect.io.models import load_model, manifest_path, save_model
 from geoprospect.models import MODELS, make_model
-from geoprospect.models.autoencoder import MLP, AutoencoderEmbedding, torch_seed
+from geoprospect.models.autoencoder import AutoencoderEmbedding
+from geoprospect.nn import MLP, torch_seed
 from geoprospect.models.gan import CappedSMOTE, SMOTifiedGAN
 from geoprospect.models.pipeline import build_pipeline
 from geoprospect.models.pu import PUBaggingClassifier

@@ -4,7 +4,7 @@ import pandas as pd
 import pytest
 
 from geoprospect.errors import InputError
-from geoprospect.prospect import choose_model, ingested_products
+from geoprospect.pipelines.prospectivity import choose_model, ingested_products
 
 
 def test_a_study_area_never_ingested_is_refused(tmp_path):

@@ -10,7 +10,7 @@ from pyproj import Transformer
 
 from geoprospect.catalog import DepositSource, SceneSource
 from geoprospect.grid import TargetGrid
-from geoprospect.ingest import ingest_deposits, ingest_scene
+from geoprospect.pipelines.ingest import ingest_deposits, ingest_scene
 from geoprospect.io.vectors import read_deposits, read_vector
 from tests import REALDATA
 

@@ -2,7 +2,7 @@
 
 import pandas as pd
 
-from geoprospect.runreport import PipelineOutcome, run_report
+from geoprospect.pipelines.regenerate import PipelineOutcome, run_report
 
 
 def test_run_page_shows_maps_failures_timings_and_inputs():

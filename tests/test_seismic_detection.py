@@ -6,7 +6,7 @@ import pytest
 from geoprospect.catalog import SeismicSpec
 from geoprospect.errors import InputError
 from geoprospect.seismic.detectors import CNNDetector, STALTADetector
-from geoprospect.seismic_detection import holdout_stations, load_detectors, save_detectors
+from geoprospect.pipelines.seismic import holdout_stations, load_detectors, save_detectors
 
 STATIONS = ["ST03", "ST01", "ST04", "ST02", "ST01"]
 
@@ -49,7 +49,7 @@ def test_a_split_without_events_is_refused_with_the_windows_file(tmp_path):
     import pandas as pd
 
     from geoprospect.demo.seismic import write_waveforms
-    from geoprospect.seismic_detection import cut_dataset
+    from geoprospect.pipelines.seismic import cut_dataset
 
     files = write_waveforms(tmp_path / "demo", np.random.default_rng(3), n_stations=3, duration_s=300.0)
     windows = pd.read_csv(files["windows"])

@@ -10,7 +10,7 @@ from affine import Affine
 from geoprospect.catalog import SceneSource
 from geoprospect.errors import InputError
 from geoprospect.grid import TargetGrid
-from geoprospect.io.scenes import _band_pattern, align_scene, scene_bands
+from geoprospect.io.scenes import band_pattern, align_scene, scene_bands
 from geoprospect.sensors import SENSORS, get_sensor
 
 CRS = "EPSG:32612"
@@ -79,7 +79,7 @@ def test_unknown_band_and_sensor_list_the_valid_names():
     ("B1", "LC08_B11.TIF", False),
 ])
 def test_band_pattern(band, name, matches):
-    assert bool(_band_pattern(band).search(name)) is matches
+    assert bool(band_pattern(band).search(name)) is matches
 
 
 def _band_file(write_tif, folder, stem, dn, resolution=30.0, nodata=0):

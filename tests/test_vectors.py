@@ -11,7 +11,7 @@ from shapely.geometry import LineString, MultiPoint, Point, Polygon, box
 from geoprospect.catalog import DepositSource
 from geoprospect.errors import InputError
 from geoprospect.grid import TargetGrid
-from geoprospect.ingest import ingest_deposits
+from geoprospect.pipelines.ingest import ingest_deposits
 from geoprospect.io.vectors import read_deposits, read_vector, to_grid_crs, write_vector
 
 UTM = "EPSG:32612"

@@ -32,7 +32,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from torch import nn
 
 from geoprospect.geophysics.optimize import ParticleSwarm
-from geoprospect.models.autoencoder import _ACTIVATIONS, TorchStateMixin, check_positive_int, seeded_mlp, torch_seed
+from geoprospect.nn import ACTIVATIONS, TorchStateMixin, check_positive_int, seeded_mlp, torch_seed
 
 # Rows x training rows per kernel block: bounds GRNN memory (about 32 MB of float64) for any size.
 _KERNEL_BLOCK = 4_000_000
@@ -124,8 +124,8 @@ class MLPInverter(TorchStateMixin, _StandardisedRegressor):
         for width in self.hidden:
             check_positive_int(width, "hidden widths")
         _check_positive_real(self.lr, "lr")
-        if self.activation not in _ACTIVATIONS:
-            raise ValueError(f"activation must be one of {sorted(_ACTIVATIONS)}, got {self.activation!r}")
+        if self.activation not in ACTIVATIONS:
+            raise ValueError(f"activation must be one of {sorted(ACTIVATIONS)}, got {self.activation!r}")
         train, val = _split(len(X), self.validation_fraction, self.random_state)
 
         xs, ys = self._fit_scaling(X, y)

@@ -222,7 +222,7 @@ class LevenbergMarquardt:
         return ((res_perturbed - res[:, None, :]) / steps[:, :, None]).transpose(0, 2, 1)
 
 
-class _LogisticSequence:
+class LogisticSequence:
     """Chaotic numbers in (0, 1) from the logistic map z_{k+1} = mu z_k (1 - z_k).
 
     One orbit from ``z0``, consumed in order: with mu = 4 it is chaotic and covers (0, 1) with the
@@ -343,8 +343,8 @@ class ParticleSwarm:
         best_x, best_cost = x.copy(), function(x)
         w_max, w_min = self.inertia
         if self.chaotic:
-            weight_chaos = _LogisticSequence(self.chaos_z0, self.chaos_mu)
-            factor_chaos = _LogisticSequence(self.chaos_z0, self.chaos_mu)
+            weight_chaos = LogisticSequence(self.chaos_z0, self.chaos_mu)
+            factor_chaos = LogisticSequence(self.chaos_z0, self.chaos_mu)
         history = []
         for t in range(self.max_iter):
             if self.chaotic:

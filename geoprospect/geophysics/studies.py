@@ -43,7 +43,6 @@ from geoprospect.geophysics.networks import (
 )
 from geoprospect.geophysics.optimize import Bargain, LevenbergMarquardt, ParticleSwarm
 from geoprospect.geophysics.simulation import SPSimulation, TEMSimulation, VESSimulation
-from geoprospect.geophysics.tem import central_loop_step_off
 from geoprospect.geophysics.training import (
     SP_NAMES,
     SP_STATIONS_M,
@@ -53,7 +52,7 @@ from geoprospect.geophysics.training import (
     sp_training_set,
     ves_training_set,
 )
-from geoprospect.models.autoencoder import one_torch_thread
+from geoprospect.nn import one_torch_thread
 
 SIZES = ("tiny", "full")
 
@@ -412,34 +411,7 @@ def ves_study(rng: np.random.Generator, size: str = "full") -> VESStudy:
                     pd.concat(curve_frames, ignore_index=True))
 
 
-class RampedTEMSimulation(TEMSimulation):
-    """:class:`~geoprospect.geophysics.simulation.TEMSimulation` with a linear turn-off ramp.
-
-    The base class models the ideal step-off; Li et al. (2019) switch the current off over 1 us,
-    which changes |dB_z/dt| at 10 us by about 4%. Times count from the end of the ramp.
-
-    Parameters
-    ----------
-    ramp_s : float
-        Duration of the linear turn-off ramp, s (>= 0).
-    *args, **kwargs
-        As :class:`~geoprospect.geophysics.simulation.TEMSimulation`.
-    """
-
-    def __init__(self, *args, ramp_s: float, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.ramp_s = float(ramp_s)
-
-    def predict(self, models):
-        """log10 |dB_z/dt| (T/s) or log10 |H_z| (A/m) after the ramp, shape (batch, n_data)."""
-        physical = self._physical_matrix(models)
-        response = central_loop_step_off(self.times_s, physical[:, : self.n_layers], physical[:, self.n_layers :],
-                                          self.loop_radius_m, self.current_a, ramp_s=self.ramp_s)
-        values = response.dbzdt_t_per_s if self.quantity == "dbzdt" else response.hz_a_per_m
-        return np.log10(np.abs(values))
-
-
-def tem_simulation(case: str) -> RampedTEMSimulation:
+def tem_simulation(case: str) -> TEMSimulation:
     """The TEM study's simulation of one of Li et al.'s cases, bounded by the training models' box.
 
     log10 |dB_z/dt| at ``TEM_TIMES_S`` (10 times, 10 us to 10 ms) at the centre of a 100 m-radius
@@ -450,8 +422,8 @@ def tem_simulation(case: str) -> RampedTEMSimulation:
     reference = np.concatenate([resistivities, thicknesses])
     names = TEMSimulation(TEM_TIMES_S, TEM_LOOP_RADIUS_M, TEM_CURRENT_A, n_layers=len(resistivities)).param_names
     bounds = {name: (value * (1 - TEM_SPREAD), value * (1 + TEM_SPREAD)) for name, value in zip(names, reference, strict=True)}
-    return RampedTEMSimulation(TEM_TIMES_S, TEM_LOOP_RADIUS_M, TEM_CURRENT_A, n_layers=len(resistivities),
-                               bounds=bounds, ramp_s=TEM_RAMP_S)
+    return TEMSimulation(TEM_TIMES_S, TEM_LOOP_RADIUS_M, TEM_CURRENT_A, n_layers=len(resistivities),
+                         bounds=bounds, ramp_s=TEM_RAMP_S)
 
 
 def tem_study(rng: np.random.Generator, size: str = "full") -> TEMStudy:

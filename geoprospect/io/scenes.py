@@ -26,7 +26,7 @@ from geoprospect.sensors import Band, Sensor, get_sensor
 RASTER_SUFFIXES = {".tif", ".tiff", ".jp2", ".img", ".vrt", ".nc", ".hdf"}
 
 
-def _band_pattern(name: str) -> re.Pattern:
+def band_pattern(name: str) -> re.Pattern:
     """File-name pattern for a band: ``B4`` matches ``_B4.``, ``_B04_`` but not ``_B40`` or ``_B4A``."""
     match = re.fullmatch(r"([A-Za-z]+)0*(\d+)([A-Za-z]?)", name)
     if not match:
@@ -51,7 +51,7 @@ def scene_bands(source: SceneSource, key: str = "") -> list[tuple[Path, Band, in
         files = sorted(p for p in path.iterdir() if p.suffix.lower() in RASTER_SUFFIXES)
         resolved = []
         for band in wanted:
-            hits = [p for p in files if _band_pattern(band.name).search(p.stem)]
+            hits = [p for p in files if band_pattern(band.name).search(p.stem)]
             if not hits:
                 raise InputError(path, f"no file for band {band.name} of {sensor.name}", f"add a file whose name ends in _{band.name} (e.g. SCENE_{band.name}.TIF) or drop the band from 'bands'")
             if len(hits) > 1:

@@ -27,7 +27,7 @@ from sklearn.utils.validation import check_is_fitted
 from torch import nn
 
 from geoprospect.errors import InputError
-from geoprospect.models.autoencoder import one_torch_thread, torch_seed
+from geoprospect.nn import one_torch_thread, torch_seed
 
 PREDICT_BATCH = 4096  # chips per forward pass at prediction: a few MB of activations
 

@@ -19,7 +19,8 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from geoprospect.errors import InputError
-from geoprospect.models.autoencoder import AutoencoderEmbedding, check_positive_int, one_torch_thread
+from geoprospect.models.autoencoder import AutoencoderEmbedding
+from geoprospect.nn import check_positive_int, one_torch_thread
 
 
 class AutoencoderClusters(ClusterMixin, TransformerMixin, BaseEstimator):

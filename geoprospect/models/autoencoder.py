@@ -1,123 +1,22 @@
-"""A stacked autoencoder (torch) as a scikit-learn transformer, and the torch helpers shared with the GAN.
+"""A stacked autoencoder (torch) as a scikit-learn transformer.
 
 The autoencoder compresses a scaled feature stack to a few dimensions (Hinton and Salakhutdinov 2006,
 "Reducing the dimensionality of data with neural networks"; as used for prospectivity embeddings,
 e.g. Esmaeiloghli et al. 2023). It is fitted on the rows it is given, so inside a cross-validation
 fold it sees only that fold's training rows.
-
-Torch modules held by fitted estimators are stored, when pickled or saved with skops, as plain numpy
-state dicts (:class:`TorchStateMixin`): a saved model holds no torch object and no pickle.
 """
 
 from __future__ import annotations
 
-import contextlib
-import itertools
-from numbers import Integral, Real
+from numbers import Real
 
 import numpy as np
 import torch
 from sklearn.base import BaseEstimator, TransformerMixin
-from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 from torch import nn
 
-_ACTIVATIONS = {"relu": nn.ReLU, "tanh": nn.Tanh, "leaky_relu": nn.LeakyReLU}
-
-
-class MLP(nn.Sequential):
-    """Fully connected layers ``sizes[0] -> ... -> sizes[-1]``, ``activation`` between them, linear output.
-
-    Parameters
-    ----------
-    sizes : sequence of int
-        Layer widths, input first.
-    activation : {"relu", "tanh", "leaky_relu"}
-        Non-linearity after every layer but the last.
-    """
-
-    def __init__(self, sizes, activation: str = "relu"):
-        sizes = tuple(int(s) for s in sizes)
-        layers: list[nn.Module] = []
-        for i, (n_in, n_out) in enumerate(itertools.pairwise(sizes)):
-            layers.append(nn.Linear(n_in, n_out))
-            if i < len(sizes) - 2:
-                layers.append(_ACTIVATIONS[activation]())
-        super().__init__(*layers)
-        self.sizes = sizes
-        self.activation = activation
-
-
-def mlp_state(net: MLP) -> dict:
-    """An :class:`MLP` as plain data: its sizes, activation and weights as numpy arrays."""
-    return {"sizes": list(net.sizes), "activation": net.activation,
-            "tensors": {name: value.detach().cpu().numpy().copy() for name, value in net.state_dict().items()}}
-
-
-def mlp_from_state(state: dict) -> MLP:
-    """Rebuild an :class:`MLP` (in eval mode) from :func:`mlp_state`'s output."""
-    net = MLP(state["sizes"], state["activation"])
-    net.load_state_dict({name: torch.from_numpy(np.asarray(value)) for name, value in state["tensors"].items()})
-    return net.eval()
-
-
-class TorchStateMixin:
-    """Store the torch modules of fitted attributes as numpy state dicts when pickled or saved with skops.
-
-    Subclasses list in ``_torch_attributes`` the fitted attributes that hold an :class:`MLP` or a list of
-    them. skops then saves only numpy arrays, ints and strings, and loading runs no torch deserialiser.
-    """
-
-    _torch_attributes: tuple[str, ...] = ()
-
-    def __getstate__(self):
-        state = dict(super().__getstate__())  # object.__getstate__ returns __dict__ itself: never mutate it
-        for name in self._torch_attributes:
-            if name in state:
-                value = state[name]
-                state[name] = [mlp_state(v) for v in value] if isinstance(value, list) else mlp_state(value)
-        return state
-
-    def __setstate__(self, state):
-        state = dict(state)
-        for name in self._torch_attributes:
-            if name in state:
-                value = state[name]
-                state[name] = [mlp_from_state(v) for v in value] if isinstance(value, list) else mlp_from_state(value)
-        super().__setstate__(state)
-
-
-def torch_seed(random_state) -> int:
-    """A torch seed drawn from a scikit-learn ``random_state`` (int, RandomState or None)."""
-    return int(check_random_state(random_state).randint(np.iinfo(np.int32).max))
-
-
-def seeded_mlp(sizes, activation: str, seed: int) -> MLP:
-    """An :class:`MLP` whose initial weights depend on ``seed`` only; torch's global RNG is left as it was."""
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        return MLP(sizes, activation)
-
-
-@contextlib.contextmanager
-def one_torch_thread():
-    """Train with one intra-op thread, restoring the setting after.
-
-    These networks are a few thousand weights and batches of a few dozen rows: extra threads only add
-    synchronisation, and on a loaded machine (or beside parallel CV folds) they slowed training here
-    about tenfold. Results do not depend on the thread count.
-    """
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(previous)
-
-
-def check_positive_int(value, name: str) -> None:
-    if not isinstance(value, Integral) or isinstance(value, bool) or value < 1:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}")
+from geoprospect.nn import ACTIVATIONS, TorchStateMixin, check_positive_int, one_torch_thread, seeded_mlp, torch_seed
 
 
 class AutoencoderEmbedding(TorchStateMixin, TransformerMixin, BaseEstimator):
@@ -177,8 +76,8 @@ class AutoencoderEmbedding(TorchStateMixin, TransformerMixin, BaseEstimator):
             raise ValueError(f"learning_rate must be positive, got {self.learning_rate!r}")
         if self.mode not in ("replace", "append"):
             raise ValueError(f"mode must be 'replace' or 'append', got {self.mode!r}")
-        if self.activation not in _ACTIVATIONS:
-            raise ValueError(f"activation must be one of {sorted(_ACTIVATIONS)}, got {self.activation!r}")
+        if self.activation not in ACTIVATIONS:
+            raise ValueError(f"activation must be one of {sorted(ACTIVATIONS)}, got {self.activation!r}")
 
         seed = torch_seed(self.random_state)
         sizes = (X.shape[1], *self.hidden, self.n_components)

@@ -22,7 +22,7 @@ from sklearn.utils.validation import validate_data
 from torch import nn
 
 from geoprospect.errors import InputError
-from geoprospect.models.autoencoder import (
+from geoprospect.nn import (
     TorchStateMixin,
     check_positive_int,
     one_torch_thread,

@@ -10,7 +10,7 @@ from matplotlib.patches import Patch
 from obspy import Stream
 from scipy.signal import butter, sosfiltfilt
 
-from geoprospect.render.waveforms import _envelope
+from geoprospect.render.waveforms import envelope
 from geoprospect.seismic.windows import component_index, to_utcdatetime
 
 
@@ -56,7 +56,7 @@ def plot_detections(stream: Stream, detections: pd.DataFrame, scores: pd.DataFra
                 values = sosfiltfilt(butter(4, bandpass_hz, btype="bandpass", fs=fs, output="sos"), values)
             time_s = trace.stats.starttime - t0 + np.arange(trace.stats.npts) / fs
             peak = np.abs(values).max() or 1.0
-            ax.plot(*_envelope(time_s, values / peak), color="0.2", linewidth=0.5)
+            ax.plot(*envelope(time_s, values / peak), color="0.2", linewidth=0.5)
         mine = detections[detections["station"].astype(str) == station]
         for row in mine.itertuples(index=False):
             ax.axvspan(to_utcdatetime(row.start_time) - t0, to_utcdatetime(row.end_time) - t0, color="tab:orange", alpha=0.3)

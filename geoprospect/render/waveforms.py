@@ -61,7 +61,7 @@ def plot_waveforms(stream: Stream, events_df: pd.DataFrame | None = None, start=
             values = sosfiltfilt(sos, np.nan_to_num(values))
         time_s = piece.stats.starttime - t0 + np.arange(piece.stats.npts) / piece.stats.sampling_rate
         row = stations.index((piece.stats.network, piece.stats.station))
-        pieces.append((row, column, *_envelope(time_s, values)))
+        pieces.append((row, column, *envelope(time_s, values)))
     if not pieces:
         raise ValueError("no Z/N/E (or Z/1/2) samples in the requested time range")
     scale = np.zeros(len(stations))
@@ -113,7 +113,7 @@ def _mark_arrivals(axes, events_df, stations, t0, t1) -> list[Line2D]:
     return handles
 
 
-def _envelope(time_s: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def envelope(time_s: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Min/max envelope of a long trace (every spike stays visible), the trace itself if short."""
     if values.size <= MAX_POINTS:
         return time_s, values

@@ -26,7 +26,7 @@ from sklearn.model_selection import train_test_split
 from sklearn.utils.validation import check_is_fitted
 from torch import nn
 
-from geoprospect.models.autoencoder import one_torch_thread, torch_seed
+from geoprospect.nn import one_torch_thread, torch_seed
 from geoprospect.seismic.augment import check_windows
 
 THRESHOLD_RULES = ("f1", "mcc", "youden")
@@ -229,6 +229,15 @@ class CNNDetector(ClassifierMixin, BaseEstimator):
             raise ValueError(f"validation_fraction must lie in (0, 1), got {self.validation_fraction}")
         if n_samples < self.pool ** len(self.channels):
             raise ValueError(f"windows of {n_samples} samples are too short for {len(self.channels)} pooling steps of {self.pool}")
+
+    @classmethod
+    def from_state_dict(cls, params: dict, state_dict: dict, n_samples: int) -> "CNNDetector":
+        """A fitted detector from its constructor ``params`` and a network ``state_dict`` (as saved by torch)."""
+        detector = cls(**params)
+        network = _Net(tuple(detector.channels), detector.kernel_size, detector.pool)
+        network.load_state_dict(state_dict)
+        detector.model_, detector.classes_, detector.n_samples_ = network.eval(), np.array([0, 1]), n_samples
+        return detector
 
     def fit(self, X, y):
         """Train on windows ``X`` (n, 3, n_samples) with labels ``y`` (n,) of 0/1."""

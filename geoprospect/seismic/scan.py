@@ -15,8 +15,8 @@ from obspy import Stream, UTCDateTime
 
 from geoprospect.seismic.windows import (
     TIME_TOLERANCE_S,
-    _group_components,
-    _station_components,
+    group_components,
+    station_components,
     cut_windows,
 )
 
@@ -48,9 +48,9 @@ def window_starts(stream: Stream, window_s: float, step_s: float, sampling_rate_
         raise ValueError("window_s, step_s and sampling_rate_hz must be > 0")
     last_sample_s = (round(window_s * sampling_rate_hz) - 1) / sampling_rate_hz
     rows = []
-    grouped = _group_components(stream)
+    grouped = group_components(stream)
     for network, station in sorted(grouped):
-        components = _station_components(grouped, network, station)
+        components = station_components(grouped, network, station)
         for first, last in _common_spans(components):
             n = int(np.floor((last - first - last_sample_s + TIME_TOLERANCE_S) / step_s)) + 1
             for k in range(max(n, 0)):

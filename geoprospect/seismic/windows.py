@@ -110,12 +110,12 @@ def cut_windows(stream: Stream, windows_df: pd.DataFrame, window_s: float, sampl
     if missing:
         raise ValueError(f"windows_df lacks column(s) {', '.join(missing)}")
     n_samples = int(round(window_s * sampling_rate_hz))
-    by_station = _group_components(stream)
+    by_station = group_components(stream)
     use_network = "network" in windows_df.columns
     cut, kept, extra = [], [], []  # kept: positions in windows_df
     for position, (index, row) in enumerate(windows_df.iterrows()):
         network = row["network"] if use_network and pd.notna(row["network"]) else None
-        components = _station_components(by_station, network, str(row["station"]))
+        components = station_components(by_station, network, str(row["station"]))
         start = to_utcdatetime(row["start_time"])
         pieces = [_resample(_covering(traces, start, n_samples, sampling_rate_hz), start, n_samples, sampling_rate_hz,
                             bandpass_hz) for traces in components]
@@ -138,7 +138,7 @@ def cut_windows(stream: Stream, windows_df: pd.DataFrame, window_s: float, sampl
     return windows, metadata["label"].to_numpy(dtype=str), metadata
 
 
-def _group_components(stream: Stream) -> dict[tuple[str, str], list[list[Trace]]]:
+def group_components(stream: Stream) -> dict[tuple[str, str], list[list[Trace]]]:
     """Traces of each (network, station) by component (Z, N, E); one channel id per component."""
     grouped: dict[tuple[str, str], list[list[Trace]]] = {}
     for trace in stream:
@@ -155,7 +155,7 @@ def _group_components(stream: Stream) -> dict[tuple[str, str], list[list[Trace]]
     return grouped
 
 
-def _station_components(by_station, network: str | None, station: str) -> list[list[Trace]]:
+def station_components(by_station, network: str | None, station: str) -> list[list[Trace]]:
     keys = [key for key in by_station if key[1] == station and network in (None, key[0])]
     name = f"{network}.{station}" if network else station
     if not keys:

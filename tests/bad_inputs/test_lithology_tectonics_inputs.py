@@ -11,24 +11,24 @@ from geoprospect.catalog import LithologySpec
 from geoprospect.errors import InputError
 from geoprospect.io.catalog import read_catalog
 from geoprospect.io.plates import read_age_grid, read_kinematics
-from geoprospect.lithology_mapping import label_layer, scene_band_names
-from tests.bad_inputs.test_catalog_and_sources import GRID_YAML, _csv, _raises
+from geoprospect.pipelines.lithology import label_layer, scene_band_names
+from tests.bad_inputs.support import GRID_YAML, raises_input_error, text_file
 
 
 def test_catalog_with_an_even_chip_size(tmp_path):
-    path = _csv(tmp_path, "area.yaml", "study_area: area\n" + GRID_YAML + "lithology: {chip_sizes: [4]}\n")
-    _raises(read_catalog, path, r"lithology.chip_sizes.*must be odd")
+    path = text_file(tmp_path, "area.yaml", "study_area: area\n" + GRID_YAML + "lithology: {chip_sizes: [4]}\n")
+    raises_input_error(read_catalog, path, r"lithology.chip_sizes.*must be odd")
 
 
 def test_catalog_with_a_time_range_that_ends_before_it_starts(tmp_path):
-    path = _csv(tmp_path, "area.yaml", "study_area: area\n" + GRID_YAML + "tectonics: {start_ma: 50, stop_ma: 20}\n")
-    _raises(read_catalog, path, "stop_ma must be greater than start_ma")
+    path = text_file(tmp_path, "area.yaml", "study_area: area\n" + GRID_YAML + "tectonics: {start_ma: 50, stop_ma: 20}\n")
+    raises_input_error(read_catalog, path, "stop_ma must be greater than start_ma")
 
 
 def test_age_grid_without_longitude_latitude(tmp_path):
     path = tmp_path / "agegrid_0.nc"
     xr.Dataset({"age": (("row", "col"), np.ones((3, 4)))}).to_netcdf(path, engine="scipy")
-    _raises(read_age_grid, path, "no longitude/latitude coordinates")
+    raises_input_error(read_age_grid, path, "no longitude/latitude coordinates")
 
 
 def test_truncated_age_grid(tmp_path):
@@ -36,13 +36,13 @@ def test_truncated_age_grid(tmp_path):
     xr.Dataset({"age": (("lat", "lon"), np.ones((30, 40)))}, coords={"lat": np.arange(30.0), "lon": np.arange(40.0)}).to_netcdf(good, engine="scipy")
     path = tmp_path / "agegrid_10.nc"
     path.write_bytes(good.read_bytes()[:200])
-    _raises(read_age_grid, path, "could not read this NetCDF age grid")
+    raises_input_error(read_age_grid, path, "could not read this NetCDF age grid")
 
 
 def test_kinematics_table_missing_columns(tmp_path):
     path = tmp_path / "kinematics.parquet"
     pd.DataFrame({"time_ma": [0.0], "lon": [1.0], "lat": [2.0]}).to_parquet(path)
-    _raises(read_kinematics, path, "missing")
+    raises_input_error(read_kinematics, path, "missing")
 
 
 CUBE = xr.DataArray(np.zeros((3, 2, 2), "float32"), dims=("band", "y", "x"),

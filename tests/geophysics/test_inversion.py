@@ -7,7 +7,7 @@ import pytest
 
 from geoprospect.geophysics.inversion import Inversion
 from geoprospect.geophysics.misfit import DataMisfit
-from geoprospect.geophysics.optimize import Bargain, LevenbergMarquardt, ParticleSwarm, _LogisticSequence, latin_hypercube
+from geoprospect.geophysics.optimize import Bargain, LevenbergMarquardt, ParticleSwarm, LogisticSequence, latin_hypercube
 from geoprospect.geophysics.simulation import SPSimulation, TEMSimulation, VESSimulation
 from geoprospect.geophysics.sp import sp_anomaly
 from geoprospect.geophysics.tem import central_loop_step_off
@@ -204,7 +204,7 @@ def test_copso_differs_from_standard_pso_and_uses_the_logistic_map():
     z = [0.234]
     for _ in range(4):
         z.append(4 * z[-1] * (1 - z[-1]))
-    np.testing.assert_allclose(_LogisticSequence(0.234, 4.0).take((2, 2)).ravel(), z[1:], rtol=1e-12)
+    np.testing.assert_allclose(LogisticSequence(0.234, 4.0).take((2, 2)).ravel(), z[1:], rtol=1e-12)
 
 
 def test_pso_on_sp_reaches_the_basin_of_the_true_model():

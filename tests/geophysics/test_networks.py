@@ -19,7 +19,7 @@ from geoprospect.geophysics.training import (
     ves_training_set,
 )
 from geoprospect.geophysics.ves import schlumberger_rhoa
-from geoprospect.models.autoencoder import one_torch_thread
+from geoprospect.nn import one_torch_thread
 
 
 @pytest.fixture(autouse=True, scope="module")

@@ -16,7 +16,7 @@ import pytest
 from affine import Affine
 from prefect import flow
 
-import geoprospect.ingest as core
+import geoprospect.pipelines.ingest as core
 from geoprospect.catalog import RasterSource
 from geoprospect.errors import InputError
 from geoprospect.grid import TargetGrid

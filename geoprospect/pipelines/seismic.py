@@ -39,7 +39,7 @@ from geoprospect.render.curves import plot_roc_pr
 from geoprospect.render.detections import plot_detections
 from geoprospect.render.report import Section, report_html
 from geoprospect.seismic import augment as A
-from geoprospect.seismic.detectors import CNNDetector, STALTADetector, _Net, choose_threshold, event_labels
+from geoprospect.seismic.detectors import CNNDetector, STALTADetector, choose_threshold, event_labels
 from geoprospect.seismic.evaluate import (
     WindowSet,
     ablation,
@@ -209,10 +209,7 @@ def load_detectors(folder: Path) -> dict[str, tuple[object, float]]:
     """
     saved = read_json(folder / "detectors.json")
     params = dict(saved["cnn"]["params"], channels=tuple(saved["cnn"]["params"]["channels"]))
-    cnn = CNNDetector(**params)
-    network = _Net(cnn.channels, cnn.kernel_size, cnn.pool)
-    network.load_state_dict(torch.load(folder / "cnn.pt", weights_only=True))
-    cnn.model_, cnn.classes_, cnn.n_samples_ = network.eval(), np.array([0, 1]), saved["cnn"]["n_samples"]
+    cnn = CNNDetector.from_state_dict(params, torch.load(folder / "cnn.pt", weights_only=True), saved["cnn"]["n_samples"])
     stalta = STALTADetector(**saved["stalta"]["params"])
     stalta.classes_, stalta.n_samples_ = np.array([0, 1]), saved["stalta"]["n_samples"]
     return {"cnn": (cnn, saved["cnn"]["threshold"]), "stalta": (stalta, saved["stalta"]["threshold"])}
@@ -332,6 +329,6 @@ def publish_seismic(dataset: dict, trained: dict, ablated: dict, scanned: dict, 
                 images=[(f"detections_{name}.png", f"{'CNN' if name == 'cnn' else 'STA/LTA'} detections") for name in DETECTORS]),
     ]
     page = report_html(f"Seismic detection: {study_area}",
-                       f"geoprospect seismic flow, code {code_digest('geoprospect.seismic_detection')[:12]}", sections)
+                       f"geoprospect seismic flow, code {code_digest('geoprospect.pipelines.seismic')[:12]}", sections)
     return write_html(page, folder / "report.html")
 

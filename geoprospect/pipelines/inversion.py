@@ -142,7 +142,7 @@ def publish_inversion(studies: dict[str, dict], lines: dict[str, dict], sp: dict
                            + ([{"product": "sp profiles", **sp["summary"]}] if sp else []))
     write_csv(summary, folder / "summary.csv")
     sections.insert(0, Section("Summary", table=summary))
-    page = report_html(f"Inversion: {study_area}", f"geoprospect inversion flow, code {code_digest('geoprospect.inversions')[:12]}", sections)
+    page = report_html(f"Inversion: {study_area}", f"geoprospect inversion flow, code {code_digest('geoprospect.pipelines.inversion')[:12]}", sections)
     return write_html(page, folder / "report.html")
 
 

@@ -13,7 +13,7 @@ from prefect import task
 from geoprospect.catalog import Catalog
 from geoprospect.io.reports import list_products, write_html
 from geoprospect.provenance import code_digest
-from geoprospect.runreport import PipelineOutcome, run_report
+from geoprospect.pipelines.regenerate import PipelineOutcome, run_report
 from tasks.runs import task_run_table
 
 
@@ -25,7 +25,7 @@ def code_version() -> str:
                                    timeout=10).stdout.strip()
     except (OSError, subprocess.SubprocessError):
         described = ""
-    digest = code_digest("geoprospect.prospect", "geoprospect.ingest", "geoprospect.runreport")[:12]
+    digest = code_digest("geoprospect.pipelines.prospectivity", "geoprospect.pipelines.ingest", "geoprospect.pipelines.regenerate")[:12]
     return f"{described or 'no git'} (core {digest})"
 
 

@@ -242,5 +242,5 @@ def publish_tectonics(kinematics: dict, samples: dict, cv: dict, scored: dict, s
                 images=[(w, w[:-4]) for w in windows] + ([("animation.gif", "Through time")] if spec.animation else [])),
     ]
     page = report_html(f"Tectonic prospectivity: {study_area}",
-                       f"geoprospect tectonics flow, code {code_digest('geoprospect.tectonic_prospectivity')[:12]}", sections)
+                       f"geoprospect tectonics flow, code {code_digest('geoprospect.pipelines.tectonics')[:12]}", sections)
     return write_html(page, folder / "report.html")

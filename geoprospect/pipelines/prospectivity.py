@@ -243,7 +243,7 @@ def publish_prospectivity(training: dict, results: list[dict], requested: str | 
                                         for name in ("map.png", "success_rate.png", "prediction_rate.png", "roc_pr.png")]))
     report = folder / "report.html"
     with atomic_path(report) as tmp:
-        tmp.write_text(report_html(f"Prospectivity: {study_area}", f"geoprospect prospectivity flow, code {code_digest('geoprospect.prospect')[:12]}",
+        tmp.write_text(report_html(f"Prospectivity: {study_area}", f"geoprospect prospectivity flow, code {code_digest('geoprospect.pipelines.prospectivity')[:12]}",
                                    sections))
     return report
 

@@ -302,6 +302,6 @@ def publish_lithology(comparisons: dict[str, dict], maps: dict[str, dict], clust
                                 table=pd.DataFrame(rows), images=[(f"{scene}/clusters.png", scene) for scene in clusters]))
         summary_out["clusters"] = rows
     write_json(json_ready(summary_out), folder / "metrics.json")
-    page = report_html(f"Lithology: {study_area}", f"geoprospect lithology flow, code {code_digest('geoprospect.lithology_mapping')[:12]}",
+    page = report_html(f"Lithology: {study_area}", f"geoprospect lithology flow, code {code_digest('geoprospect.pipelines.lithology')[:12]}",
                        sections)
     return write_html(page, folder / "report.html")

@@ -146,7 +146,7 @@ def publish_ingest(products: list[dict], catalog: Catalog, inputs: dict[str, Fil
             sections.append(Section(name, table=pd.DataFrame(rows)))
     images = sorted(n for p in products for n in p.get("files", {}) if n.endswith(".png"))
     sections.append(Section("Quicklooks", images=[(n, Path(n).stem.replace("_", " ")) for n in images]))
-    page = report_html(f"Ingestion: {catalog.study_area}", f"geoprospect ingest flow, code {code_digest('geoprospect.ingest')[:12]}", sections)
+    page = report_html(f"Ingestion: {catalog.study_area}", f"geoprospect ingest flow, code {code_digest('geoprospect.pipelines.ingest')[:12]}", sections)
     report = folder / "report.html"
     with atomic_path(report) as tmp:
         tmp.write_text(page)
