@@ -1,6 +1,7 @@
-"""Benchmark: chunked (dask) prediction of a random forest over a feature cube on disk, against a whole-array predict.
+"""Benchmark: map prediction of a random forest, compiled against scikit-learn, chunked against whole-array.
 
-    python benchmarks/predict_chunked.py [--sizes 4000 10000] [--trees 100] [--chunk 512] [--threads N] [--whole-size N] [--folder DIR]
+    python benchmarks/predict_chunked.py [--sizes 4000 10000] [--trees 100] [--chunk 512] [--threads N] [--whole-size N]
+                                         [--sklearn-size N] [--folder DIR]
 
 For each size, a synthetic 24-band float32 cube of size x size pixels is written to Zarr chunk by
 chunk, in the ingest cube's layout (band-by-band 512 x 512 chunks, CRS, band names). A random forest is
@@ -8,16 +9,19 @@ fitted on 5,000 pixels of its corner. Each path then runs in its own subprocess,
 wall time and its peak resident memory (``ru_maxrss``), so the numbers include everything the path
 allocates:
 
-- chunked: ``open_cube`` (lazy) -> ``geoprospect.predict.predict_map`` -> ``geoprospect.io.maps.write_cog``
-  (prediction streamed into a tiled GeoTIFF, then the COG with overviews), dask threads = cores,
-  the forest's own ``n_jobs = 1`` (the blocks are the parallelism);
-- whole array (smallest size only): load the cube, reshape to (pixels, bands), one ``predict_proba``
-  with ``n_jobs = cores``; the result stays in memory (nothing written).
+- compiled: ``open_cube`` (lazy) -> ``geoprospect.predict.predict_map`` (the forest compiled by
+  ``geoprospect.models.compiled``) -> ``geoprospect.io.maps.write_cog`` (prediction streamed into a
+  tiled GeoTIFF, then the COG with overviews), dask threads = cores: what the pipeline runs;
+- sklearn (the smallest size, or ``--sklearn-size``): the same, with ``compiled=False``: scikit-learn's
+  ``predict_proba`` per block, the forest's own ``n_jobs = 1`` (the blocks are the parallelism);
+- whole array (the smallest size, or ``--whole-size``; 0: none): load the cube, reshape to (pixels,
+  bands), one scikit-learn ``predict_proba`` with ``n_jobs = cores``; the result stays in memory.
 
 Prints pixels per second (wall clock; the CPU seconds of all threads beside it, a check against
-other load on the machine) and peak memory per path and size, the chunked / whole ratios, and the
-largest difference between the two maps. Goal: chunked peak memory < 2 GB at every size and chunked
-throughput >= whole-array throughput. The cubes are deleted at the end.
+other load on the machine) and peak memory per path and size, the compiled / sklearn ratios of
+throughput and of CPU time, and the largest difference between the maps. Goals: compiled >= 5x
+scikit-learn at identical maps (max difference <= 1e-6), peak memory < 2 GB at every size. The cubes
+are deleted at the end.
 """
 
 from __future__ import annotations
@@ -53,7 +57,8 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=os.cpu_count(), help="dask threads (and n_jobs of the whole-array path)")
     parser.add_argument("--whole-size", type=int, help="size also run by the whole-array path (default: the smallest; 0: none)")
     parser.add_argument("--folder", default=tempfile.gettempdir(), help="where the cubes are written (and deleted)")
-    parser.add_argument("--run", choices=["chunked", "whole"], help=argparse.SUPPRESS)
+    parser.add_argument("--sklearn-size", type=int, help="size also run through scikit-learn's predict_proba (default: the smallest; 0: none)")
+    parser.add_argument("--run", choices=["compiled", "sklearn", "whole"], help=argparse.SUPPRESS)
     parser.add_argument("--cube", help=argparse.SUPPRESS)
     parser.add_argument("--out", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -64,6 +69,7 @@ def main() -> None:
     print(f"random forest of {args.trees} trees, {N_BANDS} float32 features; chunk {args.chunk} px, {args.threads} thread(s); "
           f"cubes in {scratch}")
     whole_size = min(args.sizes) if args.whole_size is None else args.whole_size
+    sklearn_size = min(args.sizes) if args.sklearn_size is None else args.sklearn_size
     results = {}
     try:
         for size in sorted(args.sizes):
@@ -77,22 +83,28 @@ def main() -> None:
             t0 = time.perf_counter()
             write_synthetic_cube(cube, size, args.threads)
             print(f"{size} x {size}: cube written in {time.perf_counter() - t0:.0f} s ({need / 1e9:.2f} GB as float32)")
-            results[size, "chunked"] = child(args, "chunked", cube, scratch / f"map_{size}.tif")
-            report(size, "chunked", results[size, "chunked"])
+            results[size, "compiled"] = child(args, "compiled", cube, scratch / f"map_{size}.tif")
+            report(size, "compiled", results[size, "compiled"])
+            if size == sklearn_size:
+                results[size, "sklearn"] = child(args, "sklearn", cube, scratch / f"sklearn_{size}.tif")
+                report(size, "sklearn", results[size, "sklearn"])
+                compare(scratch / f"map_{size}.tif", read_tif(scratch / f"sklearn_{size}.tif"), "compiled - sklearn")
             if size == whole_size:
                 results[size, "whole"] = child(args, "whole", cube, scratch / f"map_{size}.npy")
                 report(size, "whole array", results[size, "whole"])
-                compare(scratch / f"map_{size}.tif", scratch / f"map_{size}.npy")
+                compare(scratch / f"map_{size}.tif", np.load(scratch / f"map_{size}.npy"), "compiled - whole")
             shutil.rmtree(cube)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
-    if (whole_size, "whole") in results and (whole_size, "chunked") in results:
-        c, w = results[whole_size, "chunked"], results[whole_size, "whole"]
-        print(f"ratios at {whole_size} x {whole_size} (chunked / whole): throughput {c['pixels_per_s'] / w['pixels_per_s']:.2f}  "
-              f"peak memory {c['peak_mb'] / w['peak_mb']:.2f}")
-    peaks = [r["peak_mb"] for (_, path), r in results.items() if path == "chunked"]
+    for reference in ("sklearn", "whole"):
+        size = sklearn_size if reference == "sklearn" else whole_size
+        if (size, reference) in results:
+            c, r = results[size, "compiled"], results[size, reference]
+            print(f"ratio at {size} x {size}, compiled / {reference}: throughput {c['pixels_per_s'] / r['pixels_per_s']:.1f}x, "
+                  f"CPU per pixel {r['cpu_s'] / c['cpu_s']:.1f}x less, peak memory {c['peak_mb'] / r['peak_mb']:.2f}")
+    peaks = [r["peak_mb"] for (_, path), r in results.items() if path == "compiled"]
     if peaks:
-        print(f"chunked peak memory at every size < 2 GB: {'yes' if max(peaks) < 2048 else 'NO'} (max {max(peaks):.0f} MB)")
+        print(f"compiled peak memory at every size < 2 GB: {'yes' if max(peaks) < 2048 else 'NO'} (max {max(peaks):.0f} MB)")
 
 
 def write_synthetic_cube(path: Path, size: int, threads: int) -> None:
@@ -153,12 +165,13 @@ def run_path(args) -> dict:
     baseline_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     pixels = cube.sizes["y"] * cube.sizes["x"]
     t0, cpu0 = time.perf_counter(), time.process_time()
-    if args.run == "chunked":
+    if args.run in ("compiled", "sklearn"):
         from geoprospect.io.maps import write_cog
         from geoprospect.predict import predict_map
 
+        probability = predict_map(model, cube, chunk=args.chunk, compiled=args.run == "compiled")
         with dask.config.set(scheduler="threads", num_workers=args.threads):
-            write_cog(predict_map(model, cube, chunk=args.chunk), args.out, description="probability")
+            write_cog(probability, args.out, description="probability")
     else:
         model.set_params(n_jobs=args.threads)
         values = cube.values
@@ -183,12 +196,15 @@ def report(size: int, path: str, r: dict) -> None:
           f"(of which {r['baseline_mb']:.0f} MB before predicting: interpreter, libraries, model; mean tree depth {r['tree_depth']:.0f})")
 
 
-def compare(cog: Path, npy: Path) -> None:
+def read_tif(path: Path) -> np.ndarray:
     import rasterio
 
-    with rasterio.open(cog) as src:
-        chunked = src.read(1)
-    print(f"  max |chunked - whole| = {np.nanmax(np.abs(chunked - np.load(npy))):.2e}")
+    with rasterio.open(path) as src:
+        return src.read(1)
+
+
+def compare(cog: Path, other: np.ndarray, label: str) -> None:
+    print(f"  max |{label}| = {np.nanmax(np.abs(read_tif(cog) - other)):.2e}")
 
 
 if __name__ == "__main__":
