@@ -67,7 +67,19 @@ class SoundingInversion:
     rms_percent : float
         RMS relative data difference, percent.
     chi2 : float
-        Reduced chi-square for the assumed relative error (about 1 when the fit reaches it).
+        Reduced chi-square for the data's standard deviations (per datum when the file gives them,
+        else the assumed relative error): about 1 when the fit reaches the noise.
+    at_bound : tuple of str
+        Parameters that ended within 1 % (of the log10 bound range) of a bound: the data did not
+        pin them inside the bounds, so they are bounds, not estimates.
+    fitted : bool
+        False when the model cannot fit the data (RMS above the limit given to
+        :func:`invert_sounding`): the sounding is reported, not drawn as a result.
+    gates : pandas.DataFrame
+        Every reading of the file with ``used`` (bool) and ``flag`` (``ok``, ``saturated``,
+        ``reversed sign``, ``below noise``): what was dropped and why.
+    n_starts : int
+        LM starts run before the starts agreed (or the maximum was reached).
     """
 
     station: str
@@ -80,6 +92,10 @@ class SoundingInversion:
     predicted: np.ndarray
     rms_percent: float
     chi2: float
+    at_bound: tuple[str, ...] = ()
+    fitted: bool = True
+    gates: pd.DataFrame | None = None
+    n_starts: int = 0
 
     @property
     def interface_depths_m(self) -> np.ndarray:
@@ -126,12 +142,18 @@ def invert_sounding(
     optimizer: LevenbergMarquardt | None = None,
     bounds: Mapping[str, tuple[float, float]] | None = None,
     source: str = "sounding",
+    rounds: int = 1,
+    max_rms_percent: float = np.inf,
+    noise_floor_t_per_s: float = 0.0,
 ) -> SoundingInversion:
     """Invert one VES or TEM sounding for an ``n_layers`` earth.
 
     Levenberg-Marquardt on log10 resistivities and thicknesses against log10 data
     (:class:`~geoprospect.geophysics.simulation.VESSimulation` with each reading's own MN/2, or
-    :class:`~geoprospect.geophysics.simulation.TEMSimulation` on |dB_z/dt|).
+    :class:`~geoprospect.geophysics.simulation.TEMSimulation` on |dB_z/dt| for the sounding's loop,
+    current and ramp). TEM gates that are saturated (the leading gates that do not decay),
+    of reversed sign or below the noise (|dB_z/dt| under its standard deviation or under
+    ``noise_floor_t_per_s``) are dropped and listed in ``gates``.
 
     Parameters
     ----------
@@ -142,14 +164,23 @@ def invert_sounding(
     n_layers : int
         Number of layers, the basement included (>= 1).
     relative_error : float, default 0.03
-        Assumed relative standard deviation of the data; sets the chi-square (not the model).
+        Relative standard deviation of the readings without their own (``rhoa_error_ohm_m``,
+        ``dbzdt_error_t_per_s``); with them, it is a floor added in quadrature.
     optimizer : LevenbergMarquardt, optional
-        Default ``LevenbergMarquardt(random_state=0)`` (8 Latin-hypercube starts).
+        Starts of one round; default ``LevenbergMarquardt(random_state=0)`` (8 Latin-hypercube starts).
     bounds : dict of str to (float, float), optional
         Physical bounds per parameter name (``rho_1_ohm_m``, ``h_1_m``...), overriding the
         simulation's defaults.
     source : str, default "sounding"
         File or catalog key named in errors, with the station.
+    rounds : int, default 1
+        At most this many rounds of the optimizer's starts (each round new Latin-hypercube
+        starts); the rounds stop as soon as two rounds agree on the minimum (chi-square within
+        1 %, every log10 parameter within 0.02).
+    max_rms_percent : float, default inf
+        A fit worse than this is marked ``fitted=False``: the model cannot explain the data.
+    noise_floor_t_per_s : float, default 0
+        TEM gates with |dB_z/dt| below it are dropped as noise.
 
     Returns
     -------
@@ -168,17 +199,27 @@ def invert_sounding(
     station = _station_id(sounding)
     where = f"{source} station {station}"
     if method == "ves":
-        abscissa, mn2, observed = _ves_readings(sounding, n_layers, where)
+        abscissa, mn2, observed, error = _ves_readings(sounding, n_layers, where)
         simulation = VESSimulation(abscissa, mn2, n_layers=n_layers, bounds=bounds)
         segment = np.cumsum(np.r_[False, np.diff(mn2) != 0])
+        gates = pd.DataFrame({"ab2_m": abscissa, "rhoa_ohm_m": observed, "used": True, "flag": "ok"})
     else:
-        abscissa, observed, radius_m, current_a = _tem_gates(sounding, n_layers, where)
-        simulation = TEMSimulation(abscissa, radius_m, current_a, n_layers=n_layers, bounds=bounds)
+        gates, geometry = _tem_gates(sounding, n_layers, noise_floor_t_per_s, where)
+        used = gates[gates["used"]]
+        abscissa, observed = used["time_s"].to_numpy(), used["abs_dbzdt_t_per_s"].to_numpy()
+        error = used["error_t_per_s"].to_numpy() if "error_t_per_s" in used else None
+        simulation = TEMSimulation(abscissa, n_layers=n_layers, bounds=bounds, **geometry)
         segment = np.zeros(len(abscissa), dtype=int)
-    # A relative error e is a constant standard deviation log10(1 + e) of log10 data.
-    misfit = DataMisfit(simulation, np.log10(observed), np.log10(1.0 + relative_error))
-    result = Inversion(misfit, optimizer or LevenbergMarquardt(random_state=0)).run()
+    # A relative error e is a standard deviation log10(1 + e) of log10 data; a datum's own
+    # standard deviation s becomes s / (d ln 10), with the relative floor added in quadrature.
+    sigma = np.log10(1.0 + relative_error)
+    if error is not None:
+        sigma = np.hypot(error / (observed * np.log(10.0)), sigma)
+    misfit = DataMisfit(simulation, np.log10(observed), sigma)
+    result, n_starts = _multistart(misfit, optimizer or LevenbergMarquardt(random_state=0), rounds)
     physical = 10.0 ** result.model
+    position = (result.model - simulation.lower) / (simulation.upper - simulation.lower)
+    at_bound = tuple(name for name, x in zip(simulation.param_names, position) if x < 0.01 or x > 0.99)
     return SoundingInversion(
         station=station,
         method=method,
@@ -190,7 +231,34 @@ def invert_sounding(
         predicted=10.0**result.predicted,
         rms_percent=result.rms_percent,
         chi2=result.misfit,
+        at_bound=at_bound,
+        fitted=bool(result.rms_percent <= max_rms_percent),
+        gates=gates,
+        n_starts=n_starts,
     )
+
+
+def _multistart(misfit: DataMisfit, optimizer: LevenbergMarquardt, rounds: int):
+    """Rounds of Latin-hypercube LM starts until two rounds agree (or ``rounds`` is reached)."""
+    best, n_starts = None, 0
+    for number in range(max(1, rounds)):
+        seed = None if optimizer.random_state is None else np.random.default_rng(optimizer.random_state).integers(2**31) + number
+        this = Inversion(misfit, optimizer if number == 0 else _reseeded(optimizer, seed)).run()
+        n_starts += optimizer.n_starts
+        if best is not None:
+            agree = (abs(this.misfit - best.misfit) <= 0.01 * max(best.misfit, 1e-12)
+                     and np.max(np.abs(this.model - best.model)) <= 0.02)
+            best = this if this.misfit < best.misfit else best
+            if agree:
+                break
+        else:
+            best = this
+    return best, n_starts
+
+
+def _reseeded(optimizer: LevenbergMarquardt, seed) -> LevenbergMarquardt:
+    return LevenbergMarquardt(n_starts=optimizer.n_starts, max_iter=optimizer.max_iter, damping=optimizer.damping,
+                              fd_step=optimizer.fd_step, tol=optimizer.tol, random_state=seed)
 
 
 def invert_line(
@@ -202,6 +270,7 @@ def invert_line(
     optimizer: LevenbergMarquardt | None = None,
     bounds: Mapping[str, tuple[float, float]] | None = None,
     source: str = "line",
+    **options,
 ) -> LineInversion:
     """Invert every station of a survey line; report the stations that cannot be inverted.
 
@@ -220,6 +289,11 @@ def invert_line(
         As in :func:`invert_sounding`, for every station.
     source : str, default "line"
         File or catalog key named in errors and failures.
+    **options
+        ``rounds``, ``max_rms_percent``, ``noise_floor_t_per_s`` of :func:`invert_sounding`.
+
+    A station without a position is still inverted (its model is in ``stations`` and
+    ``soundings``) but not drawn on the section; a line of one station needs no position.
 
     Returns
     -------
@@ -228,20 +302,17 @@ def invert_line(
     Raises
     ------
     InputError
-        If the table has no ``sounding_id`` or no station positions at all.
+        If the table has no ``sounding_id``, or several stations and no positions at all.
     """
     if "sounding_id" not in soundings.columns:
         raise InputError(source, "no 'sounding_id' column", "name the station of every reading in a sounding_id column")
     positions = _station_positions(soundings, source)
     groups = {str(k): g for k, g in soundings.groupby(soundings["sounding_id"].astype(str), sort=False)}
     invert = functools.partial(_invert_or_report, method=method, n_layers=n_layers, relative_error=relative_error,
-                               optimizer=optimizer, bounds=bounds, source=source)
-    placed = positions["distance_m"].notna().to_numpy()
-    outcomes = list(map_fn(invert, [groups[s] for s in positions.loc[placed, "station"]]))
+                               optimizer=optimizer, bounds=bounds, source=source, **options)
+    outcomes = list(map_fn(invert, [groups[s] for s in positions["station"]]))
     inverted = {o.station: o for o in outcomes if isinstance(o, SoundingInversion)}
     failures = [o for o in outcomes if isinstance(o, dict)]
-    failures += [{"station": s, "problem": "no position (x_m/y_m or station_m missing)",
-                  "fix": "give the station its coordinates"} for s in positions.loc[~placed, "station"]]
     failure_table = pd.DataFrame(failures, columns=["station", "problem", "fix"])
     failure_table.insert(1, "distance_m", failure_table["station"].map(positions.set_index("station")["distance_m"]))
     return LineInversion(method, n_layers, _station_table(positions, inverted, n_layers), inverted, failure_table)
@@ -266,7 +337,8 @@ def resistivity_section(line: LineInversion, depth_max_m: float, dz_m: float, dx
     -------
     xarray.DataArray
         ``log10_resistivity_ohm_m``, dims ``(depth_m, distance_m)`` at cell centres; each column
-        takes the model of its nearest station (NaN where that station failed). Coordinates along
+        takes the model of its nearest station (NaN where that station failed or its model does not
+        fit its data). Coordinates along
         ``distance_m``: ``station`` (nearest station), ``x_m``, ``y_m`` (interpolated between
         stations). Attributes: ``method``, ``n_layers``, ``units``, the cell size ``dx_m``,
         ``dz_m`` and the stations as lists
@@ -292,7 +364,7 @@ def resistivity_section(line: LineInversion, depth_max_m: float, dz_m: float, dx
 
     profiles = np.full((len(stations), len(depths_m)), np.nan)  # log10 rho per station and depth
     for i, station in enumerate(stations["station"]):
-        if station in line.soundings:
+        if station in line.soundings and line.soundings[station].fitted:
             model = line.soundings[station]
             layer = np.searchsorted(model.interface_depths_m, depths_m, side="right")
             profiles[i] = np.log10(model.resistivities_ohm_m[layer])
@@ -317,7 +389,7 @@ def resistivity_section(line: LineInversion, depth_max_m: float, dz_m: float, dx
             "station_distance_m": distance.tolist(),
             "station_x_m": stations["x_m"].tolist(),
             "station_y_m": stations["y_m"].tolist(),
-            "station_inverted": [int(s in line.soundings) for s in stations["station"]],
+            "station_inverted": [int(s in line.soundings and line.soundings[s].fitted) for s in stations["station"]],
         },
     )
 
@@ -429,9 +501,12 @@ def _enough(n_data: int, n_layers: int, what: str, where: str) -> None:
                          f"invert with fewer layers or measure at least {n_params} {what}")
 
 
-def _ves_readings(sounding: pd.DataFrame, n_layers: int, where: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """AB/2 (m), MN/2 (m) and apparent resistivity (ohm-m) of a valid sounding, file order."""
+def _ves_readings(sounding: pd.DataFrame, n_layers: int, where: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]:
+    """AB/2 (m), MN/2 (m), apparent resistivity (ohm-m) and its standard deviation (or None), file order."""
     ab2, rhoa = _columns(sounding, ["ab2_m", "rhoa_ohm_m"], where)
+    error = _columns(sounding, ["rhoa_error_ohm_m"], where)[0] if "rhoa_error_ohm_m" in sounding.columns else None
+    if error is not None and np.any(error <= 0):
+        raise InputError(where, "non-positive rhoa_error_ohm_m", "give each reading's standard deviation (> 0)")
     mn2 = _columns(sounding, ["mn2_m"], where)[0] if "mn2_m" in sounding.columns else np.zeros_like(ab2)
     _enough(len(ab2), n_layers, "readings", where)
     if np.any(rhoa <= 0):
@@ -442,22 +517,63 @@ def _ves_readings(sounding: pd.DataFrame, n_layers: int, where: str) -> tuple[np
     if np.any(same_segment & (np.diff(ab2) <= 0)):
         raise InputError(where, "AB/2 not strictly increasing within an MN/2 segment (unsorted or repeated spacings)",
                          "list each MN/2 segment in increasing AB/2, each spacing once")
-    return ab2, mn2, rhoa
+    return ab2, mn2, rhoa, error
 
 
-def _tem_gates(sounding: pd.DataFrame, n_layers: int, where: str) -> tuple[np.ndarray, np.ndarray, float, float]:
-    """Gate times (s), |dB_z/dt| (T/s), loop radius (m) and current (A) of a valid sounding."""
-    times, dbzdt, radius, current = _columns(sounding, ["time_s", "dbzdt_t_per_s", "loop_radius_m", "current_a"], where)
-    _enough(len(times), n_layers, "gates", where)
+def _tem_gates(sounding: pd.DataFrame, n_layers: int, noise_floor: float, where: str) -> tuple[pd.DataFrame, dict]:
+    """Every gate with its quality flag, and the loop, current and ramp of a valid sounding.
+
+    Returns the gate table (``time_s``, ``dbzdt_t_per_s``, ``abs_dbzdt_t_per_s``, optional
+    ``error_t_per_s``, ``used``, ``flag``) and the :class:`TEMSimulation` keywords.
+    """
+    times, dbzdt, current = _columns(sounding, ["time_s", "dbzdt_t_per_s", "current_a"], where)
     if np.any(times <= 0) or np.any(np.diff(times) <= 0):
         raise InputError(where, "gate times not positive and strictly increasing", "list the gates in increasing time, each once")
-    if not (np.all(dbzdt < 0) or np.all(dbzdt > 0)):
-        # A step-off over a 1-D earth decays with one sign: zeros or reversals (IP, noise) cannot be fitted.
-        raise InputError(where, "dB_z/dt is zero or changes sign", "remove the gates with zero or reversed values")
-    for values, what in ((radius, "loop_radius_m"), (current, "current_a")):
-        if np.any(values <= 0) or np.ptp(values) > 0:
+    configuration = str(sounding["configuration"].iloc[0]) if "configuration" in sounding.columns else "central"
+    if configuration != "central":
+        # A coincident or offset loop sees another field than a central receiver: inverting it as
+        # one moves interfaces and resistivities (a 47 m interface to 49 m, 100 to 414 ohm m).
+        raise InputError(where, f"{configuration}-loop soundings are not modelled (only a receiver at the loop centre)",
+                         "invert central-loop (in-loop) soundings, or convert the data to their central-loop equivalent")
+    if "loop_radius_m" in sounding.columns:
+        loop = _columns(sounding, ["loop_radius_m"], where)
+        geometry = {"loop_radius_m": float(loop[0][0])}
+    elif {"loop_side_x_m", "loop_side_y_m"} <= set(sounding.columns):
+        loop = _columns(sounding, ["loop_side_x_m", "loop_side_y_m"], where)
+        geometry = {"loop_radius_m": None, "loop_sides_m": (float(loop[0][0]), float(loop[1][0]))}
+    else:
+        raise InputError(where, "no loop size (loop_radius_m or loop_side_x_m/loop_side_y_m)",
+                         "give the transmitter loop's radius or sides")
+    ramp = _columns(sounding, ["ramp_s"], where)[0] if "ramp_s" in sounding.columns else np.zeros(1)
+    for values, what in ((current, "current_a"), *((v, "loop size") for v in loop), (ramp, "ramp_s")):
+        if np.any(values < 0) or (what != "ramp_s" and np.any(values == 0)) or np.ptp(values) > 0:
             raise InputError(where, f"{what} not positive or not constant", f"give the sounding one positive {what}")
-    return times, np.abs(dbzdt), float(radius[0]), float(current[0])
+    geometry |= {"current_a": float(current[0]), "ramp_s": float(ramp[0])}
+
+    gates = pd.DataFrame({"time_s": times, "dbzdt_t_per_s": dbzdt, "abs_dbzdt_t_per_s": np.abs(dbzdt), "flag": "ok"})
+    if "dbzdt_error_t_per_s" in sounding.columns:
+        gates["error_t_per_s"] = _columns(sounding, ["dbzdt_error_t_per_s"], where)[0]
+    # A decay keeps the sign of its strongest (early) gates; zeros and reversals (IP, noise) cannot be fitted.
+    sign = np.sign(dbzdt[np.argmax(np.abs(dbzdt))]) or -1.0
+    gates.loc[np.sign(dbzdt) != sign, "flag"] = "reversed sign"
+    # Saturated: the leading gates that do not decay (clipped at the receiver's range).
+    value = gates["abs_dbzdt_t_per_s"].to_numpy()
+    first = 0
+    while first + 1 < len(value) and value[first] <= value[first + 1] * (1 + 1e-3):
+        first += 1
+    if first:
+        gates.loc[: first - 1 if value[first] < value[first - 1] * (1 - 1e-3) else first, "flag"] = "saturated"
+    noisy = value < noise_floor
+    if "error_t_per_s" in gates:
+        noisy |= value < gates["error_t_per_s"].to_numpy()
+    gates.loc[noisy & (gates["flag"] == "ok").to_numpy(), "flag"] = "below noise"
+    gates["used"] = gates["flag"] == "ok"
+    n_used, n_params = int(gates["used"].sum()), 2 * n_layers - 1
+    if n_used < n_params:
+        dropped = gates.loc[~gates["used"], "flag"].value_counts().to_dict()
+        raise InputError(where, f"{n_used} usable gates of {len(gates)} for {n_layers} layers ({n_params} unknowns); "
+                                f"dropped: {dropped}", f"invert with fewer layers or measure at least {n_params} clean gates")
+    return gates, geometry
 
 
 def _station_positions(soundings: pd.DataFrame, source: str) -> pd.DataFrame:
@@ -483,8 +599,10 @@ def _station_positions(soundings: pd.DataFrame, source: str) -> pd.DataFrame:
                 axis = -axis
             along = centred @ axis
             table.loc[placed, "distance_m"] = along - along.min()
+    elif len(table) == 1:
+        table["distance_m"] = 0.0  # one sounding: a line of one point needs no position
     else:
-        raise InputError(source, "no station positions (neither station_m nor x_m and y_m)",
+        raise InputError(source, f"no station positions for {len(table)} stations (neither station_m nor x_m and y_m)",
                          "add station_m (distance along the line, m) or x_m/y_m columns")
     table = table[["station", "distance_m", "x_m", "y_m"]].astype({"x_m": float, "y_m": float})
     return table.sort_values("distance_m", kind="stable", na_position="last").reset_index(drop=True)
@@ -492,15 +610,21 @@ def _station_positions(soundings: pd.DataFrame, source: str) -> pd.DataFrame:
 
 def _station_table(positions: pd.DataFrame, inverted: dict[str, SoundingInversion], n_layers: int) -> pd.DataFrame:
     names = [f"rho_{i}_ohm_m" for i in range(1, n_layers + 1)] + [f"h_{i}_m" for i in range(1, n_layers)]
+    flags = ["saturated", "reversed sign", "below noise"]
     rows = []
     for station in positions["station"]:
         model = inverted.get(station)
         if model is None:
-            rows.append({"n_data": 0, "rms_percent": np.nan, "chi2": np.nan, **dict.fromkeys(names, np.nan)})
+            rows.append({"status": "failed", "n_data": 0, "rms_percent": np.nan, "chi2": np.nan, **dict.fromkeys(names, np.nan)})
         else:
             values = np.r_[model.resistivities_ohm_m, model.thicknesses_m]
-            rows.append({"n_data": len(model.observed), "rms_percent": model.rms_percent, "chi2": model.chi2,
-                         **dict(zip(names, values))})
+            counts = model.gates["flag"].value_counts() if model.gates is not None else pd.Series(dtype=int)
+            status = "fitted" if model.fitted else "not fitted"
+            rows.append({"status": status if np.isfinite(positions.set_index("station").at[station, "distance_m"]) else f"{status}, no position",
+                         "n_data": len(model.observed), "n_dropped": int(sum(counts.get(f, 0) for f in flags)),
+                         **{f"n_{f.replace(' ', '_')}": int(counts.get(f, 0)) for f in flags},
+                         "rms_percent": model.rms_percent, "chi2": model.chi2, "n_starts": model.n_starts,
+                         "at_bound": ";".join(model.at_bound), **dict(zip(names, values))})
     return pd.concat([positions, pd.DataFrame(rows, index=positions.index)], axis=1)
 
 
