@@ -182,7 +182,7 @@ def _tem(**changes) -> pd.DataFrame:
         ("ves", _ves().drop(columns=["rhoa_ohm_m"]), "missing column 'rhoa_ohm_m'"),
         ("tem", _tem(time_s=(3, 1e-6)), "gate times not positive and strictly increasing"),
         ("tem", _tem(time_s=(0, -1e-5)), "gate times not positive and strictly increasing"),
-        ("tem", _tem(dbzdt_t_per_s=(slice(2, 7), 2e-7)), "3 usable gates of 8 for 3 layers"),  # reversed gates dropped
+        ("tem", _tem(dbzdt_t_per_s=(slice(2, 7), 2e-7)), "2 usable gates of 8 for 3 layers"),  # 6 reversed gates dropped
         ("tem", _tem(loop_radius_m=(2, 30.0)), "loop size not positive or not constant"),
         ("tem", _tem().assign(configuration="coincident"), "coincident-loop soundings are not modelled"),
         ("tem", _tem(current_a=(0, -5.0)), "current_a not positive or not constant"),
