@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from geoprospect.catalog import LineInversionSettings
 from geoprospect.errors import InputError
 from geoprospect.geophysics.optimize import LevenbergMarquardt
 from geoprospect.geophysics.sections import invert_line, resistivity_section, sp_sources
@@ -34,9 +35,7 @@ STUDY_TITLES = {
     "ves": "VES: LM, PSO, bargain, FF, RBF and GRNN on the same held-out soundings (Stanley Raj et al. 2021)",
     "tem": "TEM: BP, SPSO-BP, COPSO-BP and least squares over seeds (Li et al. 2019)",
 }
-# A TEM sounding costs ~25 ms per forward model: fewer LM starts keep a line affordable.
-_LINE_OPTIMIZERS = {"ves": lambda: LevenbergMarquardt(n_starts=8, random_state=0),
-                    "tem": lambda: LevenbergMarquardt(n_starts=3, max_iter=30, random_state=0)}
+_RHO_BOUNDS = (0.1, 1e5)  # ohm m: wider than the simulations' defaults, so that brines and resistive rock fit
 _READERS = {"ves": read_ves, "tem": read_tem}
 
 
@@ -69,8 +68,11 @@ def run_study(name: str, size: str, seed: int, destination: Path) -> dict:
 
 
 def invert_survey_line(paths: list[Path], method: str, n_layers: int, depth_max_m: float, destination: Path,
-                       map_fn: Callable[[Callable, Iterable], Iterable] = map) -> dict:
+                       map_fn: Callable[[Callable, Iterable], Iterable] = map, settings: dict | None = None) -> dict:
     """Invert the soundings of ``paths`` (one line; each file one or more soundings) station by station.
+
+    ``settings`` are the fields of :class:`geoprospect.catalog.LineInversionSettings` (defaults
+    when None); its ``n_layers`` overrides ``n_layers``.
 
     Writes ``section.tif`` (distance x depth, log10 ohm-m), ``section.png``, ``data_fit.png``,
     ``stations.csv`` (models and fit per station) and, when some station could not be inverted,
@@ -83,10 +85,18 @@ def invert_survey_line(paths: list[Path], method: str, n_layers: int, depth_max_
         except InputError as exc:
             unreadable.append({"station": path.stem, "distance_m": np.nan, "problem": f"{path.name}: {exc.problem}", "fix": exc.fix})
     if not tables:
-        raise InputError(", ".join(p.name for p in paths), f"no readable {method.upper()} sounding on the line",
-                         "fix the files listed above (each was refused for the reason given)")
+        reasons = "; ".join(row["problem"] for row in unreadable)
+        raise InputError(", ".join(p.name for p in paths), f"no readable {method.upper()} sounding on the line ({reasons})",
+                         "fix each file for the reason given")
+    settings = LineInversionSettings(**(settings or {}))
+    n_layers = settings.n_layers or n_layers
+    bounds = {f"rho_{i}_ohm_m": _RHO_BOUNDS for i in range(1, n_layers + 1)} | {
+        name: pair for name, pair in settings.bounds.items() if int(name.split("_")[1]) <= n_layers - name.startswith("h_")}
     line = invert_line(pd.concat(tables, ignore_index=True), method, n_layers, map_fn=map_fn,
-                       optimizer=_LINE_OPTIMIZERS[method](), source=", ".join(p.name for p in paths))
+                       optimizer=LevenbergMarquardt(n_starts=settings.starts_per_round, max_iter=settings.max_iter, random_state=0),
+                       relative_error=settings.relative_error, bounds=bounds, rounds=settings.rounds,
+                       max_rms_percent=settings.max_rms_percent, noise_floor_t_per_s=settings.noise_floor_t_per_s,
+                       source=", ".join(p.name for p in paths))
     if unreadable:
         line = replace(line, failures=pd.concat([line.failures, pd.DataFrame(unreadable)], ignore_index=True))
     destination.mkdir(parents=True, exist_ok=True)
@@ -98,9 +108,13 @@ def invert_survey_line(paths: list[Path], method: str, n_layers: int, depth_max_
         write_section(section, destination / "section.tif")
         save_png(plot_section(section, title=f"{method.upper()} resistivity section ({n_layers} layers)"), destination / "section.png")
         save_png(plot_data_fit(line), destination / "data_fit.png")
-    return {"method": method, "stations": len(line.stations), "inverted": len(line.soundings), "failed": len(line.failures),
+    unfit = [f"{s.station}: not fitted ({s.rms_percent:.1f} % RMS > {settings.max_rms_percent:g} %), left off the section"
+             for s in line.soundings.values() if not s.fitted]
+    return {"method": method, "stations": len(line.stations), "inverted": sum(s.fitted for s in line.soundings.values()),
+            "not_fitted": len(unfit), "failed": len(line.failures),
             "median_rms_percent": float(line.fit["rms_percent"].median()) if line.soundings else float("nan"),
-            "failures": [f"{row.station}: {row.problem}" for row in line.failures.itertuples()]}
+            "median_chi2": float(line.fit["chi2"].median()) if line.soundings else float("nan"),
+            "failures": [f"{row.station}: {row.problem}" for row in line.failures.itertuples()] + unfit}
 
 
 def sp_profile_sources(paths: list[Path], destination: Path) -> dict:
