@@ -41,6 +41,8 @@ from geoprospect.geophysics.misfit import DataMisfit
 from geoprospect.geophysics.optimize import LevenbergMarquardt
 from geoprospect.geophysics.simulation import SPSimulation, TEMSimulation, VESSimulation
 from geoprospect.geophysics.sp import sp_anomaly
+from geoprospect.geophysics.tem import central_loop_step_off, rectangular_loop_step_off
+from geoprospect.geophysics.ves import schlumberger_rhoa
 
 METHODS = ("ves", "tem")
 _MAX_COLUMNS = 2000  # bounds the section width whatever the closest pair of stations
@@ -80,6 +82,10 @@ class SoundingInversion:
         ``reversed sign``, ``below noise``): what was dropped and why.
     n_starts : int
         LM starts run before the starts agreed (or the maximum was reached).
+    doi_m : float
+        Depth of investigation, m: below it, halving or doubling every resistivity changes the
+        data by less than their standard deviation (RMS of the weighted change < 1), so the
+        section is masked there (see :func:`depth_of_investigation`).
     """
 
     station: str
@@ -96,6 +102,7 @@ class SoundingInversion:
     fitted: bool = True
     gates: pd.DataFrame | None = None
     n_starts: int = 0
+    doi_m: float = np.inf
 
     @property
     def interface_depths_m(self) -> np.ndarray:
@@ -220,6 +227,13 @@ def invert_sounding(
     physical = 10.0 ** result.model
     position = (result.model - simulation.lower) / (simulation.upper - simulation.lower)
     at_bound = tuple(name for name, x in zip(simulation.param_names, position) if x < 0.01 or x > 0.99)
+    if method == "ves":
+        forward = functools.partial(_ves_log_data, abscissa, mn2)
+        depths_m = np.geomspace(abscissa.min() / 4, 2 * abscissa.max(), 32)
+    else:
+        forward = functools.partial(_tem_log_data, abscissa, geometry)
+        depths_m = np.geomspace(1.0, 3000.0, 32)
+    doi_m = depth_of_investigation(forward, physical[:n_layers], physical[n_layers:], misfit.standard_deviation, depths_m)
     return SoundingInversion(
         station=station,
         method=method,
@@ -235,7 +249,62 @@ def invert_sounding(
         fitted=bool(result.rms_percent <= max_rms_percent),
         gates=gates,
         n_starts=n_starts,
+        doi_m=doi_m,
     )
+
+
+def depth_of_investigation(forward: Callable[[np.ndarray, np.ndarray], np.ndarray], resistivities_ohm_m: np.ndarray,
+                           thicknesses_m: np.ndarray, standard_deviation: np.ndarray, depths_m: np.ndarray,
+                           factor: float = 2.0) -> float:
+    """Deepest depth whose whole half-space below still changes the data by their noise.
+
+    For each trial depth z, every resistivity below z is multiplied and divided by ``factor``;
+    the weighted data change ``sqrt(mean(((F(m_z) - F(m)) / sigma)^2))`` (log10 data) says whether
+    the data can tell. The DOI is the deepest z where it reaches 1: the cumulative-sensitivity idea
+    of Christiansen and Auken (2012, Geophysics 77, WB171-WB177) with the data noise as the
+    threshold instead of a tuned constant.
+
+    Parameters
+    ----------
+    forward : callable
+        ``forward(resistivities (batch, n), thicknesses (batch, n - 1)) -> log10 data (batch, n_data)``.
+    resistivities_ohm_m, thicknesses_m : numpy.ndarray
+        The fitted model.
+    standard_deviation : numpy.ndarray, shape (n_data,)
+        Of the log10 data.
+    depths_m : numpy.ndarray
+        Increasing trial depths.
+    factor : float, default 2
+
+    Returns
+    -------
+    float
+        The DOI in m (the shallowest trial depth when even it is unseen).
+    """
+    interfaces = np.cumsum(thicknesses_m)
+    bottoms = np.union1d(interfaces, depths_m)  # a fine stack holding the model and every trial depth
+    layer = np.searchsorted(interfaces, bottoms - 1e-9 * bottoms, side="right")  # model layer of each fine layer
+    rho = resistivities_ohm_m[np.r_[layer, len(resistivities_ohm_m) - 1]]
+    thick = np.diff(np.r_[0.0, bottoms])
+    below = np.searchsorted(bottoms, depths_m)[:, None] < np.arange(len(rho))[None, :]  # (n_depths, n_fine) below z
+    trial = np.concatenate([np.where(below, rho * factor, rho), np.where(below, rho / factor, rho)])
+    data = forward(np.vstack([rho, trial]), np.broadcast_to(thick, (len(trial) + 1, len(thick))))
+    change = np.sqrt(np.mean(((data[1:] - data[0]) / standard_deviation) ** 2, axis=1)).reshape(2, -1).max(axis=0)
+    seen = np.flatnonzero(change >= 1.0)
+    return float(depths_m[seen.max()]) if seen.size else float(depths_m[0])
+
+
+def _ves_log_data(ab2: np.ndarray, mn2: np.ndarray, rho: np.ndarray, thick: np.ndarray) -> np.ndarray:
+    return np.log10(schlumberger_rhoa(ab2, rho, thick, mn2))
+
+
+def _tem_log_data(times: np.ndarray, geometry: dict, rho: np.ndarray, thick: np.ndarray) -> np.ndarray:
+    options = {"ramp_s": geometry["ramp_s"]}
+    if geometry.get("loop_sides_m") is None:
+        response = central_loop_step_off(times, rho, thick, geometry["loop_radius_m"], geometry["current_a"], **options)
+    else:
+        response = rectangular_loop_step_off(times, rho, thick, *geometry["loop_sides_m"], geometry["current_a"], **options)
+    return np.log10(np.abs(response.dbzdt_t_per_s))
 
 
 def _multistart(misfit: DataMisfit, optimizer: LevenbergMarquardt, rounds: int):
@@ -318,7 +387,8 @@ def invert_line(
     return LineInversion(method, n_layers, _station_table(positions, inverted, n_layers), inverted, failure_table)
 
 
-def resistivity_section(line: LineInversion, depth_max_m: float, dz_m: float, dx_m: float | None = None) -> xr.DataArray:
+def resistivity_section(line: LineInversion, depth_max_m: float, dz_m: float, dx_m: float | None = None,
+                        mask_below_doi: bool = True) -> xr.DataArray:
     """Stitch the 1-D models of a line into a distance x depth section of log10 resistivity.
 
     Parameters
@@ -332,6 +402,8 @@ def resistivity_section(line: LineInversion, depth_max_m: float, dz_m: float, dx
         Column width, m; default the smallest gap between neighbouring stations (at most 2000
         columns). Columns are regular so that the section is a raster; the width is adjusted so
         that the first and last stations fall on column centres.
+    mask_below_doi : bool, default True
+        NaN below each station's depth of investigation (what its data cannot see).
 
     Returns
     -------
@@ -343,7 +415,7 @@ def resistivity_section(line: LineInversion, depth_max_m: float, dz_m: float, dx
         stations). Attributes: ``method``, ``n_layers``, ``units``, the cell size ``dx_m``,
         ``dz_m`` and the stations as lists
         ``station_ids``, ``station_distance_m``, ``station_x_m``, ``station_y_m``,
-        ``station_inverted`` (1 or 0).
+        ``station_inverted`` (1 or 0), ``station_doi_m``.
     """
     if not (depth_max_m > 0 and 0 < dz_m <= depth_max_m):
         raise ValueError("need depth_max_m > 0 and 0 < dz_m <= depth_max_m")
@@ -368,6 +440,8 @@ def resistivity_section(line: LineInversion, depth_max_m: float, dz_m: float, dx
             model = line.soundings[station]
             layer = np.searchsorted(model.interface_depths_m, depths_m, side="right")
             profiles[i] = np.log10(model.resistivities_ohm_m[layer])
+            if mask_below_doi:
+                profiles[i, depths_m > model.doi_m] = np.nan
     known = stations["x_m"].notna().to_numpy()
     coords = {"depth_m": depths_m, "distance_m": columns_m, "station": ("distance_m", stations["station"].to_numpy()[nearest])}
     for axis in ("x_m", "y_m"):
@@ -390,6 +464,7 @@ def resistivity_section(line: LineInversion, depth_max_m: float, dz_m: float, dx
             "station_x_m": stations["x_m"].tolist(),
             "station_y_m": stations["y_m"].tolist(),
             "station_inverted": [int(s in line.soundings and line.soundings[s].fitted) for s in stations["station"]],
+            "station_doi_m": [float(line.soundings[s].doi_m) if s in line.soundings else float("nan") for s in stations["station"]],
         },
     )
 
@@ -623,7 +698,7 @@ def _station_table(positions: pd.DataFrame, inverted: dict[str, SoundingInversio
             rows.append({"status": status if np.isfinite(positions.set_index("station").at[station, "distance_m"]) else f"{status}, no position",
                          "n_data": len(model.observed), "n_dropped": int(sum(counts.get(f, 0) for f in flags)),
                          **{f"n_{f.replace(' ', '_')}": int(counts.get(f, 0)) for f in flags},
-                         "rms_percent": model.rms_percent, "chi2": model.chi2, "n_starts": model.n_starts,
+                         "rms_percent": model.rms_percent, "chi2": model.chi2, "n_starts": model.n_starts, "doi_m": model.doi_m,
                          "at_bound": ";".join(model.at_bound), **dict(zip(names, values))})
     return pd.concat([positions, pd.DataFrame(rows, index=positions.index)], axis=1)
 

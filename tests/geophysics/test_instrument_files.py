@@ -113,3 +113,22 @@ def test_ves_errors_weight_the_fit_and_a_bound_is_flagged_and_an_unfit_sounding_
     path = tmp_path / "v.csv"
     table.to_csv(path, index=False)
     assert "rhoa_error_ohm_m" in read_ves(path).columns
+
+
+def test_depth_of_investigation_grows_with_the_spread_and_masks_the_section():
+    from geoprospect.geophysics.sections import resistivity_section
+    from geoprospect.geophysics.ves import schlumberger_rhoa
+
+    dois = []
+    for ab2_max in (30.0, 300.0):
+        ab2 = np.geomspace(1.5, ab2_max, 16)
+        table = pd.DataFrame({"sounding_id": "V", "ab2_m": ab2, "mn2_m": 0.0,
+                              "rhoa_ohm_m": schlumberger_rhoa(ab2, [100.0, 10.0], [5.0])})
+        line = invert_line(table, "ves", 2)
+        dois.append(line.soundings["V"].doi_m)
+        section = resistivity_section(line, 600.0, 5.0)
+        seen = section["depth_m"].to_numpy() <= dois[-1]
+        assert np.isfinite(section[seen]).all() and np.isnan(section[~seen]).all()
+        assert line.stations.at[0, "doi_m"] == dois[-1]
+    # Deeper with the spread, and of the order of the spread (not a fixed section depth).
+    assert 10.0 < dois[0] < 60.0 and 4 * dois[0] < dois[1] < 600.0
