@@ -269,6 +269,8 @@ class InversionSpec(_Section):
     ves_line: LineInversionSettings = Field(default_factory=LineInversionSettings)
     # A TEM forward costs ~100x a VES one: fewer starts per round, and fewer iterations.
     tem_line: LineInversionSettings = Field(default_factory=lambda: LineInversionSettings(starts_per_round=4, rounds=3, max_iter=30))
+    sp_shape: Literal["sphere", "horizontal_cylinder", "vertical_cylinder", "auto"] = Field(
+        default="sphere", description="shape factor of the SP sources; auto: the lowest misfit per anomaly")
 
 
 class SeismicSpec(_Section):

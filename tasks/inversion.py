@@ -41,9 +41,9 @@ def invert_survey_line(refs: list[FileRef], method: str, n_layers: int, depth_ma
 
 
 @task(**CACHED)
-def sp_profile_sources(refs: list[FileRef], work: str) -> dict:
-    folder = work_file(work, "sp", "sources", "", refs, modules=_CORE)
-    summary = core.sp_profile_sources([Path(r.path) for r in refs], folder)
+def sp_profile_sources(refs: list[FileRef], work: str, shape: str = "sphere") -> dict:
+    folder = work_file(work, "sp", "sources", "", refs, shape, modules=_CORE)
+    summary = core.sp_profile_sources([Path(r.path) for r in refs], folder, shape)
     return {"files": _refs(folder), "summary": summary}
 
 

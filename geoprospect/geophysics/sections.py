@@ -40,7 +40,7 @@ from geoprospect.geophysics.inversion import Inversion
 from geoprospect.geophysics.misfit import DataMisfit
 from geoprospect.geophysics.optimize import LevenbergMarquardt
 from geoprospect.geophysics.simulation import SPSimulation, TEMSimulation, VESSimulation
-from geoprospect.geophysics.sp import sp_anomaly
+from geoprospect.geophysics.sp import SHAPE_FACTORS, sp_anomaly
 from geoprospect.geophysics.tem import central_loop_step_off, rectangular_loop_step_off
 from geoprospect.geophysics.ves import schlumberger_rhoa
 
@@ -471,7 +471,7 @@ def resistivity_section(line: LineInversion, depth_max_m: float, dz_m: float, dx
 
 def sp_sources(
     profile: pd.DataFrame,
-    q: float = 1.5,
+    q: float | str = 1.5,
     min_amplitude_mv: float | None = None,
     window_factor: float = 3.0,
     min_stations: int = 8,
@@ -496,8 +496,10 @@ def sp_sources(
     profile : pandas.DataFrame
         ``station_m`` (strictly increasing within a profile), ``sp_mv``; optional ``profile_id``
         (several profiles are processed one by one), ``x_m``, ``y_m``.
-    q : float, default 1.5
-        Shape factor: 1.5 sphere, 1.0 horizontal cylinder, 0.5 vertical cylinder.
+    q : float or "auto", default 1.5
+        Shape factor: 1.5 sphere, 1.0 horizontal cylinder, 0.5 vertical cylinder; ``"auto"`` fits
+        each window with all three and keeps the lowest misfit (the unit of k then varies by row:
+        the column is ``k`` with ``k_units``).
     min_amplitude_mv : float, optional
         Smallest |SP| of an anomaly's extremum; default 5 times the noise, estimated from the
         second differences of the profile.
@@ -518,8 +520,10 @@ def sp_sources(
         One row per anomaly: ``profile_id``, ``anomaly`` (1 = strongest), ``from_m``, ``to_m``,
         ``n_stations``, ``peak_m``, ``peak_mv``, then the parameters (``k_mv_m2`` or the name
         for ``q``, ``depth_m``, ``angle_deg``, ``x0_m``), ``x_m``, ``y_m`` (map position of x0 when
-        the profile has coordinates, else NaN), ``noise_mv``, ``rms_percent`` (relative to the
-        window's RMS) and ``chi2`` (for the estimated noise).
+        the profile has coordinates, else NaN), ``noise_mv``, ``rms_mv`` (the window's misfit),
+        ``rms_percent`` (relative to the window's RMS), ``chi2`` (for the estimated noise), the
+        standard deviation of each parameter (``<name>_std``, from the Jacobian at the optimum:
+        ``sqrt(diag((J^T J)^-1) max(chi2, 1))`` with J weighted by the noise), ``q`` and ``shape``.
 
     Raises
     ------
@@ -527,15 +531,37 @@ def sp_sources(
         Missing column, NaN, stations not strictly increasing or too few stations.
     """
     optimizer = optimizer or LevenbergMarquardt(n_starts=16, random_state=0)
+    if not (q == "auto" or q in SHAPE_FACTORS.values()):
+        raise ValueError(f"q must be one of {sorted(SHAPE_FACTORS.values())} or 'auto', got {q!r}")
     profile_ids = profile["profile_id"].astype(str) if "profile_id" in profile.columns else pd.Series(source, index=profile.index)
     rows = []
     for profile_id, part in profile.groupby(profile_ids, sort=False):
         rows += _profile_sources(part, str(profile_id), q, min_amplitude_mv, window_factor, min_stations, max_anomalies,
                                  optimizer, f"{source} profile {profile_id}")
-    names = SPSimulation(np.arange(4.0), q=q).param_names
+    names = ("k", "depth_m", "angle_deg", "x0_m") if q == "auto" else SPSimulation(np.arange(4.0), q=q).param_names
     columns = ["profile_id", "anomaly", "from_m", "to_m", "n_stations", "peak_m", "peak_mv", *names,
-               "x_m", "y_m", "noise_mv", "rms_percent", "chi2"]
+               *(["k_units"] if q == "auto" else []), "q", "shape", "x_m", "y_m", "noise_mv", "rms_mv", "rms_percent", "chi2",
+               *(f"{n}_std" for n in names)]
     return pd.DataFrame(rows, columns=columns)
+
+
+def sp_fitted_field(profile: pd.DataFrame, sources: pd.DataFrame) -> np.ndarray:
+    """The summed field (mV) of a profile's fitted anomalies at its stations.
+
+    Parameters
+    ----------
+    profile : pandas.DataFrame
+        One profile (``station_m``).
+    sources : pandas.DataFrame
+        Its rows of :func:`sp_sources`.
+    """
+    x_m = profile["station_m"].to_numpy(dtype=float)
+    total = np.zeros_like(x_m)
+    for row in sources.itertuples(index=False):
+        row = row._asdict()
+        k = row["k"] if "k" in row else next(v for name, v in row.items() if name.startswith("k_mv") and not name.endswith("_std"))
+        total += sp_anomaly(x_m, k, row["depth_m"], row["angle_deg"], row["x0_m"], q=row["q"])
+    return total
 
 
 # ----------------------------------------------------------------------------- soundings
@@ -733,7 +759,6 @@ def _profile_sources(part: pd.DataFrame, profile_id: str, q: float, min_amplitud
         raise InputError(where, "station_m not strictly increasing", "sort the stations along the profile, each once")
     has_xy = {"x_m", "y_m"} <= set(part.columns)
     map_x, map_y = (_columns(part, ["x_m", "y_m"], where) if has_xy else (None, None))
-    names = SPSimulation(x_m, q=q).param_names
     noise_mv = max(_noise_mv(sp_mv), 1e-6 * np.abs(sp_mv).max())  # floor: clean synthetic profiles
     threshold = 5.0 * noise_mv if min_amplitude_mv is None else float(min_amplitude_mv)
     # Strongest anomaly first; its fitted field is then stripped from the whole profile, so the
@@ -756,7 +781,7 @@ def _profile_sources(part: pd.DataFrame, profile_id: str, q: float, min_amplitud
         if inside.sum() < min_stations:
             continue  # too narrow to constrain four parameters: a spike, not a body
         fit = _invert_anomaly(x_m[inside], residual_mv[inside], q, noise_mv, optimizer)
-        field_mv = sp_anomaly(x_m, *(fit[name] for name in names), q=q)
+        field_mv = _field(x_m, fit)
         residual_mv = residual_mv - field_mv
         found.append((peak, inside, field_mv))
     # One back-fitting pass: each window refitted with the other bodies' fields removed, so the
@@ -766,7 +791,7 @@ def _profile_sources(part: pd.DataFrame, profile_id: str, q: float, min_amplitud
     for i, (peak, inside, _) in enumerate(found):
         others_mv = sum((f for j, f in enumerate(fields) if j != i), np.zeros_like(sp_mv))
         fit = _invert_anomaly(x_m[inside], (sp_mv - others_mv)[inside], q, noise_mv, optimizer)
-        fields[i] = sp_anomaly(x_m, *(fit[name] for name in names), q=q)
+        fields[i] = _field(x_m, fit)
         rows.append(fit | {"profile_id": profile_id, "from_m": x_m[inside][0], "to_m": x_m[inside][-1],
                            "n_stations": int(inside.sum()), "peak_m": x_m[peak], "peak_mv": sp_mv[peak]})
     for number, row in enumerate(rows, start=1):
@@ -777,12 +802,41 @@ def _profile_sources(part: pd.DataFrame, profile_id: str, q: float, min_amplitud
     return rows
 
 
-def _invert_anomaly(x_m: np.ndarray, sp_mv: np.ndarray, q: float, noise_mv: float, optimizer: LevenbergMarquardt) -> dict:
+def _field(x_m: np.ndarray, fit: dict) -> np.ndarray:
+    return sp_anomaly(x_m, fit["_k"], fit["depth_m"], fit["angle_deg"], fit["x0_m"], q=fit["q"])
+
+
+def _invert_anomaly(x_m: np.ndarray, sp_mv: np.ndarray, q: float | str, noise_mv: float, optimizer: LevenbergMarquardt) -> dict:
+    """Fit one window (each shape factor when ``q == "auto"``, keeping the lowest misfit)."""
+    fits = [_invert_anomaly_q(x_m, sp_mv, shape_q, noise_mv, optimizer, generic=q == "auto")
+            for shape_q in (SHAPE_FACTORS.values() if q == "auto" else [q])]
+    return min(fits, key=lambda fit: fit["chi2"])
+
+
+def _invert_anomaly_q(x_m: np.ndarray, sp_mv: np.ndarray, q: float, noise_mv: float, optimizer: LevenbergMarquardt,
+                      generic: bool) -> dict:
     """Fit one window: k > 0 up to what the amplitude allows at the window's length, angle 0-360 deg."""
     length_m = float(np.ptp(x_m))
     names = SPSimulation(x_m, q=q).param_names
     # |V| <= k / h^(2q-1) at the body, so k = |V|max h^(2q-1) with h up to the window length, x10 spare.
     k_max = 10.0 * np.abs(sp_mv).max() * length_m ** (2 * q - 1)
     simulation = SPSimulation(x_m, q=q, bounds={names[0]: (k_max * 1e-6, k_max), "angle_deg": (0.0, 360.0)})
-    result = Inversion(DataMisfit(simulation, sp_mv, noise_mv), optimizer).run()
-    return {**result.physical, "noise_mv": noise_mv, "rms_percent": result.rms_percent, "chi2": result.misfit}
+    misfit = DataMisfit(simulation, sp_mv, noise_mv)
+    result = Inversion(misfit, optimizer).run()
+    # Jacobian of the weighted residuals at the optimum (central differences, relative step).
+    step = 1e-4 * np.maximum(np.abs(result.model), simulation.upper - simulation.lower)
+    trial = np.vstack([result.model + np.diag(step), result.model - np.diag(step)])
+    weighted = misfit.residual(trial)
+    jacobian = (weighted[: len(step)] - weighted[len(step):]).T / (2 * step)
+    try:
+        covariance = np.linalg.inv(jacobian.T @ jacobian) * max(result.misfit, 1.0)
+        std = np.sqrt(np.clip(np.diag(covariance), 0.0, None))
+    except np.linalg.LinAlgError:
+        std = np.full(len(names), np.inf)  # a direction the window does not constrain
+    out_names = ("k", *names[1:]) if generic else names
+    shape = next(name for name, value in SHAPE_FACTORS.items() if value == q)
+    return {**dict(zip(out_names, result.model)), **{f"{n}_std": v for n, v in zip(out_names, std)},
+            **({"k_units": names[0].replace("k_", "")} if generic else {}), "_k": float(result.model[0]),
+            "q": q, "shape": shape, "noise_mv": noise_mv,
+            "rms_mv": float(np.sqrt(np.mean((result.predicted - sp_mv) ** 2))), "rms_percent": result.rms_percent,
+            "chi2": result.misfit}

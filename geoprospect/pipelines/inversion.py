@@ -17,7 +17,8 @@ import pandas as pd
 from geoprospect.catalog import LineInversionSettings
 from geoprospect.errors import InputError
 from geoprospect.geophysics.optimize import LevenbergMarquardt
-from geoprospect.geophysics.sections import invert_line, resistivity_section, sp_sources
+from geoprospect.geophysics.sections import invert_line, resistivity_section, sp_fitted_field, sp_sources
+from geoprospect.geophysics.sp import SHAPE_FACTORS
 from geoprospect.geophysics.studies import sp_study, tem_study, ves_study
 from geoprospect.io.figures import save_png
 from geoprospect.io.files import publish
@@ -26,7 +27,14 @@ from geoprospect.io.sections import write_section
 from geoprospect.io.surveys import read_sp_profile, read_tem, read_ves
 from geoprospect.io.tables import read_csv, write_csv
 from geoprospect.provenance import code_digest
-from geoprospect.render.inversion import plot_bargain_record, plot_sp_fits, plot_sp_validation, plot_tem_fit, plot_ves_fit
+from geoprospect.render.inversion import (
+    plot_bargain_record,
+    plot_sp_fits,
+    plot_sp_profile_fit,
+    plot_sp_validation,
+    plot_tem_fit,
+    plot_ves_fit,
+)
 from geoprospect.render.report import Section, report_html
 from geoprospect.render.sections import plot_data_fit, plot_section
 
@@ -117,13 +125,35 @@ def invert_survey_line(paths: list[Path], method: str, n_layers: int, depth_max_
             "failures": [f"{row.station}: {row.problem}" for row in line.failures.itertuples()] + unfit}
 
 
-def sp_profile_sources(paths: list[Path], destination: Path) -> dict:
-    """Source parameters (K, depth, angle, x0) of every anomaly of each SP profile: ``sp_sources.csv``."""
-    tables = [sp_sources(read_sp_profile(path), source=path.name).assign(file=path.name) for path in paths]
-    table = pd.concat(tables, ignore_index=True)
+def sp_profile_sources(paths: list[Path], destination: Path, shape: str = "sphere") -> dict:
+    """Source parameters of every anomaly of each SP profile, and the fit of each profile.
+
+    Writes ``sp_sources.csv`` (per anomaly: K, depth, angle, x0 with their standard deviations,
+    shape, misfit in mV and chi-square), ``sp_fit.csv`` (per profile: RMS misfit in mV against the
+    estimated noise, chi-square) and ``fit_<file>_<profile>.png``. ``shape`` is a key of
+    :data:`geoprospect.geophysics.sp.SHAPE_FACTORS` or ``"auto"`` (chosen by misfit per anomaly).
+    """
+    q = "auto" if shape == "auto" else SHAPE_FACTORS[shape]
     destination.mkdir(parents=True, exist_ok=True)
+    tables, fits = [], []
+    for path in paths:
+        profile = read_sp_profile(path)
+        table = sp_sources(profile, q=q, source=path.name).assign(file=path.name)
+        for profile_id, part in profile.groupby(profile["profile_id"].astype(str), sort=False):
+            rows = table[table["profile_id"] == profile_id]
+            fitted = sp_fitted_field(part, rows)
+            residual = part["sp_mv"].to_numpy() - fitted
+            noise = float(rows["noise_mv"].iloc[0]) if len(rows) else float("nan")
+            fits.append({"file": path.name, "profile_id": profile_id, "n_stations": len(part), "anomalies": len(rows),
+                         "rms_mv": float(np.sqrt(np.mean(residual**2))), "noise_mv": noise,
+                         "chi2": float(np.mean((residual / noise) ** 2)) if len(rows) else float("nan")})
+            save_png(plot_sp_profile_fit(part, fitted, rows, f"{path.name} profile {profile_id}: observed and fitted SP"),
+                     destination / f"fit_{path.stem}_{profile_id}.png")
+        tables.append(table)
+    table = pd.concat(tables, ignore_index=True)
     write_csv(table, destination / "sp_sources.csv")
-    return {"profiles": len(paths), "anomalies": len(table)}
+    write_csv(pd.DataFrame(fits), destination / "sp_fit.csv")
+    return {"profiles": len(fits), "anomalies": len(table), "median_rms_mv": float(pd.DataFrame(fits)["rms_mv"].median())}
 
 
 def publish_inversion(studies: dict[str, dict], lines: dict[str, dict], sp: dict | None, study_area: str, folder: Path) -> Path:
@@ -149,7 +179,12 @@ def publish_inversion(studies: dict[str, dict], lines: dict[str, dict], sp: dict
                                 error="; ".join(s["failures"])))
     if sp:
         _link(sp["files"], folder / "sp")
-        sections.append(Section("Self-potential sources per profile anomaly", table=read_csv(folder / "sp" / "sp_sources.csv")))
+        sections.append(Section("Self-potential sources per profile anomaly (standard deviations from the Jacobian at the optimum)",
+                                table=read_csv(folder / "sp" / "sp_sources.csv")))
+        if (folder / "sp" / "sp_fit.csv").is_file():
+            sections.append(Section("Self-potential fit per profile (misfit in mV against the estimated noise)",
+                                    table=read_csv(folder / "sp" / "sp_fit.csv"),
+                                    images=[(f"sp/{f}", f.removesuffix(".png").replace("_", " ")) for f in sp["files"] if f.endswith(".png")]))
     summary = pd.DataFrame([{"product": f"study {name}", **product["summary"]} for name, product in studies.items()]
                            + [{"product": f"{method} line", **{k: v for k, v in product["summary"].items() if k != "failures"}}
                               for method, product in lines.items()]

@@ -132,3 +132,23 @@ def test_depth_of_investigation_grows_with_the_spread_and_masks_the_section():
         assert line.stations.at[0, "doi_m"] == dois[-1]
     # Deeper with the spread, and of the order of the spread (not a fixed section depth).
     assert 10.0 < dois[0] < 60.0 and 4 * dois[0] < dois[1] < 600.0
+
+
+def test_sp_profile_shape_by_misfit_uncertainties_and_fit_outputs(tmp_path):
+    from geoprospect.geophysics.sp import sp_anomaly
+    from geoprospect.pipelines.inversion import sp_profile_sources
+
+    x_m = np.linspace(0.0, 400.0, 81)
+    truth = {"k": 4000.0, "depth_m": 35.0, "angle_deg": 250.0, "x0_m": 180.0}
+    sp_mv = sp_anomaly(x_m, *truth.values(), q=1.0) + np.random.default_rng(2).normal(0.0, 1.5, len(x_m))
+    path = tmp_path / "line.csv"
+    pd.DataFrame({"station_m": x_m, "sp_mv": sp_mv}).to_csv(path, index=False)
+    summary = sp_profile_sources([path], tmp_path / "out", shape="auto")
+    sources = pd.read_csv(tmp_path / "out" / "sp_sources.csv")
+    row = sources.iloc[0]
+    assert summary["anomalies"] == 1 and row["shape"] == "horizontal_cylinder" and row["k_units"] == "mv_m"
+    for name in ("depth_m", "x0_m"):  # the truth within 4 standard deviations from the Jacobian
+        assert 0 < row[f"{name}_std"] < 5 and abs(row[name] - truth[name]) < 4 * row[f"{name}_std"] + 0.5
+    fit = pd.read_csv(tmp_path / "out" / "sp_fit.csv").iloc[0]
+    assert 1.0 < fit["rms_mv"] < 2.0 and 0.5 < fit["chi2"] < 2.0  # misfit in mV at the 1.5 mV noise
+    assert (tmp_path / "out" / "fit_line_line.png").stat().st_size > 10_000
