@@ -82,8 +82,10 @@ def invert_survey_line(paths: list[Path], method: str, n_layers: int, depth_max_
     ``settings`` are the fields of :class:`geoprospect.catalog.LineInversionSettings` (defaults
     when None); its ``n_layers`` overrides ``n_layers``.
 
-    Writes ``section.tif`` (distance x depth, log10 ohm-m), ``section.png``, ``data_fit.png``,
-    ``stations.csv`` (models and fit per station) and, when some station could not be inverted,
+    Writes ``section.tif`` (distance x depth, log10 ohm-m, masked below each station's depth of
+    investigation), ``section.png``, ``data_fit.png``, ``stations.csv`` (models, fit, chi-square,
+    parameters at a bound, depth of investigation, gates dropped per station), ``gates.csv`` (every
+    reading with its quality flag) and, when some station could not be inverted,
     ``failures.csv`` with the reasons (the rest of the line is still inverted; the summary lists them too).
     """
     tables, unreadable = [], []
@@ -109,6 +111,9 @@ def invert_survey_line(paths: list[Path], method: str, n_layers: int, depth_max_
         line = replace(line, failures=pd.concat([line.failures, pd.DataFrame(unreadable)], ignore_index=True))
     destination.mkdir(parents=True, exist_ok=True)
     write_csv(line.stations, destination / "stations.csv")
+    if line.soundings:  # every reading with its quality flag: what each station's fit used
+        write_csv(pd.concat([s.gates.assign(station=name) for name, s in line.soundings.items()], ignore_index=True),
+                  destination / "gates.csv")
     if len(line.failures):
         write_csv(line.failures, destination / "failures.csv")
     if line.soundings:
