@@ -244,6 +244,7 @@ class LineInversionSettings(_Section):
     bounds: dict[str, tuple[float, float]] = Field(default_factory=dict)
     max_rms_percent: float = Field(default=20.0, gt=0)
     noise_floor_t_per_s: float = Field(default=0.0, ge=0, description="TEM gates with |dBz/dt| below it are dropped")
+    network_start: bool = Field(default=False, description="first LM start from a network trained on the line's layout")
 
     @field_validator("bounds")
     @classmethod

@@ -26,6 +26,7 @@ line) or ``x_m``, ``y_m`` (projected coordinates, projected onto the line's prin
 from __future__ import annotations
 
 import functools
+import threading
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
@@ -38,7 +39,7 @@ from scipy.signal import find_peaks
 from geoprospect.errors import InputError
 from geoprospect.geophysics.inversion import Inversion
 from geoprospect.geophysics.misfit import DataMisfit
-from geoprospect.geophysics.optimize import LevenbergMarquardt
+from geoprospect.geophysics.optimize import LevenbergMarquardt, latin_hypercube
 from geoprospect.geophysics.simulation import SPSimulation, TEMSimulation, VESSimulation
 from geoprospect.geophysics.sp import SHAPE_FACTORS, sp_anomaly
 from geoprospect.geophysics.tem import central_loop_step_off, rectangular_loop_step_off
@@ -152,6 +153,7 @@ def invert_sounding(
     rounds: int = 1,
     max_rms_percent: float = np.inf,
     noise_floor_t_per_s: float = 0.0,
+    start_model: Callable[[object, np.ndarray], np.ndarray] | None = None,
 ) -> SoundingInversion:
     """Invert one VES or TEM sounding for an ``n_layers`` earth.
 
@@ -188,6 +190,9 @@ def invert_sounding(
         A fit worse than this is marked ``fitted=False``: the model cannot explain the data.
     noise_floor_t_per_s : float, default 0
         TEM gates with |dB_z/dt| below it are dropped as noise.
+    start_model : callable, optional
+        ``start_model(simulation, log10_observed) -> model vector``: the first LM start (the
+        hybrid of :class:`NetworkStart`); the Latin-hypercube starts follow.
 
     Returns
     -------
@@ -223,7 +228,8 @@ def invert_sounding(
     if error is not None:
         sigma = np.hypot(error / (observed * np.log(10.0)), sigma)
     misfit = DataMisfit(simulation, np.log10(observed), sigma)
-    result, n_starts = _multistart(misfit, optimizer or LevenbergMarquardt(random_state=0), rounds)
+    x0 = None if start_model is None else start_model(simulation, misfit.observed)
+    result, n_starts = _multistart(misfit, optimizer or LevenbergMarquardt(random_state=0), rounds, x0)
     physical = 10.0 ** result.model
     position = (result.model - simulation.lower) / (simulation.upper - simulation.lower)
     at_bound = tuple(name for name, x in zip(simulation.param_names, position) if x < 0.01 or x > 0.99)
@@ -307,12 +313,12 @@ def _tem_log_data(times: np.ndarray, geometry: dict, rho: np.ndarray, thick: np.
     return np.log10(np.abs(response.dbzdt_t_per_s))
 
 
-def _multistart(misfit: DataMisfit, optimizer: LevenbergMarquardt, rounds: int):
-    """Rounds of Latin-hypercube LM starts until two rounds agree (or ``rounds`` is reached)."""
+def _multistart(misfit: DataMisfit, optimizer: LevenbergMarquardt, rounds: int, x0: np.ndarray | None = None):
+    """Rounds of Latin-hypercube LM starts (``x0`` the first start of the first) until two rounds agree."""
     best, n_starts = None, 0
     for number in range(max(1, rounds)):
         seed = None if optimizer.random_state is None else np.random.default_rng(optimizer.random_state).integers(2**31) + number
-        this = Inversion(misfit, optimizer if number == 0 else _reseeded(optimizer, seed)).run()
+        this = Inversion(misfit, optimizer if number == 0 else _reseeded(optimizer, seed), x0=x0 if number == 0 else None).run()
         n_starts += optimizer.n_starts
         if best is not None:
             # The same minimum reached twice: equal misfits (models may differ along an equivalence).
@@ -323,6 +329,55 @@ def _multistart(misfit: DataMisfit, optimizer: LevenbergMarquardt, rounds: int):
         else:
             best = this
     return best, n_starts
+
+
+class NetworkStart:
+    """Starting models from a network trained on the sounding's own survey (the hybrid start).
+
+    For each survey geometry met (the simulation's abscissa, geometry and bounds), an
+    :class:`~geoprospect.geophysics.networks.MLPInverter` is trained once on ``n_models``
+    Latin-hypercube models drawn inside the bounds (log10 data in, model vector out) and then
+    maps each observed sounding to its estimate, the first LM start. Networks are kept per
+    geometry, so a line of soundings on one layout trains once. Picklable (the cache is not kept).
+
+    Parameters
+    ----------
+    n_models : int, default 2000
+    hidden : tuple of int, default (64, 64)
+    epochs : int, default 150
+    random_state : int, default 0
+    """
+
+    def __init__(self, n_models: int = 2000, hidden: tuple[int, ...] = (64, 64), epochs: int = 150, random_state: int = 0):
+        self.n_models, self.hidden, self.epochs, self.random_state = n_models, hidden, epochs, random_state
+        self._networks: dict = {}
+        self._lock = threading.Lock()
+
+    def __getstate__(self) -> dict:
+        return {k: v for k, v in self.__dict__.items() if k not in ("_networks", "_lock")}
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state, _networks={}, _lock=threading.Lock())
+
+    def __call__(self, simulation, observed: np.ndarray) -> np.ndarray:
+        from geoprospect.geophysics.networks import MLPInverter
+        from geoprospect.nn import one_torch_thread
+
+        key = repr((type(simulation).__name__, sorted((k, np.asarray(v).tobytes() if isinstance(v, np.ndarray) else v)
+                                                       for k, v in vars(simulation).items())))
+        with self._lock:
+            network = self._networks.get(key)
+            if network is None:
+                rng = np.random.default_rng(self.random_state)
+                models = simulation.lower + latin_hypercube(self.n_models, simulation.n_params, rng) * (simulation.upper - simulation.lower)
+                data = simulation.predict(models)
+                finite = np.all(np.isfinite(data), axis=1)
+                with one_torch_thread():
+                    network = MLPInverter(hidden=self.hidden, epochs=self.epochs, random_state=self.random_state)
+                    network.fit(data[finite], models[finite])
+                self._networks[key] = network
+        estimate = np.asarray(network.predict(observed[None, :]), dtype=float).reshape(-1)
+        return np.clip(estimate, simulation.lower, simulation.upper)
 
 
 def _reseeded(optimizer: LevenbergMarquardt, seed) -> LevenbergMarquardt:

@@ -17,7 +17,7 @@ import pandas as pd
 from geoprospect.catalog import LineInversionSettings
 from geoprospect.errors import InputError
 from geoprospect.geophysics.optimize import LevenbergMarquardt
-from geoprospect.geophysics.sections import invert_line, resistivity_section, sp_fitted_field, sp_sources
+from geoprospect.geophysics.sections import NetworkStart, invert_line, resistivity_section, sp_fitted_field, sp_sources
 from geoprospect.geophysics.sp import SHAPE_FACTORS
 from geoprospect.geophysics.studies import sp_study, tem_study, ves_study
 from geoprospect.io.figures import save_png
@@ -106,6 +106,7 @@ def invert_survey_line(paths: list[Path], method: str, n_layers: int, depth_max_
                        optimizer=LevenbergMarquardt(n_starts=settings.starts_per_round, max_iter=settings.max_iter, random_state=0),
                        relative_error=settings.relative_error, bounds=bounds, rounds=settings.rounds,
                        max_rms_percent=settings.max_rms_percent, noise_floor_t_per_s=settings.noise_floor_t_per_s,
+                       start_model=NetworkStart() if settings.network_start else None,
                        source=", ".join(p.name for p in paths))
     if unreadable:
         line = replace(line, failures=pd.concat([line.failures, pd.DataFrame(unreadable)], ignore_index=True))

@@ -152,3 +152,17 @@ def test_sp_profile_shape_by_misfit_uncertainties_and_fit_outputs(tmp_path):
     fit = pd.read_csv(tmp_path / "out" / "sp_fit.csv").iloc[0]
     assert 1.0 < fit["rms_mv"] < 2.0 and 0.5 < fit["chi2"] < 2.0  # misfit in mV at the 1.5 mV noise
     assert (tmp_path / "out" / "fit_line_line.png").stat().st_size > 10_000
+
+
+def test_network_start_is_the_first_lm_start_and_trains_once_per_layout():
+    from geoprospect.geophysics.sections import NetworkStart
+    from geoprospect.geophysics.ves import schlumberger_rhoa
+
+    ab2 = np.geomspace(1.5, 150.0, 14)
+    start = NetworkStart(n_models=300, hidden=(16,), epochs=20)
+    fits = []
+    for rho, h in (([100.0, 10.0], [8.0]), ([30.0, 300.0], [4.0])):
+        table = pd.DataFrame({"sounding_id": "V", "ab2_m": ab2, "mn2_m": 0.0, "rhoa_ohm_m": schlumberger_rhoa(ab2, rho, h)})
+        fits.append(invert_sounding(table, "ves", 2, optimizer=LevenbergMarquardt(n_starts=2, random_state=0), start_model=start))
+        np.testing.assert_allclose(fits[-1].resistivities_ohm_m, rho, rtol=0.02)
+    assert len(start._networks) == 1  # one layout, one network
