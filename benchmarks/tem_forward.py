@@ -74,6 +74,7 @@ def main() -> None:
     simpeg_diff = max(max_relative_difference(hz[sub], simpeg_out[0]), max_relative_difference(dbzdt[sub], simpeg_out[1]))
 
     sub_e = sub[: max(2, len(sub) // 4)]
+    _empymod(times, rho[:1], thick[:1])  # warm-up: empymod compiles its numba kernels on the first call
     wall, cpu, _ = timed(lambda: _empymod(times, rho[sub_e], thick[sub_e]))
     empymod_rate, empymod_cpu = len(sub_e) / wall, 1e3 * cpu / len(sub_e)
     empy_hz, empy_dbzdt = _empymod_reference(times, rho[sub_e], thick[sub_e])

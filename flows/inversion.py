@@ -31,10 +31,11 @@ def inversion(catalog: str = DEMO_CATALOG, outputs: str = "outputs") -> str:
 
     studies = {name: run_study.submit(name, spec.study_size, spec.seed, work) for name in spec.studies}
     line_refs = {method: [ref for key, ref in sorted(refs.items()) if key.startswith(f"surveys.{method}[")] for method in ("ves", "tem")}
-    lines = {method: invert_survey_line.submit(files, method, spec.n_layers, spec.depth_max_m, work)
+    lines = {method: invert_survey_line.submit(files, method, spec.n_layers, spec.depth_max_m, work,
+                                               getattr(spec, f"{method}_line").model_dump())
              for method, files in line_refs.items() if files}
     sp_files = [ref for key, ref in sorted(refs.items()) if key.startswith("surveys.sp[")]
-    sp = sp_profile_sources.submit(sp_files, work) if sp_files else None
+    sp = sp_profile_sources.submit(sp_files, work, spec.sp_shape) if sp_files else None
 
     report = publish({k: f.result() for k, f in studies.items()}, {k: f.result() for k, f in lines.items()},
                      sp.result() if sp else None, cat.study_area, str(area / "inversion"))

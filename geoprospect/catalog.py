@@ -226,6 +226,39 @@ class ProspectivitySpec(_Section):
         return value
 
 
+class LineInversionSettings(_Section):
+    """How each sounding of a VES or TEM line is inverted (issue 18).
+
+    Levenberg-Marquardt from ``starts_per_round`` Latin-hypercube starts, repeated with new starts
+    until two rounds agree on the minimum or ``rounds`` is reached. ``bounds`` are physical (low,
+    high) per parameter (``rho_1_ohm_m``, ``h_1_m``...); resistivities default to 0.1-1e5 ohm m,
+    thicknesses to the simulation's range. A fit worse than ``max_rms_percent`` is reported as not
+    fitted and left off the section.
+    """
+
+    n_layers: int | None = Field(default=None, ge=1, le=8, description="layers; default inversion.n_layers")
+    starts_per_round: int = Field(default=8, ge=1, le=256)
+    rounds: int = Field(default=4, ge=1, le=64, description="at most this many rounds of starts; stops when two agree")
+    max_iter: int = Field(default=50, ge=1, le=1000)
+    relative_error: float = Field(default=0.03, gt=0, lt=1, description="relative error of readings without their own")
+    bounds: dict[str, tuple[float, float]] = Field(default_factory=dict)
+    max_rms_percent: float = Field(default=20.0, gt=0)
+    noise_floor_t_per_s: float = Field(default=0.0, ge=0, description="TEM gates with |dBz/dt| below it are dropped")
+    network_start: bool = Field(default=False, description="first LM start from a network trained on the line's layout")
+
+    @field_validator("bounds")
+    @classmethod
+    def _known_parameters(cls, value: dict[str, tuple[float, float]]) -> dict[str, tuple[float, float]]:
+        import re
+
+        for name, (low, high) in value.items():
+            if not re.fullmatch(r"rho_[1-8]_ohm_m|h_[1-7]_m", name):
+                raise ValueError(f"unknown parameter {name!r}: use rho_<i>_ohm_m or h_<i>_m (layers counted from 1 at the top)")
+            if not 0 < low < high:
+                raise ValueError(f"bounds of {name} must be 0 < low < high, got ({low}, {high})")
+        return value
+
+
 class InversionSpec(_Section):
     """Settings of the inversion flow: the method comparison studies and the survey-line sections."""
 
@@ -234,6 +267,11 @@ class InversionSpec(_Section):
     n_layers: int = Field(default=3, ge=2, le=8, description="layers of the station-by-station VES/TEM inversions")
     depth_max_m: float = Field(default=300, gt=0, description="depth of the resistivity sections")
     seed: int = 0
+    ves_line: LineInversionSettings = Field(default_factory=LineInversionSettings)
+    # A TEM forward costs ~100x a VES one: fewer starts per round, and fewer iterations.
+    tem_line: LineInversionSettings = Field(default_factory=lambda: LineInversionSettings(starts_per_round=4, rounds=3, max_iter=30))
+    sp_shape: Literal["sphere", "horizontal_cylinder", "vertical_cylinder", "auto"] = Field(
+        default="sphere", description="shape factor of the SP sources; auto: the lowest misfit per anomaly")
 
 
 class SeismicSpec(_Section):

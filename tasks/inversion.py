@@ -29,19 +29,21 @@ def run_study(name: str, size: str, seed: int, work: str) -> dict:
 
 
 @task(**CACHED)
-def invert_survey_line(refs: list[FileRef], method: str, n_layers: int, depth_max_m: float, work: str) -> dict:
-    folder = work_file(work, "sections", method, "", refs, method, n_layers, depth_max_m, modules=_CORE)
+def invert_survey_line(refs: list[FileRef], method: str, n_layers: int, depth_max_m: float, work: str,
+                       settings: dict | None = None) -> dict:
+    folder = work_file(work, "sections", method, "", refs, method, n_layers, depth_max_m, settings, modules=_CORE)
     # Stations in parallel: on the cluster's workers under Dask, else threads (the TEM kernel releases the GIL).
     with cluster_compute() as client, ThreadPoolExecutor(2) as threads:
         executor = client.get_executor() if client else threads
-        summary = core.invert_survey_line([Path(r.path) for r in refs], method, n_layers, depth_max_m, folder, executor.map)
+        summary = core.invert_survey_line([Path(r.path) for r in refs], method, n_layers, depth_max_m, folder, executor.map,
+                                           settings)
     return {"files": _refs(folder), "summary": summary}
 
 
 @task(**CACHED)
-def sp_profile_sources(refs: list[FileRef], work: str) -> dict:
-    folder = work_file(work, "sp", "sources", "", refs, modules=_CORE)
-    summary = core.sp_profile_sources([Path(r.path) for r in refs], folder)
+def sp_profile_sources(refs: list[FileRef], work: str, shape: str = "sphere") -> dict:
+    folder = work_file(work, "sp", "sources", "", refs, shape, modules=_CORE)
+    summary = core.sp_profile_sources([Path(r.path) for r in refs], folder, shape)
     return {"files": _refs(folder), "summary": summary}
 
 

@@ -26,6 +26,7 @@ line) or ``x_m``, ``y_m`` (projected coordinates, projected onto the line's prin
 from __future__ import annotations
 
 import functools
+import threading
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
@@ -38,9 +39,11 @@ from scipy.signal import find_peaks
 from geoprospect.errors import InputError
 from geoprospect.geophysics.inversion import Inversion
 from geoprospect.geophysics.misfit import DataMisfit
-from geoprospect.geophysics.optimize import LevenbergMarquardt
+from geoprospect.geophysics.optimize import LevenbergMarquardt, latin_hypercube
 from geoprospect.geophysics.simulation import SPSimulation, TEMSimulation, VESSimulation
-from geoprospect.geophysics.sp import sp_anomaly
+from geoprospect.geophysics.sp import SHAPE_FACTORS, sp_anomaly
+from geoprospect.geophysics.tem import central_loop_step_off, rectangular_loop_step_off
+from geoprospect.geophysics.ves import schlumberger_rhoa
 
 METHODS = ("ves", "tem")
 _MAX_COLUMNS = 2000  # bounds the section width whatever the closest pair of stations
@@ -67,7 +70,23 @@ class SoundingInversion:
     rms_percent : float
         RMS relative data difference, percent.
     chi2 : float
-        Reduced chi-square for the assumed relative error (about 1 when the fit reaches it).
+        Reduced chi-square for the data's standard deviations (per datum when the file gives them,
+        else the assumed relative error): about 1 when the fit reaches the noise.
+    at_bound : tuple of str
+        Parameters that ended within 1 % (of the log10 bound range) of a bound: the data did not
+        pin them inside the bounds, so they are bounds, not estimates.
+    fitted : bool
+        False when the model cannot fit the data (RMS above the limit given to
+        :func:`invert_sounding`): the sounding is reported, not drawn as a result.
+    gates : pandas.DataFrame
+        Every reading of the file with ``used`` (bool) and ``flag`` (``ok``, ``saturated``,
+        ``reversed sign``, ``below noise``): what was dropped and why.
+    n_starts : int
+        LM starts run before the starts agreed (or the maximum was reached).
+    doi_m : float
+        Depth of investigation, m: below it, halving or doubling every resistivity changes the
+        data by less than their standard deviation (RMS of the weighted change < 1), so the
+        section is masked there (see :func:`depth_of_investigation`).
     """
 
     station: str
@@ -80,6 +99,11 @@ class SoundingInversion:
     predicted: np.ndarray
     rms_percent: float
     chi2: float
+    at_bound: tuple[str, ...] = ()
+    fitted: bool = True
+    gates: pd.DataFrame | None = None
+    n_starts: int = 0
+    doi_m: float = np.inf
 
     @property
     def interface_depths_m(self) -> np.ndarray:
@@ -126,12 +150,19 @@ def invert_sounding(
     optimizer: LevenbergMarquardt | None = None,
     bounds: Mapping[str, tuple[float, float]] | None = None,
     source: str = "sounding",
+    rounds: int = 1,
+    max_rms_percent: float = np.inf,
+    noise_floor_t_per_s: float = 0.0,
+    start_model: Callable[[object, np.ndarray], np.ndarray] | None = None,
 ) -> SoundingInversion:
     """Invert one VES or TEM sounding for an ``n_layers`` earth.
 
     Levenberg-Marquardt on log10 resistivities and thicknesses against log10 data
     (:class:`~geoprospect.geophysics.simulation.VESSimulation` with each reading's own MN/2, or
-    :class:`~geoprospect.geophysics.simulation.TEMSimulation` on |dB_z/dt|).
+    :class:`~geoprospect.geophysics.simulation.TEMSimulation` on |dB_z/dt| for the sounding's loop,
+    current and ramp). TEM gates that are saturated (the leading gates that do not decay),
+    of reversed sign or below the noise (|dB_z/dt| under its standard deviation or under
+    ``noise_floor_t_per_s``) are dropped and listed in ``gates``.
 
     Parameters
     ----------
@@ -142,14 +173,26 @@ def invert_sounding(
     n_layers : int
         Number of layers, the basement included (>= 1).
     relative_error : float, default 0.03
-        Assumed relative standard deviation of the data; sets the chi-square (not the model).
+        Relative standard deviation of the readings without their own (``rhoa_error_ohm_m``,
+        ``dbzdt_error_t_per_s``); with them, it is a floor added in quadrature.
     optimizer : LevenbergMarquardt, optional
-        Default ``LevenbergMarquardt(random_state=0)`` (8 Latin-hypercube starts).
+        Starts of one round; default ``LevenbergMarquardt(random_state=0)`` (8 Latin-hypercube starts).
     bounds : dict of str to (float, float), optional
         Physical bounds per parameter name (``rho_1_ohm_m``, ``h_1_m``...), overriding the
         simulation's defaults.
     source : str, default "sounding"
         File or catalog key named in errors, with the station.
+    rounds : int, default 1
+        At most this many rounds of the optimizer's starts (each round new Latin-hypercube
+        starts); the rounds stop as soon as two rounds agree on the minimum (chi-square within
+        2 %).
+    max_rms_percent : float, default inf
+        A fit worse than this is marked ``fitted=False``: the model cannot explain the data.
+    noise_floor_t_per_s : float, default 0
+        TEM gates with |dB_z/dt| below it are dropped as noise.
+    start_model : callable, optional
+        ``start_model(simulation, log10_observed) -> model vector``: the first LM start (the
+        hybrid of :class:`NetworkStart`); the Latin-hypercube starts follow.
 
     Returns
     -------
@@ -168,17 +211,35 @@ def invert_sounding(
     station = _station_id(sounding)
     where = f"{source} station {station}"
     if method == "ves":
-        abscissa, mn2, observed = _ves_readings(sounding, n_layers, where)
+        abscissa, mn2, observed, error = _ves_readings(sounding, n_layers, where)
         simulation = VESSimulation(abscissa, mn2, n_layers=n_layers, bounds=bounds)
         segment = np.cumsum(np.r_[False, np.diff(mn2) != 0])
+        gates = pd.DataFrame({"ab2_m": abscissa, "rhoa_ohm_m": observed, "used": True, "flag": "ok"})
     else:
-        abscissa, observed, radius_m, current_a = _tem_gates(sounding, n_layers, where)
-        simulation = TEMSimulation(abscissa, radius_m, current_a, n_layers=n_layers, bounds=bounds)
+        gates, geometry = _tem_gates(sounding, n_layers, noise_floor_t_per_s, where)
+        used = gates[gates["used"]]
+        abscissa, observed = used["time_s"].to_numpy(), used["abs_dbzdt_t_per_s"].to_numpy()
+        error = used["error_t_per_s"].to_numpy() if "error_t_per_s" in used else None
+        simulation = TEMSimulation(abscissa, n_layers=n_layers, bounds=bounds, **geometry)
         segment = np.zeros(len(abscissa), dtype=int)
-    # A relative error e is a constant standard deviation log10(1 + e) of log10 data.
-    misfit = DataMisfit(simulation, np.log10(observed), np.log10(1.0 + relative_error))
-    result = Inversion(misfit, optimizer or LevenbergMarquardt(random_state=0)).run()
+    # A relative error e is a standard deviation log10(1 + e) of log10 data; a datum's own
+    # standard deviation s becomes s / (d ln 10), with the relative floor added in quadrature.
+    sigma = np.log10(1.0 + relative_error)
+    if error is not None:
+        sigma = np.hypot(error / (observed * np.log(10.0)), sigma)
+    misfit = DataMisfit(simulation, np.log10(observed), sigma)
+    x0 = None if start_model is None else start_model(simulation, misfit.observed)
+    result, n_starts = _multistart(misfit, optimizer or LevenbergMarquardt(random_state=0), rounds, x0)
     physical = 10.0 ** result.model
+    position = (result.model - simulation.lower) / (simulation.upper - simulation.lower)
+    at_bound = tuple(name for name, x in zip(simulation.param_names, position) if x < 0.01 or x > 0.99)
+    if method == "ves":
+        forward = functools.partial(_ves_log_data, abscissa, mn2)
+        depths_m = np.geomspace(abscissa.min() / 4, 2 * abscissa.max(), 32)
+    else:
+        forward = functools.partial(_tem_log_data, abscissa, geometry)
+        depths_m = np.geomspace(1.0, 3000.0, 32)
+    doi_m = depth_of_investigation(forward, physical[:n_layers], physical[n_layers:], misfit.standard_deviation, depths_m)
     return SoundingInversion(
         station=station,
         method=method,
@@ -190,7 +251,138 @@ def invert_sounding(
         predicted=10.0**result.predicted,
         rms_percent=result.rms_percent,
         chi2=result.misfit,
+        at_bound=at_bound,
+        fitted=bool(result.rms_percent <= max_rms_percent),
+        gates=gates,
+        n_starts=n_starts,
+        doi_m=doi_m,
     )
+
+
+def depth_of_investigation(forward: Callable[[np.ndarray, np.ndarray], np.ndarray], resistivities_ohm_m: np.ndarray,
+                           thicknesses_m: np.ndarray, standard_deviation: np.ndarray, depths_m: np.ndarray,
+                           factor: float = 2.0) -> float:
+    """Deepest depth whose whole half-space below still changes the data by their noise.
+
+    For each trial depth z, every resistivity below z is multiplied and divided by ``factor``;
+    the weighted data change ``sqrt(mean(((F(m_z) - F(m)) / sigma)^2))`` (log10 data) says whether
+    the data can tell. The DOI is the deepest z where it reaches 1: the cumulative-sensitivity idea
+    of Christiansen and Auken (2012, Geophysics 77, WB171-WB177) with the data noise as the
+    threshold instead of a tuned constant.
+
+    Parameters
+    ----------
+    forward : callable
+        ``forward(resistivities (batch, n), thicknesses (batch, n - 1)) -> log10 data (batch, n_data)``.
+    resistivities_ohm_m, thicknesses_m : numpy.ndarray
+        The fitted model.
+    standard_deviation : numpy.ndarray, shape (n_data,)
+        Of the log10 data.
+    depths_m : numpy.ndarray
+        Increasing trial depths.
+    factor : float, default 2
+
+    Returns
+    -------
+    float
+        The DOI in m (the shallowest trial depth when even it is unseen).
+    """
+    interfaces = np.cumsum(thicknesses_m)
+    bottoms = np.union1d(interfaces, depths_m)  # a fine stack holding the model and every trial depth
+    layer = np.searchsorted(interfaces, bottoms - 1e-9 * bottoms, side="right")  # model layer of each fine layer
+    rho = resistivities_ohm_m[np.r_[layer, len(resistivities_ohm_m) - 1]]
+    thick = np.diff(np.r_[0.0, bottoms])
+    below = np.searchsorted(bottoms, depths_m)[:, None] < np.arange(len(rho))[None, :]  # (n_depths, n_fine) below z
+    trial = np.concatenate([np.where(below, rho * factor, rho), np.where(below, rho / factor, rho)])
+    data = forward(np.vstack([rho, trial]), np.broadcast_to(thick, (len(trial) + 1, len(thick))))
+    change = np.sqrt(np.mean(((data[1:] - data[0]) / standard_deviation) ** 2, axis=1)).reshape(2, -1).max(axis=0)
+    seen = np.flatnonzero(change >= 1.0)
+    return float(depths_m[seen.max()]) if seen.size else float(depths_m[0])
+
+
+def _ves_log_data(ab2: np.ndarray, mn2: np.ndarray, rho: np.ndarray, thick: np.ndarray) -> np.ndarray:
+    return np.log10(schlumberger_rhoa(ab2, rho, thick, mn2))
+
+
+def _tem_log_data(times: np.ndarray, geometry: dict, rho: np.ndarray, thick: np.ndarray) -> np.ndarray:
+    options = {"ramp_s": geometry["ramp_s"]}
+    if geometry.get("loop_sides_m") is None:
+        response = central_loop_step_off(times, rho, thick, geometry["loop_radius_m"], geometry["current_a"], **options)
+    else:
+        response = rectangular_loop_step_off(times, rho, thick, *geometry["loop_sides_m"], geometry["current_a"], **options)
+    return np.log10(np.abs(response.dbzdt_t_per_s))
+
+
+def _multistart(misfit: DataMisfit, optimizer: LevenbergMarquardt, rounds: int, x0: np.ndarray | None = None):
+    """Rounds of Latin-hypercube LM starts (``x0`` the first start of the first) until two rounds agree."""
+    best, n_starts = None, 0
+    for number in range(max(1, rounds)):
+        seed = None if optimizer.random_state is None else np.random.default_rng(optimizer.random_state).integers(2**31) + number
+        this = Inversion(misfit, optimizer if number == 0 else _reseeded(optimizer, seed), x0=x0 if number == 0 else None).run()
+        n_starts += optimizer.n_starts
+        if best is not None:
+            # The same minimum reached twice: equal misfits (models may differ along an equivalence).
+            agree = abs(this.misfit - best.misfit) <= 0.02 * best.misfit
+            best = this if this.misfit < best.misfit else best
+            if agree:
+                break
+        else:
+            best = this
+    return best, n_starts
+
+
+class NetworkStart:
+    """Starting models from a network trained on the sounding's own survey (the hybrid start).
+
+    For each survey geometry met (the simulation's abscissa, geometry and bounds), an
+    :class:`~geoprospect.geophysics.networks.MLPInverter` is trained once on ``n_models``
+    Latin-hypercube models drawn inside the bounds (log10 data in, model vector out) and then
+    maps each observed sounding to its estimate, the first LM start. Networks are kept per
+    geometry, so a line of soundings on one layout trains once. Picklable (the cache is not kept).
+
+    Parameters
+    ----------
+    n_models : int, default 2000
+    hidden : tuple of int, default (64, 64)
+    epochs : int, default 150
+    random_state : int, default 0
+    """
+
+    def __init__(self, n_models: int = 2000, hidden: tuple[int, ...] = (64, 64), epochs: int = 150, random_state: int = 0):
+        self.n_models, self.hidden, self.epochs, self.random_state = n_models, hidden, epochs, random_state
+        self._networks: dict = {}
+        self._lock = threading.Lock()
+
+    def __getstate__(self) -> dict:
+        return {k: v for k, v in self.__dict__.items() if k not in ("_networks", "_lock")}
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state, _networks={}, _lock=threading.Lock())
+
+    def __call__(self, simulation, observed: np.ndarray) -> np.ndarray:
+        from geoprospect.geophysics.networks import MLPInverter
+        from geoprospect.nn import one_torch_thread
+
+        key = repr((type(simulation).__name__, sorted((k, np.asarray(v).tobytes() if isinstance(v, np.ndarray) else v)
+                                                       for k, v in vars(simulation).items())))
+        with self._lock:
+            network = self._networks.get(key)
+            if network is None:
+                rng = np.random.default_rng(self.random_state)
+                models = simulation.lower + latin_hypercube(self.n_models, simulation.n_params, rng) * (simulation.upper - simulation.lower)
+                data = simulation.predict(models)
+                finite = np.all(np.isfinite(data), axis=1)
+                with one_torch_thread():
+                    network = MLPInverter(hidden=self.hidden, epochs=self.epochs, random_state=self.random_state)
+                    network.fit(data[finite], models[finite])
+                self._networks[key] = network
+        estimate = np.asarray(network.predict(observed[None, :]), dtype=float).reshape(-1)
+        return np.clip(estimate, simulation.lower, simulation.upper)
+
+
+def _reseeded(optimizer: LevenbergMarquardt, seed) -> LevenbergMarquardt:
+    return LevenbergMarquardt(n_starts=optimizer.n_starts, max_iter=optimizer.max_iter, damping=optimizer.damping,
+                              fd_step=optimizer.fd_step, tol=optimizer.tol, random_state=seed)
 
 
 def invert_line(
@@ -202,6 +394,7 @@ def invert_line(
     optimizer: LevenbergMarquardt | None = None,
     bounds: Mapping[str, tuple[float, float]] | None = None,
     source: str = "line",
+    **options,
 ) -> LineInversion:
     """Invert every station of a survey line; report the stations that cannot be inverted.
 
@@ -220,6 +413,11 @@ def invert_line(
         As in :func:`invert_sounding`, for every station.
     source : str, default "line"
         File or catalog key named in errors and failures.
+    **options
+        ``rounds``, ``max_rms_percent``, ``noise_floor_t_per_s`` of :func:`invert_sounding`.
+
+    A station without a position is still inverted (its model is in ``stations`` and
+    ``soundings``) but not drawn on the section; a line of one station needs no position.
 
     Returns
     -------
@@ -228,26 +426,24 @@ def invert_line(
     Raises
     ------
     InputError
-        If the table has no ``sounding_id`` or no station positions at all.
+        If the table has no ``sounding_id``, or several stations and no positions at all.
     """
     if "sounding_id" not in soundings.columns:
         raise InputError(source, "no 'sounding_id' column", "name the station of every reading in a sounding_id column")
     positions = _station_positions(soundings, source)
     groups = {str(k): g for k, g in soundings.groupby(soundings["sounding_id"].astype(str), sort=False)}
     invert = functools.partial(_invert_or_report, method=method, n_layers=n_layers, relative_error=relative_error,
-                               optimizer=optimizer, bounds=bounds, source=source)
-    placed = positions["distance_m"].notna().to_numpy()
-    outcomes = list(map_fn(invert, [groups[s] for s in positions.loc[placed, "station"]]))
+                               optimizer=optimizer, bounds=bounds, source=source, **options)
+    outcomes = list(map_fn(invert, [groups[s] for s in positions["station"]]))
     inverted = {o.station: o for o in outcomes if isinstance(o, SoundingInversion)}
     failures = [o for o in outcomes if isinstance(o, dict)]
-    failures += [{"station": s, "problem": "no position (x_m/y_m or station_m missing)",
-                  "fix": "give the station its coordinates"} for s in positions.loc[~placed, "station"]]
     failure_table = pd.DataFrame(failures, columns=["station", "problem", "fix"])
     failure_table.insert(1, "distance_m", failure_table["station"].map(positions.set_index("station")["distance_m"]))
     return LineInversion(method, n_layers, _station_table(positions, inverted, n_layers), inverted, failure_table)
 
 
-def resistivity_section(line: LineInversion, depth_max_m: float, dz_m: float, dx_m: float | None = None) -> xr.DataArray:
+def resistivity_section(line: LineInversion, depth_max_m: float, dz_m: float, dx_m: float | None = None,
+                        mask_below_doi: bool = True) -> xr.DataArray:
     """Stitch the 1-D models of a line into a distance x depth section of log10 resistivity.
 
     Parameters
@@ -261,17 +457,20 @@ def resistivity_section(line: LineInversion, depth_max_m: float, dz_m: float, dx
         Column width, m; default the smallest gap between neighbouring stations (at most 2000
         columns). Columns are regular so that the section is a raster; the width is adjusted so
         that the first and last stations fall on column centres.
+    mask_below_doi : bool, default True
+        NaN below each station's depth of investigation (what its data cannot see).
 
     Returns
     -------
     xarray.DataArray
         ``log10_resistivity_ohm_m``, dims ``(depth_m, distance_m)`` at cell centres; each column
-        takes the model of its nearest station (NaN where that station failed). Coordinates along
+        takes the model of its nearest station (NaN where that station failed or its model does not
+        fit its data). Coordinates along
         ``distance_m``: ``station`` (nearest station), ``x_m``, ``y_m`` (interpolated between
         stations). Attributes: ``method``, ``n_layers``, ``units``, the cell size ``dx_m``,
         ``dz_m`` and the stations as lists
         ``station_ids``, ``station_distance_m``, ``station_x_m``, ``station_y_m``,
-        ``station_inverted`` (1 or 0).
+        ``station_inverted`` (1 or 0), ``station_doi_m``.
     """
     if not (depth_max_m > 0 and 0 < dz_m <= depth_max_m):
         raise ValueError("need depth_max_m > 0 and 0 < dz_m <= depth_max_m")
@@ -292,10 +491,12 @@ def resistivity_section(line: LineInversion, depth_max_m: float, dz_m: float, dx
 
     profiles = np.full((len(stations), len(depths_m)), np.nan)  # log10 rho per station and depth
     for i, station in enumerate(stations["station"]):
-        if station in line.soundings:
+        if station in line.soundings and line.soundings[station].fitted:
             model = line.soundings[station]
             layer = np.searchsorted(model.interface_depths_m, depths_m, side="right")
             profiles[i] = np.log10(model.resistivities_ohm_m[layer])
+            if mask_below_doi:
+                profiles[i, depths_m > model.doi_m] = np.nan
     known = stations["x_m"].notna().to_numpy()
     coords = {"depth_m": depths_m, "distance_m": columns_m, "station": ("distance_m", stations["station"].to_numpy()[nearest])}
     for axis in ("x_m", "y_m"):
@@ -317,14 +518,15 @@ def resistivity_section(line: LineInversion, depth_max_m: float, dz_m: float, dx
             "station_distance_m": distance.tolist(),
             "station_x_m": stations["x_m"].tolist(),
             "station_y_m": stations["y_m"].tolist(),
-            "station_inverted": [int(s in line.soundings) for s in stations["station"]],
+            "station_inverted": [int(s in line.soundings and line.soundings[s].fitted) for s in stations["station"]],
+            "station_doi_m": [float(line.soundings[s].doi_m) if s in line.soundings else float("nan") for s in stations["station"]],
         },
     )
 
 
 def sp_sources(
     profile: pd.DataFrame,
-    q: float = 1.5,
+    q: float | str = 1.5,
     min_amplitude_mv: float | None = None,
     window_factor: float = 3.0,
     min_stations: int = 8,
@@ -349,8 +551,10 @@ def sp_sources(
     profile : pandas.DataFrame
         ``station_m`` (strictly increasing within a profile), ``sp_mv``; optional ``profile_id``
         (several profiles are processed one by one), ``x_m``, ``y_m``.
-    q : float, default 1.5
-        Shape factor: 1.5 sphere, 1.0 horizontal cylinder, 0.5 vertical cylinder.
+    q : float or "auto", default 1.5
+        Shape factor: 1.5 sphere, 1.0 horizontal cylinder, 0.5 vertical cylinder; ``"auto"`` fits
+        each window with all three and keeps the lowest misfit (the unit of k then varies by row:
+        the column is ``k`` with ``k_units``).
     min_amplitude_mv : float, optional
         Smallest |SP| of an anomaly's extremum; default 5 times the noise, estimated from the
         second differences of the profile.
@@ -371,8 +575,10 @@ def sp_sources(
         One row per anomaly: ``profile_id``, ``anomaly`` (1 = strongest), ``from_m``, ``to_m``,
         ``n_stations``, ``peak_m``, ``peak_mv``, then the parameters (``k_mv_m2`` or the name
         for ``q``, ``depth_m``, ``angle_deg``, ``x0_m``), ``x_m``, ``y_m`` (map position of x0 when
-        the profile has coordinates, else NaN), ``noise_mv``, ``rms_percent`` (relative to the
-        window's RMS) and ``chi2`` (for the estimated noise).
+        the profile has coordinates, else NaN), ``noise_mv``, ``rms_mv`` (the window's misfit),
+        ``rms_percent`` (relative to the window's RMS), ``chi2`` (for the estimated noise), the
+        standard deviation of each parameter (``<name>_std``, from the Jacobian at the optimum:
+        ``sqrt(diag((J^T J)^-1) max(chi2, 1))`` with J weighted by the noise), ``q`` and ``shape``.
 
     Raises
     ------
@@ -380,15 +586,37 @@ def sp_sources(
         Missing column, NaN, stations not strictly increasing or too few stations.
     """
     optimizer = optimizer or LevenbergMarquardt(n_starts=16, random_state=0)
+    if not (q == "auto" or q in SHAPE_FACTORS.values()):
+        raise ValueError(f"q must be one of {sorted(SHAPE_FACTORS.values())} or 'auto', got {q!r}")
     profile_ids = profile["profile_id"].astype(str) if "profile_id" in profile.columns else pd.Series(source, index=profile.index)
     rows = []
     for profile_id, part in profile.groupby(profile_ids, sort=False):
         rows += _profile_sources(part, str(profile_id), q, min_amplitude_mv, window_factor, min_stations, max_anomalies,
                                  optimizer, f"{source} profile {profile_id}")
-    names = SPSimulation(np.arange(4.0), q=q).param_names
+    names = ("k", "depth_m", "angle_deg", "x0_m") if q == "auto" else SPSimulation(np.arange(4.0), q=q).param_names
     columns = ["profile_id", "anomaly", "from_m", "to_m", "n_stations", "peak_m", "peak_mv", *names,
-               "x_m", "y_m", "noise_mv", "rms_percent", "chi2"]
+               *(["k_units"] if q == "auto" else []), "q", "shape", "x_m", "y_m", "noise_mv", "rms_mv", "rms_percent", "chi2",
+               *(f"{n}_std" for n in names)]
     return pd.DataFrame(rows, columns=columns)
+
+
+def sp_fitted_field(profile: pd.DataFrame, sources: pd.DataFrame) -> np.ndarray:
+    """The summed field (mV) of a profile's fitted anomalies at its stations.
+
+    Parameters
+    ----------
+    profile : pandas.DataFrame
+        One profile (``station_m``).
+    sources : pandas.DataFrame
+        Its rows of :func:`sp_sources`.
+    """
+    x_m = profile["station_m"].to_numpy(dtype=float)
+    total = np.zeros_like(x_m)
+    for row in sources.itertuples(index=False):
+        row = row._asdict()
+        k = row["k"] if "k" in row else next(v for name, v in row.items() if name.startswith("k_mv") and not name.endswith("_std"))
+        total += sp_anomaly(x_m, k, row["depth_m"], row["angle_deg"], row["x0_m"], q=row["q"])
+    return total
 
 
 # ----------------------------------------------------------------------------- soundings
@@ -429,9 +657,12 @@ def _enough(n_data: int, n_layers: int, what: str, where: str) -> None:
                          f"invert with fewer layers or measure at least {n_params} {what}")
 
 
-def _ves_readings(sounding: pd.DataFrame, n_layers: int, where: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """AB/2 (m), MN/2 (m) and apparent resistivity (ohm-m) of a valid sounding, file order."""
+def _ves_readings(sounding: pd.DataFrame, n_layers: int, where: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]:
+    """AB/2 (m), MN/2 (m), apparent resistivity (ohm-m) and its standard deviation (or None), file order."""
     ab2, rhoa = _columns(sounding, ["ab2_m", "rhoa_ohm_m"], where)
+    error = _columns(sounding, ["rhoa_error_ohm_m"], where)[0] if "rhoa_error_ohm_m" in sounding.columns else None
+    if error is not None and np.any(error <= 0):
+        raise InputError(where, "non-positive rhoa_error_ohm_m", "give each reading's standard deviation (> 0)")
     mn2 = _columns(sounding, ["mn2_m"], where)[0] if "mn2_m" in sounding.columns else np.zeros_like(ab2)
     _enough(len(ab2), n_layers, "readings", where)
     if np.any(rhoa <= 0):
@@ -442,22 +673,63 @@ def _ves_readings(sounding: pd.DataFrame, n_layers: int, where: str) -> tuple[np
     if np.any(same_segment & (np.diff(ab2) <= 0)):
         raise InputError(where, "AB/2 not strictly increasing within an MN/2 segment (unsorted or repeated spacings)",
                          "list each MN/2 segment in increasing AB/2, each spacing once")
-    return ab2, mn2, rhoa
+    return ab2, mn2, rhoa, error
 
 
-def _tem_gates(sounding: pd.DataFrame, n_layers: int, where: str) -> tuple[np.ndarray, np.ndarray, float, float]:
-    """Gate times (s), |dB_z/dt| (T/s), loop radius (m) and current (A) of a valid sounding."""
-    times, dbzdt, radius, current = _columns(sounding, ["time_s", "dbzdt_t_per_s", "loop_radius_m", "current_a"], where)
-    _enough(len(times), n_layers, "gates", where)
+def _tem_gates(sounding: pd.DataFrame, n_layers: int, noise_floor: float, where: str) -> tuple[pd.DataFrame, dict]:
+    """Every gate with its quality flag, and the loop, current and ramp of a valid sounding.
+
+    Returns the gate table (``time_s``, ``dbzdt_t_per_s``, ``abs_dbzdt_t_per_s``, optional
+    ``error_t_per_s``, ``used``, ``flag``) and the :class:`TEMSimulation` keywords.
+    """
+    times, dbzdt, current = _columns(sounding, ["time_s", "dbzdt_t_per_s", "current_a"], where)
     if np.any(times <= 0) or np.any(np.diff(times) <= 0):
         raise InputError(where, "gate times not positive and strictly increasing", "list the gates in increasing time, each once")
-    if not (np.all(dbzdt < 0) or np.all(dbzdt > 0)):
-        # A step-off over a 1-D earth decays with one sign: zeros or reversals (IP, noise) cannot be fitted.
-        raise InputError(where, "dB_z/dt is zero or changes sign", "remove the gates with zero or reversed values")
-    for values, what in ((radius, "loop_radius_m"), (current, "current_a")):
-        if np.any(values <= 0) or np.ptp(values) > 0:
+    configuration = str(sounding["configuration"].iloc[0]) if "configuration" in sounding.columns else "central"
+    if configuration != "central":
+        # A coincident or offset loop sees another field than a central receiver: inverting it as
+        # one moves interfaces and resistivities (a 47 m interface to 49 m, 100 to 414 ohm m).
+        raise InputError(where, f"{configuration}-loop soundings are not modelled (only a receiver at the loop centre)",
+                         "invert central-loop (in-loop) soundings, or convert the data to their central-loop equivalent")
+    if "loop_radius_m" in sounding.columns:
+        loop = _columns(sounding, ["loop_radius_m"], where)
+        geometry = {"loop_radius_m": float(loop[0][0])}
+    elif {"loop_side_x_m", "loop_side_y_m"} <= set(sounding.columns):
+        loop = _columns(sounding, ["loop_side_x_m", "loop_side_y_m"], where)
+        geometry = {"loop_radius_m": None, "loop_sides_m": (float(loop[0][0]), float(loop[1][0]))}
+    else:
+        raise InputError(where, "no loop size (loop_radius_m or loop_side_x_m/loop_side_y_m)",
+                         "give the transmitter loop's radius or sides")
+    ramp = _columns(sounding, ["ramp_s"], where)[0] if "ramp_s" in sounding.columns else np.zeros(1)
+    for values, what in ((current, "current_a"), *((v, "loop size") for v in loop), (ramp, "ramp_s")):
+        if np.any(values < 0) or (what != "ramp_s" and np.any(values == 0)) or np.ptp(values) > 0:
             raise InputError(where, f"{what} not positive or not constant", f"give the sounding one positive {what}")
-    return times, np.abs(dbzdt), float(radius[0]), float(current[0])
+    geometry |= {"current_a": float(current[0]), "ramp_s": float(ramp[0])}
+
+    gates = pd.DataFrame({"time_s": times, "dbzdt_t_per_s": dbzdt, "abs_dbzdt_t_per_s": np.abs(dbzdt), "flag": "ok"})
+    if "dbzdt_error_t_per_s" in sounding.columns:
+        gates["error_t_per_s"] = _columns(sounding, ["dbzdt_error_t_per_s"], where)[0]
+    # A decay keeps the sign of its strongest (early) gates; zeros and reversals (IP, noise) cannot be fitted.
+    sign = np.sign(dbzdt[np.argmax(np.abs(dbzdt))]) or -1.0
+    gates.loc[np.sign(dbzdt) != sign, "flag"] = "reversed sign"
+    # Saturated: the leading gates that do not decay (clipped at the receiver's range).
+    value = gates["abs_dbzdt_t_per_s"].to_numpy()
+    first = 0
+    while first + 1 < len(value) and value[first] <= value[first + 1] * (1 + 1e-3):
+        first += 1
+    if first:
+        gates.loc[: first - 1 if value[first] < value[first - 1] * (1 - 1e-3) else first, "flag"] = "saturated"
+    noisy = value < noise_floor
+    if "error_t_per_s" in gates:
+        noisy |= value < gates["error_t_per_s"].to_numpy()
+    gates.loc[noisy & (gates["flag"] == "ok").to_numpy(), "flag"] = "below noise"
+    gates["used"] = gates["flag"] == "ok"
+    n_used, n_params = int(gates["used"].sum()), 2 * n_layers - 1
+    if n_used < n_params:
+        dropped = gates.loc[~gates["used"], "flag"].value_counts().to_dict()
+        raise InputError(where, f"{n_used} usable gates of {len(gates)} for {n_layers} layers ({n_params} unknowns); "
+                                f"dropped: {dropped}", f"invert with fewer layers or measure at least {n_params} clean gates")
+    return gates, geometry
 
 
 def _station_positions(soundings: pd.DataFrame, source: str) -> pd.DataFrame:
@@ -483,8 +755,10 @@ def _station_positions(soundings: pd.DataFrame, source: str) -> pd.DataFrame:
                 axis = -axis
             along = centred @ axis
             table.loc[placed, "distance_m"] = along - along.min()
+    elif len(table) == 1:
+        table["distance_m"] = 0.0  # one sounding: a line of one point needs no position
     else:
-        raise InputError(source, "no station positions (neither station_m nor x_m and y_m)",
+        raise InputError(source, f"no station positions for {len(table)} stations (neither station_m nor x_m and y_m)",
                          "add station_m (distance along the line, m) or x_m/y_m columns")
     table = table[["station", "distance_m", "x_m", "y_m"]].astype({"x_m": float, "y_m": float})
     return table.sort_values("distance_m", kind="stable", na_position="last").reset_index(drop=True)
@@ -492,15 +766,21 @@ def _station_positions(soundings: pd.DataFrame, source: str) -> pd.DataFrame:
 
 def _station_table(positions: pd.DataFrame, inverted: dict[str, SoundingInversion], n_layers: int) -> pd.DataFrame:
     names = [f"rho_{i}_ohm_m" for i in range(1, n_layers + 1)] + [f"h_{i}_m" for i in range(1, n_layers)]
+    flags = ["saturated", "reversed sign", "below noise"]
     rows = []
     for station in positions["station"]:
         model = inverted.get(station)
         if model is None:
-            rows.append({"n_data": 0, "rms_percent": np.nan, "chi2": np.nan, **dict.fromkeys(names, np.nan)})
+            rows.append({"status": "failed", "n_data": 0, "rms_percent": np.nan, "chi2": np.nan, **dict.fromkeys(names, np.nan)})
         else:
             values = np.r_[model.resistivities_ohm_m, model.thicknesses_m]
-            rows.append({"n_data": len(model.observed), "rms_percent": model.rms_percent, "chi2": model.chi2,
-                         **dict(zip(names, values))})
+            counts = model.gates["flag"].value_counts() if model.gates is not None else pd.Series(dtype=int)
+            status = "fitted" if model.fitted else "not fitted"
+            rows.append({"status": status if np.isfinite(positions.set_index("station").at[station, "distance_m"]) else f"{status}, no position",
+                         "n_data": len(model.observed), "n_dropped": int(sum(counts.get(f, 0) for f in flags)),
+                         **{f"n_{f.replace(' ', '_')}": int(counts.get(f, 0)) for f in flags},
+                         "rms_percent": model.rms_percent, "chi2": model.chi2, "n_starts": model.n_starts, "doi_m": model.doi_m,
+                         "at_bound": ";".join(model.at_bound), **dict(zip(names, values))})
     return pd.concat([positions, pd.DataFrame(rows, index=positions.index)], axis=1)
 
 
@@ -534,7 +814,6 @@ def _profile_sources(part: pd.DataFrame, profile_id: str, q: float, min_amplitud
         raise InputError(where, "station_m not strictly increasing", "sort the stations along the profile, each once")
     has_xy = {"x_m", "y_m"} <= set(part.columns)
     map_x, map_y = (_columns(part, ["x_m", "y_m"], where) if has_xy else (None, None))
-    names = SPSimulation(x_m, q=q).param_names
     noise_mv = max(_noise_mv(sp_mv), 1e-6 * np.abs(sp_mv).max())  # floor: clean synthetic profiles
     threshold = 5.0 * noise_mv if min_amplitude_mv is None else float(min_amplitude_mv)
     # Strongest anomaly first; its fitted field is then stripped from the whole profile, so the
@@ -557,7 +836,7 @@ def _profile_sources(part: pd.DataFrame, profile_id: str, q: float, min_amplitud
         if inside.sum() < min_stations:
             continue  # too narrow to constrain four parameters: a spike, not a body
         fit = _invert_anomaly(x_m[inside], residual_mv[inside], q, noise_mv, optimizer)
-        field_mv = sp_anomaly(x_m, *(fit[name] for name in names), q=q)
+        field_mv = _field(x_m, fit)
         residual_mv = residual_mv - field_mv
         found.append((peak, inside, field_mv))
     # One back-fitting pass: each window refitted with the other bodies' fields removed, so the
@@ -567,7 +846,7 @@ def _profile_sources(part: pd.DataFrame, profile_id: str, q: float, min_amplitud
     for i, (peak, inside, _) in enumerate(found):
         others_mv = sum((f for j, f in enumerate(fields) if j != i), np.zeros_like(sp_mv))
         fit = _invert_anomaly(x_m[inside], (sp_mv - others_mv)[inside], q, noise_mv, optimizer)
-        fields[i] = sp_anomaly(x_m, *(fit[name] for name in names), q=q)
+        fields[i] = _field(x_m, fit)
         rows.append(fit | {"profile_id": profile_id, "from_m": x_m[inside][0], "to_m": x_m[inside][-1],
                            "n_stations": int(inside.sum()), "peak_m": x_m[peak], "peak_mv": sp_mv[peak]})
     for number, row in enumerate(rows, start=1):
@@ -578,12 +857,41 @@ def _profile_sources(part: pd.DataFrame, profile_id: str, q: float, min_amplitud
     return rows
 
 
-def _invert_anomaly(x_m: np.ndarray, sp_mv: np.ndarray, q: float, noise_mv: float, optimizer: LevenbergMarquardt) -> dict:
+def _field(x_m: np.ndarray, fit: dict) -> np.ndarray:
+    return sp_anomaly(x_m, fit["_k"], fit["depth_m"], fit["angle_deg"], fit["x0_m"], q=fit["q"])
+
+
+def _invert_anomaly(x_m: np.ndarray, sp_mv: np.ndarray, q: float | str, noise_mv: float, optimizer: LevenbergMarquardt) -> dict:
+    """Fit one window (each shape factor when ``q == "auto"``, keeping the lowest misfit)."""
+    fits = [_invert_anomaly_q(x_m, sp_mv, shape_q, noise_mv, optimizer, generic=q == "auto")
+            for shape_q in (SHAPE_FACTORS.values() if q == "auto" else [q])]
+    return min(fits, key=lambda fit: fit["chi2"])
+
+
+def _invert_anomaly_q(x_m: np.ndarray, sp_mv: np.ndarray, q: float, noise_mv: float, optimizer: LevenbergMarquardt,
+                      generic: bool) -> dict:
     """Fit one window: k > 0 up to what the amplitude allows at the window's length, angle 0-360 deg."""
     length_m = float(np.ptp(x_m))
     names = SPSimulation(x_m, q=q).param_names
     # |V| <= k / h^(2q-1) at the body, so k = |V|max h^(2q-1) with h up to the window length, x10 spare.
     k_max = 10.0 * np.abs(sp_mv).max() * length_m ** (2 * q - 1)
     simulation = SPSimulation(x_m, q=q, bounds={names[0]: (k_max * 1e-6, k_max), "angle_deg": (0.0, 360.0)})
-    result = Inversion(DataMisfit(simulation, sp_mv, noise_mv), optimizer).run()
-    return {**result.physical, "noise_mv": noise_mv, "rms_percent": result.rms_percent, "chi2": result.misfit}
+    misfit = DataMisfit(simulation, sp_mv, noise_mv)
+    result = Inversion(misfit, optimizer).run()
+    # Jacobian of the weighted residuals at the optimum (central differences, relative step).
+    step = 1e-4 * np.maximum(np.abs(result.model), simulation.upper - simulation.lower)
+    trial = np.vstack([result.model + np.diag(step), result.model - np.diag(step)])
+    weighted = misfit.residual(trial)
+    jacobian = (weighted[: len(step)] - weighted[len(step):]).T / (2 * step)
+    try:
+        covariance = np.linalg.inv(jacobian.T @ jacobian) * max(result.misfit, 1.0)
+        std = np.sqrt(np.clip(np.diag(covariance), 0.0, None))
+    except np.linalg.LinAlgError:
+        std = np.full(len(names), np.inf)  # a direction the window does not constrain
+    out_names = ("k", *names[1:]) if generic else names
+    shape = next(name for name, value in SHAPE_FACTORS.items() if value == q)
+    return {**dict(zip(out_names, result.model)), **{f"{n}_std": v for n, v in zip(out_names, std)},
+            **({"k_units": names[0].replace("k_", "")} if generic else {}), "_k": float(result.model[0]),
+            "q": q, "shape": shape, "noise_mv": noise_mv,
+            "rms_mv": float(np.sqrt(np.mean((result.predicted - sp_mv) ** 2))), "rms_percent": result.rms_percent,
+            "chi2": result.misfit}

@@ -27,7 +27,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from geoprospect.geophysics.sp import sp_anomaly
-from geoprospect.geophysics.tem import central_loop_step_off
+from geoprospect.geophysics.tem import central_loop_step_off, rectangular_loop_step_off
 from geoprospect.geophysics.ves import schlumberger_rhoa
 
 
@@ -227,7 +227,8 @@ class TEMSimulation(_Simulation):
     ----------
     times_s : array_like, shape (n_data,)
         Times after switch-off, s.
-    loop_radius_m : float
+    loop_radius_m : float or None
+        Radius of a circular loop; ``None`` with ``loop_sides_m``.
     current_a : float
     n_layers : int, default 3
     quantity : {"dbzdt", "hz"}, default "dbzdt"
@@ -237,6 +238,9 @@ class TEMSimulation(_Simulation):
     ramp_s : float, default 0
         Duration of a linear turn-off ramp, s; 0 is the ideal step-off. Times count from the end of
         the ramp (a 1 us ramp changes |dB_z/dt| at 10 us by about 4 %).
+    loop_sides_m : (float, float), optional
+        Sides of a rectangular (or square) transmitter loop, m, with the receiver at its centre
+        (:func:`geoprospect.geophysics.tem.rectangular_loop_step_off`), instead of a circle.
     """
 
     def __init__(
@@ -248,14 +252,18 @@ class TEMSimulation(_Simulation):
         quantity: str = "dbzdt",
         bounds: Mapping[str, tuple[float, float]] | None = None,
         ramp_s: float = 0.0,
+        loop_sides_m: tuple[float, float] | None = None,
     ):
+        if (loop_radius_m is None) == (loop_sides_m is None):
+            raise ValueError("give either loop_radius_m (circle) or loop_sides_m (rectangle)")
+        self.loop_sides_m = None if loop_sides_m is None else (float(loop_sides_m[0]), float(loop_sides_m[1]))
         if quantity not in ("dbzdt", "hz"):
             raise ValueError("quantity must be 'dbzdt' or 'hz'")
         if not np.isfinite(ramp_s) or ramp_s < 0:
             raise ValueError(f"ramp_s must be a finite duration >= 0 s, got {ramp_s!r}")
         self.ramp_s = float(ramp_s)
         self.times_s = np.asarray(times_s, dtype=float)
-        self.loop_radius_m = float(loop_radius_m)
+        self.loop_radius_m = None if loop_radius_m is None else float(loop_radius_m)
         self.current_a = float(current_a)
         self.n_layers = int(n_layers)
         self.quantity = quantity
@@ -270,9 +278,10 @@ class TEMSimulation(_Simulation):
     def predict(self, models: ArrayLike) -> np.ndarray:
         """log10 |dB_z/dt| (T/s) or log10 |H_z| (A/m) after switch-off, shape (batch, n_data)."""
         physical = self._physical_matrix(models)
-        response = central_loop_step_off(
-            self.times_s, physical[:, : self.n_layers], physical[:, self.n_layers :], self.loop_radius_m, self.current_a,
-            ramp_s=self.ramp_s,
-        )
+        earth = (self.times_s, physical[:, : self.n_layers], physical[:, self.n_layers :])
+        if self.loop_sides_m is None:
+            response = central_loop_step_off(*earth, self.loop_radius_m, self.current_a, ramp_s=self.ramp_s)
+        else:
+            response = rectangular_loop_step_off(*earth, *self.loop_sides_m, self.current_a, ramp_s=self.ramp_s)
         values = response.dbzdt_t_per_s if self.quantity == "dbzdt" else response.hz_a_per_m
         return np.log10(np.abs(values))

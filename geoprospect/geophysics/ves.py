@@ -14,42 +14,31 @@ the published digital linear filters of Guptasarma and Singh (1997, Geophysical 
 745-762; 47-point J1 and 61-point J0, taken from the ``libdlf`` package). The half-space part
 ``rho_1`` is integrated analytically and only ``T - rho_1``, which decays exponentially with
 lambda, goes through the filter, so a homogeneous earth returns its resistivity exactly.
+
+Speed: every filter sum is linear in T, and T is smooth in log lambda, so T is evaluated once per
+model on a log-lambda grid (``GRID_PER_DECADE`` points per decade over the wavenumbers the
+spacings need) by a numba-compiled recursion, and one matrix, cached per survey geometry, maps the
+grid to every apparent resistivity: it folds the 8-node Lagrange interpolation from the grid to the filter's
+wavenumbers, the filter weights and the Schlumberger geometry (rho_a = rho_1 + (T - rho_1) @ M,
+for ideal and finite MN/2 alike). Against the direct filter sums: within 2e-6 on the benchmark's
+three-layer models (``benchmarks/ves_forward.py``), 1.1e-5 on four-layer earths with contrasts up
+to 1e4 (tests/test_geophysics_forward.py).
 """
 
 from __future__ import annotations
 
+import math
+from functools import lru_cache
+
 import libdlf
 import numpy as np
+from numba import njit
 from numpy.typing import ArrayLike
 
 _BASE_J1, _WEIGHTS_J1 = libdlf.hankel.gupt_47_1997()
 _BASE_J0, _WEIGHTS_J0 = libdlf.hankel.gupt_61_1997()
-_BLOCK_MODELS = 512
-
-
-def resistivity_transform(
-    lambda_per_m: np.ndarray, resistivities_ohm_m: np.ndarray, thicknesses_m: np.ndarray
-) -> np.ndarray:
-    """Resistivity transform T(lambda) of a layered earth (Pekeris recursion), ohm-m.
-
-    Parameters
-    ----------
-    lambda_per_m : numpy.ndarray, shape (...)
-        Hankel wavenumbers, 1/m.
-    resistivities_ohm_m : numpy.ndarray, shape (batch, n_layers)
-    thicknesses_m : numpy.ndarray, shape (batch, n_layers - 1)
-
-    Returns
-    -------
-    numpy.ndarray, shape (batch, ...)
-    """
-    expand = (slice(None),) + (None,) * np.ndim(lambda_per_m)
-    transform = np.broadcast_to(resistivities_ohm_m[:, -1][expand], (len(resistivities_ohm_m),) + np.shape(lambda_per_m))
-    for layer in range(resistivities_ohm_m.shape[1] - 2, -1, -1):
-        rho = resistivities_ohm_m[:, layer][expand]
-        tanh = np.tanh(lambda_per_m * thicknesses_m[:, layer][expand])
-        transform = rho * (transform + rho * tanh) / (rho + transform * tanh)
-    return transform
+GRID_PER_DECADE = 30
+_STENCIL = 8  # Lagrange nodes per interpolated wavenumber
 
 
 def schlumberger_rhoa(
@@ -92,42 +81,94 @@ def schlumberger_rhoa(
     except ValueError:
         raise ValueError("thicknesses_m needs one value fewer than resistivities_ohm_m per model") from None
     mn2 = np.zeros_like(ab2) if mn2_m is None else np.broadcast_to(np.asarray(mn2_m, dtype=float), ab2.shape)
-    if np.any(rho <= 0) or np.any(thick <= 0) or np.any(ab2 <= 0):
+    # Array methods, not np.any: this runs once per least-squares step, where call overhead counts.
+    if (rho <= 0).any() or (thick <= 0).any() or (ab2 <= 0).any():
         raise ValueError("resistivities, thicknesses and AB/2 must be positive")
-    if np.any(mn2 < 0) or np.any(mn2 >= ab2):
+    if (mn2 < 0).any() or (mn2 >= ab2).any():
         raise ValueError("MN/2 must satisfy 0 <= MN/2 < AB/2")
 
+    lambda_grid, matrix = _geometry(ab2.tobytes(), mn2.tobytes())
     rhoa = np.empty((len(rho), len(ab2)))
-    # Blocks of models bound the (block, n, n_filter) temporaries, whatever the batch size.
-    for start in range(0, len(rho), _BLOCK_MODELS):
-        block = slice(start, start + _BLOCK_MODELS)
-        rhoa[block] = _rhoa_block(ab2, mn2, rho[block], thick[block])
+    _rhoa_kernel(lambda_grid, matrix, np.ascontiguousarray(rho), np.ascontiguousarray(thick), rhoa)
     return rhoa[0] if single else rhoa
 
 
-def _rhoa_block(ab2: np.ndarray, mn2: np.ndarray, rho: np.ndarray, thick: np.ndarray) -> np.ndarray:
-    """Apparent resistivity (batch, n) for one block of models; MN/2 = 0 marks ideal spacings."""
-    rho1 = rho[:, :1]
-    rhoa = np.empty((len(rho), len(ab2)))
-    ideal = mn2 == 0
-    if ideal.any():
-        s = ab2[ideal]
-        # rho_a = rho1 + s^2 int (T - rho1) lambda J1(lambda s) dlambda; the filter sum
-        # int f(l) J1(l s) dl = (1/s) sum f(b/s) w turns the s^2 and lambda = b/s into sum (T - rho1) b w.
-        correction = resistivity_transform(_BASE_J1[None, :] / s[:, None], rho, thick) - rho1[:, :, None]
-        rhoa[:, ideal] = rho1 + correction @ (_BASE_J1 * _WEIGHTS_J1)
-    if (~ideal).any():
-        s, m = ab2[~ideal], mn2[~ideal]
-        # 2 pi U(r) / I = rho1 / r + int (T - rho1) J0(lambda r) dlambda, then Delta V between M and N.
-        near, far = s - m, s + m
-        u_near = rho1 / near + _potential_correction(near, rho, thick)
-        u_far = rho1 / far + _potential_correction(far, rho, thick)
-        # rho_a = K Delta V / I with K = pi (s^2 - m^2) / (2 m), Delta V = 2 (U(s-m) - U(s+m)).
-        rhoa[:, ~ideal] = (s**2 - m**2) / (2 * m) * (u_near - u_far)
-    return rhoa
+@lru_cache(maxsize=64)
+def _geometry(ab2_bytes: bytes, mn2_bytes: bytes) -> tuple[np.ndarray, np.ndarray]:
+    """The lambda grid (1/m) and the matrix M (n_grid, n_spacings) with rho_a = rho_1 + (T - rho_1) @ M.
+
+    Ideal spacing s: rho_a = rho_1 + sum_j (T(b_j / s) - rho_1) b_j w_j (J1 filter). Finite MN/2 m:
+    2 pi U(r) / I = rho_1 / r + (1 / r) sum_j (T(b_j / r) - rho_1) w_j (J0 filter), and
+    rho_a = (s^2 - m^2) / (2 m) (U(s - m) - U(s + m)), whose rho_1 terms add up to rho_1.
+    T at each filter wavenumber is the cubic spline of the grid values, a linear map.
+    """
+    ab2_arr, mn2_arr = np.frombuffer(ab2_bytes), np.frombuffer(mn2_bytes)  # float64 bytes: a cheap cache key
+    rows = []  # (spacing index, wavenumbers, weights of T - rho_1 there)
+    for k, (s, m) in enumerate(zip(ab2_arr, mn2_arr)):
+        if m == 0:
+            rows.append((k, _BASE_J1 / s, _BASE_J1 * _WEIGHTS_J1))
+        else:
+            factor = (s**2 - m**2) / (2 * m)
+            rows.append((k, _BASE_J0 / (s - m), factor * _WEIGHTS_J0 / (s - m)))
+            rows.append((k, _BASE_J0 / (s + m), -factor * _WEIGHTS_J0 / (s + m)))
+    log_lambda = np.log10(np.concatenate([r[1] for r in rows]))
+    step = 1.0 / GRID_PER_DECADE
+    # Grid on multiples of the step, padded so that every query has its stencil inside.
+    first = np.floor(log_lambda.min() / step) - _STENCIL
+    log_grid = (first + np.arange(int(np.ceil(log_lambda.max() / step) - first) + _STENCIL + 1)) * step
+    matrix = np.zeros((len(log_grid), len(ab2_arr)))
+    for k, wavenumbers, weights in rows:
+        index, basis = _lagrange(np.log10(wavenumbers), log_grid[0], step)
+        np.add.at(matrix[:, k], index.ravel(), (basis * weights[:, None]).ravel())
+    return 10.0**log_grid, np.ascontiguousarray(matrix)
 
 
-def _potential_correction(r_m: np.ndarray, rho: np.ndarray, thick: np.ndarray) -> np.ndarray:
-    """int_0^inf (T - rho1) J0(lambda r) dlambda, shape (batch, len(r_m)), ohm."""
-    correction = resistivity_transform(_BASE_J0[None, :] / r_m[:, None], rho, thick) - rho[:, :1, None]
-    return (correction @ _WEIGHTS_J0) / r_m
+def _lagrange(queries: np.ndarray, origin: float, step: float) -> tuple[np.ndarray, np.ndarray]:
+    """Grid indices (n, _STENCIL) and Lagrange weights of the ``_STENCIL`` nodes around each query.
+
+    T is analytic in log lambda, so local high-order polynomials converge fast: 8 nodes at 20 per
+    decade reach ~1e-7, where a cubic spline stops at ~1e-3 on high-contrast earths.
+    """
+    position = (queries - origin) / step
+    start = np.floor(position).astype(int) - _STENCIL // 2 + 1
+    nodes = start[:, None] + np.arange(_STENCIL)[None, :]
+    offsets = position[:, None] - nodes  # query minus node, in steps
+    basis = np.ones_like(offsets)
+    for j in range(_STENCIL):
+        for i in range(_STENCIL):
+            if i != j:
+                basis[:, j] *= offsets[:, i] / (j - i)
+    return nodes, basis
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _rhoa_kernel(lambda_grid: np.ndarray, matrix: np.ndarray, rho: np.ndarray, thick: np.ndarray, out: np.ndarray) -> None:
+    """out[m] = rho_1 + (T_m(lambda_grid) - rho_1) @ matrix, T by the Pekeris recursion from the basement up.
+
+    One model at a time through a grid-sized buffer: no (models x grid) temporary to stream.
+    """
+    n_models, n_layers = rho.shape
+    n_spacings = matrix.shape[1]
+    correction = np.empty(lambda_grid.size)
+    for m in range(n_models):
+        rho1 = rho[m, 0]
+        for g in range(lambda_grid.size):
+            # A layer with tanh(lambda h) = 1 hides what lies below it: start the recursion there.
+            top = n_layers - 1
+            for layer in range(n_layers - 1):
+                if lambda_grid[g] * thick[m, layer] > 20.0:
+                    top = layer
+                    break
+            t = rho[m, top]
+            for layer in range(top - 1, -1, -1):
+                r = rho[m, layer]
+                th = math.tanh(lambda_grid[g] * thick[m, layer])
+                t = r * (t + r * th) / (r + t * th)
+            correction[g] = t - rho1
+        for k in range(n_spacings):
+            out[m, k] = rho1
+        for g in range(lambda_grid.size):
+            c = correction[g]
+            if c != 0.0:  # zero wherever the top layer hides the rest (large lambda)
+                for k in range(n_spacings):
+                    out[m, k] += c * matrix[g, k]

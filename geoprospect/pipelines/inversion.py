@@ -14,9 +14,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from geoprospect.catalog import LineInversionSettings
 from geoprospect.errors import InputError
 from geoprospect.geophysics.optimize import LevenbergMarquardt
-from geoprospect.geophysics.sections import invert_line, resistivity_section, sp_sources
+from geoprospect.geophysics.sections import NetworkStart, invert_line, resistivity_section, sp_fitted_field, sp_sources
+from geoprospect.geophysics.sp import SHAPE_FACTORS
 from geoprospect.geophysics.studies import sp_study, tem_study, ves_study
 from geoprospect.io.figures import save_png
 from geoprospect.io.files import publish
@@ -25,7 +27,14 @@ from geoprospect.io.sections import write_section
 from geoprospect.io.surveys import read_sp_profile, read_tem, read_ves
 from geoprospect.io.tables import read_csv, write_csv
 from geoprospect.provenance import code_digest
-from geoprospect.render.inversion import plot_bargain_record, plot_sp_fits, plot_sp_validation, plot_tem_fit, plot_ves_fit
+from geoprospect.render.inversion import (
+    plot_bargain_record,
+    plot_sp_fits,
+    plot_sp_profile_fit,
+    plot_sp_validation,
+    plot_tem_fit,
+    plot_ves_fit,
+)
 from geoprospect.render.report import Section, report_html
 from geoprospect.render.sections import plot_data_fit, plot_section
 
@@ -34,9 +43,7 @@ STUDY_TITLES = {
     "ves": "VES: LM, PSO, bargain, FF, RBF and GRNN on the same held-out soundings (Stanley Raj et al. 2021)",
     "tem": "TEM: BP, SPSO-BP, COPSO-BP and least squares over seeds (Li et al. 2019)",
 }
-# A TEM sounding costs ~25 ms per forward model: fewer LM starts keep a line affordable.
-_LINE_OPTIMIZERS = {"ves": lambda: LevenbergMarquardt(n_starts=8, random_state=0),
-                    "tem": lambda: LevenbergMarquardt(n_starts=3, max_iter=30, random_state=0)}
+_RHO_BOUNDS = (0.1, 1e5)  # ohm m: wider than the simulations' defaults, so that brines and resistive rock fit
 _READERS = {"ves": read_ves, "tem": read_tem}
 
 
@@ -69,11 +76,16 @@ def run_study(name: str, size: str, seed: int, destination: Path) -> dict:
 
 
 def invert_survey_line(paths: list[Path], method: str, n_layers: int, depth_max_m: float, destination: Path,
-                       map_fn: Callable[[Callable, Iterable], Iterable] = map) -> dict:
+                       map_fn: Callable[[Callable, Iterable], Iterable] = map, settings: dict | None = None) -> dict:
     """Invert the soundings of ``paths`` (one line; each file one or more soundings) station by station.
 
-    Writes ``section.tif`` (distance x depth, log10 ohm-m), ``section.png``, ``data_fit.png``,
-    ``stations.csv`` (models and fit per station) and, when some station could not be inverted,
+    ``settings`` are the fields of :class:`geoprospect.catalog.LineInversionSettings` (defaults
+    when None); its ``n_layers`` overrides ``n_layers``.
+
+    Writes ``section.tif`` (distance x depth, log10 ohm-m, masked below each station's depth of
+    investigation), ``section.png``, ``data_fit.png``, ``stations.csv`` (models, fit, chi-square,
+    parameters at a bound, depth of investigation, gates dropped per station), ``gates.csv`` (every
+    reading with its quality flag) and, when some station could not be inverted,
     ``failures.csv`` with the reasons (the rest of the line is still inverted; the summary lists them too).
     """
     tables, unreadable = [], []
@@ -83,14 +95,26 @@ def invert_survey_line(paths: list[Path], method: str, n_layers: int, depth_max_
         except InputError as exc:
             unreadable.append({"station": path.stem, "distance_m": np.nan, "problem": f"{path.name}: {exc.problem}", "fix": exc.fix})
     if not tables:
-        raise InputError(", ".join(p.name for p in paths), f"no readable {method.upper()} sounding on the line",
-                         "fix the files listed above (each was refused for the reason given)")
+        reasons = "; ".join(row["problem"] for row in unreadable)
+        raise InputError(", ".join(p.name for p in paths), f"no readable {method.upper()} sounding on the line ({reasons})",
+                         "fix each file for the reason given")
+    settings = LineInversionSettings(**(settings or {}))
+    n_layers = settings.n_layers or n_layers
+    bounds = {f"rho_{i}_ohm_m": _RHO_BOUNDS for i in range(1, n_layers + 1)} | {
+        name: pair for name, pair in settings.bounds.items() if int(name.split("_")[1]) <= n_layers - name.startswith("h_")}
     line = invert_line(pd.concat(tables, ignore_index=True), method, n_layers, map_fn=map_fn,
-                       optimizer=_LINE_OPTIMIZERS[method](), source=", ".join(p.name for p in paths))
+                       optimizer=LevenbergMarquardt(n_starts=settings.starts_per_round, max_iter=settings.max_iter, random_state=0),
+                       relative_error=settings.relative_error, bounds=bounds, rounds=settings.rounds,
+                       max_rms_percent=settings.max_rms_percent, noise_floor_t_per_s=settings.noise_floor_t_per_s,
+                       start_model=NetworkStart() if settings.network_start else None,
+                       source=", ".join(p.name for p in paths))
     if unreadable:
         line = replace(line, failures=pd.concat([line.failures, pd.DataFrame(unreadable)], ignore_index=True))
     destination.mkdir(parents=True, exist_ok=True)
     write_csv(line.stations, destination / "stations.csv")
+    if line.soundings:  # every reading with its quality flag: what each station's fit used
+        write_csv(pd.concat([s.gates.assign(station=name) for name, s in line.soundings.items()], ignore_index=True),
+                  destination / "gates.csv")
     if len(line.failures):
         write_csv(line.failures, destination / "failures.csv")
     if line.soundings:
@@ -98,18 +122,44 @@ def invert_survey_line(paths: list[Path], method: str, n_layers: int, depth_max_
         write_section(section, destination / "section.tif")
         save_png(plot_section(section, title=f"{method.upper()} resistivity section ({n_layers} layers)"), destination / "section.png")
         save_png(plot_data_fit(line), destination / "data_fit.png")
-    return {"method": method, "stations": len(line.stations), "inverted": len(line.soundings), "failed": len(line.failures),
+    unfit = [f"{s.station}: not fitted ({s.rms_percent:.1f} % RMS > {settings.max_rms_percent:g} %), left off the section"
+             for s in line.soundings.values() if not s.fitted]
+    return {"method": method, "stations": len(line.stations), "inverted": sum(s.fitted for s in line.soundings.values()),
+            "not_fitted": len(unfit), "failed": len(line.failures),
             "median_rms_percent": float(line.fit["rms_percent"].median()) if line.soundings else float("nan"),
-            "failures": [f"{row.station}: {row.problem}" for row in line.failures.itertuples()]}
+            "median_chi2": float(line.fit["chi2"].median()) if line.soundings else float("nan"),
+            "failures": [f"{row.station}: {row.problem}" for row in line.failures.itertuples()] + unfit}
 
 
-def sp_profile_sources(paths: list[Path], destination: Path) -> dict:
-    """Source parameters (K, depth, angle, x0) of every anomaly of each SP profile: ``sp_sources.csv``."""
-    tables = [sp_sources(read_sp_profile(path), source=path.name).assign(file=path.name) for path in paths]
-    table = pd.concat(tables, ignore_index=True)
+def sp_profile_sources(paths: list[Path], destination: Path, shape: str = "sphere") -> dict:
+    """Source parameters of every anomaly of each SP profile, and the fit of each profile.
+
+    Writes ``sp_sources.csv`` (per anomaly: K, depth, angle, x0 with their standard deviations,
+    shape, misfit in mV and chi-square), ``sp_fit.csv`` (per profile: RMS misfit in mV against the
+    estimated noise, chi-square) and ``fit_<file>_<profile>.png``. ``shape`` is a key of
+    :data:`geoprospect.geophysics.sp.SHAPE_FACTORS` or ``"auto"`` (chosen by misfit per anomaly).
+    """
+    q = "auto" if shape == "auto" else SHAPE_FACTORS[shape]
     destination.mkdir(parents=True, exist_ok=True)
+    tables, fits = [], []
+    for path in paths:
+        profile = read_sp_profile(path)
+        table = sp_sources(profile, q=q, source=path.name).assign(file=path.name)
+        for profile_id, part in profile.groupby(profile["profile_id"].astype(str), sort=False):
+            rows = table[table["profile_id"] == profile_id]
+            fitted = sp_fitted_field(part, rows)
+            residual = part["sp_mv"].to_numpy() - fitted
+            noise = float(rows["noise_mv"].iloc[0]) if len(rows) else float("nan")
+            fits.append({"file": path.name, "profile_id": profile_id, "n_stations": len(part), "anomalies": len(rows),
+                         "rms_mv": float(np.sqrt(np.mean(residual**2))), "noise_mv": noise,
+                         "chi2": float(np.mean((residual / noise) ** 2)) if len(rows) else float("nan")})
+            save_png(plot_sp_profile_fit(part, fitted, rows, f"{path.name} profile {profile_id}: observed and fitted SP"),
+                     destination / f"fit_{path.stem}_{profile_id}.png")
+        tables.append(table)
+    table = pd.concat(tables, ignore_index=True)
     write_csv(table, destination / "sp_sources.csv")
-    return {"profiles": len(paths), "anomalies": len(table)}
+    write_csv(pd.DataFrame(fits), destination / "sp_fit.csv")
+    return {"profiles": len(fits), "anomalies": len(table), "median_rms_mv": float(pd.DataFrame(fits)["rms_mv"].median())}
 
 
 def publish_inversion(studies: dict[str, dict], lines: dict[str, dict], sp: dict | None, study_area: str, folder: Path) -> Path:
@@ -135,7 +185,12 @@ def publish_inversion(studies: dict[str, dict], lines: dict[str, dict], sp: dict
                                 error="; ".join(s["failures"])))
     if sp:
         _link(sp["files"], folder / "sp")
-        sections.append(Section("Self-potential sources per profile anomaly", table=read_csv(folder / "sp" / "sp_sources.csv")))
+        sections.append(Section("Self-potential sources per profile anomaly (standard deviations from the Jacobian at the optimum)",
+                                table=read_csv(folder / "sp" / "sp_sources.csv")))
+        if (folder / "sp" / "sp_fit.csv").is_file():
+            sections.append(Section("Self-potential fit per profile (misfit in mV against the estimated noise)",
+                                    table=read_csv(folder / "sp" / "sp_fit.csv"),
+                                    images=[(f"sp/{f}", f.removesuffix(".png").replace("_", " ")) for f in sp["files"] if f.endswith(".png")]))
     summary = pd.DataFrame([{"product": f"study {name}", **product["summary"]} for name, product in studies.items()]
                            + [{"product": f"{method} line", **{k: v for k, v in product["summary"].items() if k != "failures"}}
                               for method, product in lines.items()]

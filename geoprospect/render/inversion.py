@@ -193,3 +193,36 @@ def _step_models(ax, models: pd.DataFrame, depth_floor_m: float) -> None:
     ax.set_ylabel("depth (m)")
     ax.grid(which="both", alpha=0.3)
     ax.legend(fontsize=7)
+
+
+def plot_sp_profile_fit(profile: pd.DataFrame, fitted_mv: np.ndarray, sources: pd.DataFrame, title: str) -> Figure:
+    """A user's SP profile: observed stations, the fitted field of its anomalies and each source.
+
+    Parameters
+    ----------
+    profile : pandas.DataFrame
+        ``station_m``, ``sp_mv`` of one profile.
+    fitted_mv : numpy.ndarray
+        The summed fitted field at the stations, mV.
+    sources : pandas.DataFrame
+        The profile's rows of :func:`geoprospect.geophysics.sections.sp_sources` (x0, depth,
+        their standard deviations, shape, misfit in mV).
+    title : str
+    """
+    fig = Figure(figsize=(8, 4.2), dpi=100, layout="constrained")
+    ax = fig.add_subplot()
+    x_m, sp_mv = profile["station_m"].to_numpy(), profile["sp_mv"].to_numpy()
+    ax.plot(x_m, sp_mv, "o", color="black", markersize=2.5, label="observed")
+    rms_mv = float(np.sqrt(np.mean((sp_mv - fitted_mv) ** 2)))
+    ax.plot(x_m, fitted_mv, "-", color="C3", linewidth=1.5, label=f"fitted ({rms_mv:.2f} mV RMS)")
+    for row in sources.itertuples():
+        ax.axvline(row.x0_m, color="0.5", linewidth=0.8, linestyle=":")
+        ax.annotate(f"{row.anomaly}: {row.shape}\nx0 {row.x0_m:.1f} +/- {row.x0_m_std:.1f} m\n"
+                    f"depth {row.depth_m:.1f} +/- {row.depth_m_std:.1f} m\nchi2 {row.chi2:.2g}",
+                    (row.x0_m, 0.98), xycoords=("data", "axes fraction"), fontsize=7, ha="left", va="top")
+    ax.set_xlabel("distance along profile (m)")
+    ax.set_ylabel("SP (mV)")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    ax.set_title(title)
+    return fig

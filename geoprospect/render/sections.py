@@ -31,8 +31,10 @@ def plot_section(section: xr.DataArray, title: str | None = None) -> Figure:
     Returns
     -------
     matplotlib.figure.Figure
-        Resistivity in ohm m on a logarithmic colour scale; inverted stations as black triangles,
-        stations that failed as red crosses; NaN columns (failed stations) left blank.
+        Resistivity in ohm m on a logarithmic colour scale, conductive (low) blue to resistive
+        (high) red as sections are read; inverted stations as black triangles, stations that failed
+        or whose model does not fit as red crosses; NaN columns (failed stations) and cells below
+        the depth of investigation (dashed line) left blank.
     """
     resistivity = 10.0 ** section.to_numpy()
     distance, depth = section["distance_m"].to_numpy(), section["depth_m"].to_numpy()
@@ -46,12 +48,16 @@ def plot_section(section: xr.DataArray, title: str | None = None) -> Figure:
     fig = Figure(figsize=(9, 4.5), dpi=100, layout="constrained")
     ax = fig.add_subplot()
     mesh = ax.pcolormesh(np.r_[distance - dx / 2, distance[-1] + dx / 2], np.r_[depth - dz / 2, depth[-1] + dz / 2],
-                         np.ma.masked_invalid(resistivity), cmap="Spectral", norm=LogNorm(low, high), shading="flat")
+                         np.ma.masked_invalid(resistivity), cmap="Spectral_r", norm=LogNorm(low, high), shading="flat")
     ax.set_ylim(depth[-1] + dz / 2, depth[0] - dz / 2)  # depth grows downwards
     fig.colorbar(mesh, ax=ax, label="resistivity (ohm m)", pad=0.01)
 
     station_m = np.asarray(section.attrs.get("station_distance_m", []), dtype=float)
     inverted = np.asarray(section.attrs.get("station_inverted", []), dtype=bool)
+    doi_m = np.asarray(section.attrs.get("station_doi_m", []), dtype=float)
+    if doi_m.size and np.isfinite(doi_m[inverted]).any():
+        ax.plot(station_m[inverted], np.minimum(doi_m[inverted], depth[-1] + dz / 2), "--", color="0.2", linewidth=1,
+                label="depth of investigation")
     surface = depth[0] - dz / 2
     ax.plot(station_m[inverted], np.full(inverted.sum(), surface), "v", color="black", markersize=7, clip_on=False,
             label="station")
@@ -85,7 +91,8 @@ def plot_data_fit(line: LineInversion, stations: Sequence[str] | None = None, n_
     matplotlib.figure.Figure
         Observed data as dots (one colour per VES MN/2 segment, so shifts between segments show;
         one curve where MN/2 changes with every reading), predicted data as lines, with the
-        station's RMS % and chi-square in its title.
+        station's RMS % and chi-square in its title, and the parameters at a bound and "NOT
+        FITTED" (in red) where they apply.
     """
     names = [s for s in line.stations["station"] if s in line.soundings] if stations is None else list(stations)
     if not names:
@@ -109,7 +116,9 @@ def plot_data_fit(line: LineInversion, stations: Sequence[str] | None = None, n_
                       label="observed" if segment == 0 else None)
             ax.loglog(sounding.abscissa[rows], sounding.predicted[rows], "-", color=colour, linewidth=1.2,
                       label="predicted" if segment == 0 else None)
-        ax.set_title(f"{name}\nRMS {sounding.rms_percent:.1f} %, chi2 {sounding.chi2:.2g}", fontsize=8)
+        notes = ([] if sounding.fitted else ["NOT FITTED"]) + ([f"at bound: {', '.join(sounding.at_bound)}"] if sounding.at_bound else [])
+        ax.set_title(f"{name}\nRMS {sounding.rms_percent:.1f} %, chi2 {sounding.chi2:.2g}" + "".join(f"\n{n}" for n in notes),
+                     fontsize=8, color="black" if sounding.fitted else "red")
         ax.set_xlabel(xlabel, fontsize=8)
         ax.set_ylabel(ylabel, fontsize=8)
         ax.tick_params(labelsize=7)

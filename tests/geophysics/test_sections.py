@@ -108,12 +108,18 @@ def test_a_bad_station_is_reported_and_the_rest_inverted():
     assert section.attrs["station_inverted"] == [1, 1, 0, 1, 0, 1]
 
 
-def test_stations_without_positions_fail_and_line_without_any_is_refused():
+def test_stations_without_positions_are_inverted_not_drawn_and_line_without_any_is_refused():
     table = two_layer_line(np.random.default_rng(5))
     table.loc[table["sounding_id"] == "S2", ["x_m", "y_m"]] = np.nan
     line = invert_line(table[table["sounding_id"].isin(["S1", "S2", "S3"])], "ves", 2)
-    assert list(line.failures["station"]) == ["S2"] and "no position" in line.failures.loc[0, "problem"]
+    assert line.failures.empty and sorted(line.soundings) == ["S1", "S2", "S3"]
+    stations = line.stations.set_index("station")
+    assert stations.at["S2", "status"] == "fitted, no position" and np.isnan(stations.at["S2", "distance_m"])
     np.testing.assert_allclose(line.stations["distance_m"].iloc[:2], [0.0, 200.0], atol=1e-6)
+    assert resistivity_section(line, 40.0, 2.0).attrs["station_ids"] == ["S1", "S3"]
+    # One sounding needs no position at all.
+    one = invert_line(table[table["sounding_id"] == "S1"].drop(columns=["x_m", "y_m"]), "ves", 2)
+    assert list(one.soundings) == ["S1"] and one.stations.at[0, "distance_m"] == 0.0
     with pytest.raises(InputError, match="line_B.csv: no station positions"):
         invert_line(table.drop(columns=["x_m", "y_m"]), "ves", 2, source="line_B.csv")
     with pytest.raises(InputError, match="line_B.csv: no 'sounding_id'"):
@@ -176,12 +182,12 @@ def _tem(**changes) -> pd.DataFrame:
         ("ves", _ves().drop(columns=["rhoa_ohm_m"]), "missing column 'rhoa_ohm_m'"),
         ("tem", _tem(time_s=(3, 1e-6)), "gate times not positive and strictly increasing"),
         ("tem", _tem(time_s=(0, -1e-5)), "gate times not positive and strictly increasing"),
-        ("tem", _tem(dbzdt_t_per_s=(5, 2e-7)), "changes sign"),
-        ("tem", _tem(dbzdt_t_per_s=(5, 0.0)), "is zero"),
-        ("tem", _tem(loop_radius_m=(2, 30.0)), "loop_radius_m not positive or not constant"),
+        ("tem", _tem(dbzdt_t_per_s=(slice(2, 7), 2e-7)), "2 usable gates of 8 for 3 layers"),  # 6 reversed gates dropped
+        ("tem", _tem(loop_radius_m=(2, 30.0)), "loop size not positive or not constant"),
+        ("tem", _tem().assign(configuration="coincident"), "coincident-loop soundings are not modelled"),
         ("tem", _tem(current_a=(0, -5.0)), "current_a not positive or not constant"),
         ("tem", _tem(time_s=(1, np.nan)), "NaN or non-numeric values in 'time_s'"),
-        ("tem", _tem().iloc[:4], "4 gates for 3 layers"),
+        ("tem", _tem().iloc[:4], "4 usable gates of 4 for 3 layers"),
     ],
 )
 def test_each_bad_sounding_names_the_file_and_station(method, sounding, problem):
