@@ -181,14 +181,15 @@ def test_cut_windows_resamples_exactly_at_a_sub_sample_start():
     np.testing.assert_allclose(x[0, 0], expected / np.abs(expected).max(), atol=5e-3)
 
 
-def test_cut_windows_rejects_bad_streams():
+def test_cut_windows_rejects_unknown_stations_and_takes_the_fullest_layout():
     table = pd.DataFrame(dict(station=["AAA"], start_time=["2024-01-01T00:00:10Z"], label=["noise"]))
     with pytest.raises(InputError, match="no Z/N/E"):
         cut_windows(_sines(["HHZ", "HHN", "HHE"], [1, 2, 3]), table.assign(station="BBB"), 10.0, 50.0)
-    with pytest.raises(InputError, match="component\\(s\\) E"):
-        cut_windows(_sines(["HHZ", "HHN"], [1, 2]), table, 10.0, 50.0)
-    with pytest.raises(InputError, match="several channels give component Z"):
-        cut_windows(_sines(["HHZ", "BHZ", "HHN", "HHE"], [1, 1, 2, 3]), table, 10.0, 50.0)
+    x, _, metadata = cut_windows(_sines(["HHZ", "HHN"], [1, 2]), table, 10.0, 50.0)  # two components: E stays zeros
+    assert metadata["components"].iloc[0] == "ZN" and not x[0, 2].any() and x[0, 1].any()
+    # co-located BH (Z only) and HH (3 components): the window takes the fuller layout
+    _, _, metadata = cut_windows(_sines(["HHZ", "BHZ", "HHN", "HHE"], [1, 1, 2, 3]), table, 10.0, 50.0)
+    assert metadata["channels"].iloc[0] == "XX.AAA..HHZ,XX.AAA..HHN,XX.AAA..HHE"
 
 
 def test_gaps_are_reported_kept_apart_and_skipped(tmp_path):

@@ -1,16 +1,19 @@
 """Reading and validating seismic waveforms, event catalogues and labelled-window tables.
 
 Gap policy: gaps are never filled. Fabricated samples (zeros, interpolation) would leak into training
-windows as false signal, so after the files are read, pieces of one channel that touch or overlap are
-merged (where they overlap the later piece wins, obspy ``merge(method=1)``) and each stretch of
-continuous data stays its own :class:`obspy.Trace`. Every gap and overlap is reported with a
-:class:`WaveformGapWarning`; :func:`geoprospect.seismic.windows.cut_windows` then skips windows that
-cross a gap.
+windows as false signal, so after the files are read, only pieces of one channel that touch or overlap
+are merged (where they overlap the later piece wins, obspy ``merge(method=1)``) and each stretch of
+continuous data stays its own :class:`obspy.Trace`. Pieces separated by a gap are never handed to
+``merge`` together: it would allocate the gap (an event archive with records years apart asks for
+tens of GB), so memory stays bounded by the longest continuous record. Every gap and overlap is
+reported with a :class:`WaveformGapWarning`; :func:`geoprospect.seismic.windows.cut_windows` then skips
+windows that cross a gap.
 """
 
 from __future__ import annotations
 
 import warnings
+from fnmatch import fnmatch
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -34,13 +37,17 @@ class WaveformGapWarning(UserWarning):
     """A channel has gaps or overlaps; the stream keeps each continuous stretch as its own trace."""
 
 
-def read_waveforms(paths: str | Path | Iterable[str | Path]) -> obspy.Stream:
+def read_waveforms(paths: str | Path | Iterable[str | Path], absent_channels: Iterable[str] = ()) -> obspy.Stream:
     """Read waveform files (any format ``obspy.read`` detects: MiniSEED, SAC, GSE2...) into one Stream.
 
     Parameters
     ----------
     paths : path or iterable of paths
         The files; several files of one channel (e.g. day files) are joined.
+    absent_channels : iterable of str
+        Trace ids (``fnmatch`` patterns, e.g. ``"NC.*..EH[NE]"``) of channels that the station does not
+        have but the files carry (typically zero-filled horizontals of a single-component station):
+        they are dropped instead of refused as dead, and the windows treat them as absent.
 
     Returns
     -------
@@ -52,7 +59,8 @@ def read_waveforms(paths: str | Path | Iterable[str | Path]) -> obspy.Stream:
     ------
     InputError
         A missing, unreadable, corrupt or truncated file; a file with no samples; a trace with a sampling rate
-        <= 0, with NaN or infinite samples, or with only zeros; one channel at two sampling rates.
+        <= 0, with NaN or infinite samples, or with only zeros (unless in ``absent_channels``); pieces of one
+        channel that touch or overlap at two sampling rates.
 
     Warns
     -----
@@ -63,26 +71,50 @@ def read_waveforms(paths: str | Path | Iterable[str | Path]) -> obspy.Stream:
     if not paths:
         raise InputError("read_waveforms", "no waveform files were given", "pass at least one MiniSEED or SAC file")
     stream = obspy.Stream()
-    rate_files: dict[str, dict[float, Path]] = {}
+    origin: dict[int, Path] = {}  # id(trace) -> its file, to name the files of a rate clash
     for path in paths:
-        part = _read_one(path)
-        for trace in part:
-            rate_files.setdefault(trace.id, {}).setdefault(trace.stats.sampling_rate, path)
+        part = _read_one(path, tuple(absent_channels))
+        origin.update((id(trace), path) for trace in part)
         stream += part
-    for trace_id, rates in rate_files.items():
+    _report_gaps(stream)
+    joined = obspy.Stream()
+    for run in _touching_runs(stream):
+        rates = {trace.stats.sampling_rate: origin[id(trace)] for trace in run}
         if len(rates) > 1:
             listed = ", ".join(f"{rate:g} Hz in {path}" for rate, path in rates.items())
             raise InputError(", ".join(str(p) for p in rates.values()),
-                             f"channel {trace_id} comes at several sampling rates ({listed})",
+                             f"channel {run[0].id} comes at several sampling rates ({listed})",
                              "resample the files to one rate or give the channels distinct codes")
-    _report_gaps(stream)
-    stream.merge(method=1, fill_value=None)  # gaps become masked, then split into separate traces
-    stream = stream.split()
-    stream.sort()
-    return stream
+        if len(run) == 1:
+            joined += run[0]
+        else:  # touching or overlapping pieces only: no gap to allocate; sub-sample slips become masks, split
+            joined += obspy.Stream(run).merge(method=1, fill_value=None).split()
+    joined.sort()
+    return joined
 
 
-def _read_one(path: Path) -> obspy.Stream:
+def _touching_runs(stream: obspy.Stream) -> list[list[obspy.Trace]]:
+    """Pieces of each channel grouped into runs that touch or overlap (at most 1.5 samples apart)."""
+    by_id: dict[str, list[obspy.Trace]] = {}
+    for trace in stream:
+        by_id.setdefault(trace.id, []).append(trace)
+    runs = []
+    for traces in by_id.values():
+        traces.sort(key=lambda tr: tr.stats.starttime)
+        run, run_end = [traces[0]], traces[0].stats.endtime
+        for trace in traces[1:]:
+            slack = 1.5 * max(trace.stats.delta, run[-1].stats.delta)
+            if trace.stats.starttime <= run_end + slack:
+                run.append(trace)
+                run_end = max(run_end, trace.stats.endtime)
+            else:
+                runs.append(run)
+                run, run_end = [trace], trace.stats.endtime
+        runs.append(run)
+    return runs
+
+
+def _read_one(path: Path, absent_channels: tuple[str, ...] = ()) -> obspy.Stream:
     if not path.is_file():
         raise InputError(path, "file not found", "check the path (and the catalog entry that names it)")
     fix = "check the file is complete MiniSEED, SAC or another obspy format; export or download it again"
@@ -97,6 +129,10 @@ def _read_one(path: Path) -> obspy.Stream:
         if "unexpected end of file" in str(warning.message).lower():
             raise InputError(path, f"cannot be read as a waveform file: it is truncated ({warning.message})", fix)
         warnings.warn(warning.message, stacklevel=3)
+    if absent_channels:
+        stream = obspy.Stream([tr for tr in stream if not any(fnmatch(tr.id, p) for p in absent_channels)])
+        if not stream:
+            return stream
     if sum(trace.stats.npts for trace in stream) == 0:
         raise InputError(path, "the file holds no waveform samples", "export the waveforms again; the file is empty")
     for trace in stream:
@@ -126,8 +162,9 @@ def _report_gaps(stream: obspy.Stream) -> None:
         what = "gap" if duration_s > 0 else "overlap"
         by_channel.setdefault(f"{net}.{sta}.{loc}.{cha}", []).append(f"{what} of {abs(duration_s):.3f} s at {before}")
     for trace_id, items in by_channel.items():
-        warnings.warn(WaveformGapWarning(f"{trace_id}: {'; '.join(items)} (gaps not filled; overlaps keep the later data)"),
-                      stacklevel=3)
+        more = f"; and {len(items) - 3} more" if len(items) > 3 else ""  # event archives have one gap per record
+        warnings.warn(WaveformGapWarning(f"{trace_id}: {'; '.join(items[:3])}{more} (gaps not filled; overlaps keep "
+                                         "the later data)"), stacklevel=3)
 
 
 def read_event_catalog(path: str | Path) -> pd.DataFrame:

@@ -20,6 +20,7 @@ from numbers import Integral, Real
 import numpy as np
 import torch
 from obspy.signal.trigger import classic_sta_lta, recursive_sta_lta
+from scipy.ndimage import maximum_filter1d
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.metrics import f1_score, matthews_corrcoef, roc_curve
 from sklearn.model_selection import train_test_split
@@ -128,14 +129,36 @@ class STALTADetector(BaseEstimator):
         return n_sta, n_lta
 
     def decision_function(self, X) -> np.ndarray:
-        """Largest STA/LTA ratio of each window, shape (n,); 0 for an all-zero window."""
+        """Largest STA/LTA ratio of each window, shape (n,); absent (all-zero) components are skipped, 0 for
+        an all-zero window."""
         X, _ = check_windows(X)
         n_sta, n_lta = self._check_params(X.shape[2])
-        function = recursive_sta_lta if self.method == "recursive" else classic_sta_lta
         scores = np.zeros(len(X))
         for i, window in enumerate(X.astype(np.float64)):
-            scores[i] = max(function(np.ascontiguousarray(component), n_sta, n_lta).max() for component in window)
-        return np.nan_to_num(scores, nan=0.0, posinf=0.0)
+            ratios = [self._ratio(component, n_sta, n_lta).max() for component in window if component.any()]
+            scores[i] = max(ratios, default=0.0)
+        return scores
+
+    def _ratio(self, x: np.ndarray, n_sta: int, n_lta: int) -> np.ndarray:
+        function = recursive_sta_lta if self.method == "recursive" else classic_sta_lta
+        return np.nan_to_num(function(np.ascontiguousarray(x, dtype=np.float64), n_sta, n_lta), nan=0.0, posinf=0.0)
+
+    def scan_scores(self, data: np.ndarray, n_samples: int, starts: np.ndarray) -> np.ndarray:
+        """Scores of the windows ``data[:, s:s + n_samples]`` of one continuous stretch (3, n), for scanning.
+
+        The ratio runs once over the stretch (its LTA carries on from window to window, where
+        :meth:`decision_function` restarts it in each window) and each window takes its largest value,
+        through a running maximum (``scipy.ndimage.maximum_filter1d``): the cost is that of obspy's
+        STA/LTA over the continuous trace, whatever the window overlap.
+        """
+        n_sta, n_lta = self._check_params(n_samples)
+        best = np.zeros(data.shape[1])
+        for component in data:
+            if component.any():
+                np.maximum(best, self._ratio(component, n_sta, n_lta), out=best)
+        # running max over [i, i + n_samples): the filter centres its window, so shift the origin back
+        window_max = maximum_filter1d(best, n_samples, origin=-(n_samples // 2), mode="nearest")
+        return window_max[np.asarray(starts, dtype=np.int64)]
 
     def predict_proba(self, X) -> np.ndarray:
         """Scores squashed to [0, 1) by ``1 - 1 / max(ratio, 1)``: monotonic in the ratio, not calibrated; shape (n, 2)."""
@@ -289,11 +312,18 @@ class CNNDetector(ClassifierMixin, BaseEstimator):
         return torch.cat([model(batch) for batch in X.split(PREDICT_BATCH)]) if len(X) else torch.zeros(0)
 
     def decision_function(self, X) -> np.ndarray:
-        """Event logit of each window, shape (n,)."""
+        """Event logit of each window, shape (n,).
+
+        Windows of another length than the training ones are scored too: the network pools over time
+        (global max and mean), so its weights apply to any length of at least ``pool ** len(channels)``
+        samples; the mean-pooled half of the features shifts with the share of the window the event
+        fills, so choose the threshold on validation windows of the length scanned.
+        """
         check_is_fitted(self, "model_")
         X, _ = check_windows(X)
-        if X.shape[2] != self.n_samples_:
-            raise ValueError(f"the detector was trained on windows of {self.n_samples_} samples, got {X.shape[2]}")
+        if X.shape[2] < self.pool ** len(self.channels):
+            raise ValueError(f"windows of {X.shape[2]} samples are too short for {len(self.channels)} pooling steps "
+                             f"of {self.pool} (trained on {self.n_samples_})")
         with one_torch_thread(), torch.no_grad():
             return self._logits(self.model_, torch.from_numpy(np.ascontiguousarray(X))).numpy().astype(np.float64)
 
