@@ -313,10 +313,10 @@ def _set(column, value, row=0):
 
 
 @pytest.mark.parametrize("name, change, message", [
-    ("no_snr.csv", lambda t: t.drop(columns="snr_db"), "missing column"),
+    ("no_p.csv", lambda t: t.drop(columns="p_arrival_time"), "missing column.*p_arrival_time.*phase and time"),
     ("no_rows.csv", lambda t: t.iloc[:0], "no data rows"),
     ("bad_time.csv", _set("origin_time", "yesterday noon"), "not ISO 8601"),
-    ("no_p.csv", _set("p_arrival_time", ""), "p_arrival_time is empty"),
+    ("empty_p.csv", _set("p_arrival_time", ""), "p_arrival_time is empty"),
     ("p_before_origin.csv", _set("p_arrival_time", "2024-03-01T00:00:00Z"), "P arrival time is not after"),
     ("s_before_p.csv", _set("s_arrival_time", "2024-03-01T00:00:00.5Z", row=1), "S arrival time is not after"),
     ("negative.csv", _set("distance_km", "-3"), "negative"),

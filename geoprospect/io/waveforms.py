@@ -168,28 +168,51 @@ def _report_gaps(stream: obspy.Stream) -> None:
 
 
 def read_event_catalog(path: str | Path) -> pd.DataFrame:
-    """Read an event-arrival catalogue (CSV, one row per event and station).
+    """Read an event-arrival catalogue or a pick table (CSV).
 
-    Required columns: event_id, origin_time, station, p_arrival_time, s_arrival_time, snr_db,
-    magnitude, distance_km. Times are ISO 8601 and parsed as UTC (text without a zone is taken as
-    UTC). ``s_arrival_time`` may be empty (P-only picks); every other required value must be present.
+    Two layouts are accepted:
+
+    * arrivals, one row per event and station: ``station`` and ``p_arrival_time`` required;
+      ``event_id``, ``origin_time``, ``s_arrival_time``, ``snr_db``, ``magnitude``, ``distance_km``
+      optional (columns may be absent or have empty cells);
+    * picks, one row per pick: ``station``, ``phase`` (P, S, or a phase name starting with P or S: Pg,
+      Sn...; others are dropped with a warning) and ``time``; optional ``event_id`` (picks sharing one
+      pair P and S; without it each P pick is an event and takes the first S pick at its station before
+      the next P pick) and ``network``.
+
+    Times are ISO 8601 and parsed as UTC (text without a zone is taken as UTC).
 
     Returns
     -------
     pandas.DataFrame
-        The table, times as ``datetime64[..., UTC]``, other columns as written.
+        One row per event and station with every column of ``EVENT_COLUMNS`` (missing ones empty: NaN,
+        NaT; ``event_id`` numbered ``pick0001``... when not given), times as ``datetime64[..., UTC]``.
 
     Raises
     ------
     InputError
-        Missing or unreadable file, no rows, a missing required column or value, an unparseable time,
-        a P arrival not after the origin time, an S arrival not after the P arrival, a negative distance.
+        Missing or unreadable file, no rows, neither layout's columns, an empty station or P time, an
+        unparseable time, a P arrival not after the origin time, an S arrival not after the P arrival, a
+        negative distance, a non-numeric SNR, magnitude or distance.
     """
     path = Path(path)
-    table = read_csv(path, EVENT_COLUMNS, dtype=_TEXT_COLUMNS)
-    _require_values(path, table, [c for c in EVENT_COLUMNS if c != "s_arrival_time"])
+    table = read_csv(path, ("station",), dtype=_TEXT_COLUMNS)
+    if "p_arrival_time" not in table.columns:
+        if not {"phase", "time"} <= set(table.columns):
+            raise InputError(path, "missing column(s) p_arrival_time (an arrival table) or phase and time (a pick table)",
+                             "give station and p_arrival_time per event and station, or station, phase and time per pick")
+        table = _arrivals_from_picks(path, table)
+    for column in EVENT_COLUMNS:
+        if column not in table.columns:
+            table[column] = np.nan
+    if table["event_id"].isna().all():
+        table["event_id"] = [f"pick{i + 1:04d}" for i in range(len(table))]
+    _require_values(path, table, ["station", "p_arrival_time", "event_id"])
     for column in EVENT_TIME_COLUMNS:
         table[column] = _parse_times(path, table, column)
+    for column in ("snr_db", "magnitude", "distance_km"):
+        if table[column].isna().all():
+            table[column] = table[column].astype(float)
     _require_numeric(path, table, ("snr_db", "magnitude", "distance_km"))
     _reject_rows(path, table, table["p_arrival_time"] <= table["origin_time"], "a P arrival time is not after its origin time",
                  "fix the origin or the pick; arrivals come after the origin")
@@ -199,12 +222,43 @@ def read_event_catalog(path: str | Path) -> pd.DataFrame:
     return table
 
 
+def _arrivals_from_picks(path: Path, picks: pd.DataFrame) -> pd.DataFrame:
+    """One row per P pick (event and station) with its S pick, from a table of picks."""
+    _require_values(path, picks, ["station", "phase", "time"])
+    picks = picks.assign(time=_parse_times(path, picks, "time"), kind=picks["phase"].astype(str).str.strip().str[:1].str.upper())
+    other = ~picks["kind"].isin(["P", "S"])
+    if other.any():
+        warnings.warn(f"{path}: {int(other.sum())} pick(s) of phases other than P and S dropped "
+                      f"({', '.join(sorted(picks.loc[other, 'phase'].astype(str).unique())[:5])})", stacklevel=3)
+        picks = picks[~other]
+    keys = [c for c in ("network", "station") if c in picks.columns]
+    rows = []
+    for _, group in picks.sort_values("time").groupby(keys, sort=False):
+        p_picks, s_picks = group[group["kind"] == "P"], group[group["kind"] == "S"]
+        p_times = p_picks["time"].tolist() + [pd.Timestamp.max.tz_localize("UTC")]
+        for i, (_, pick) in enumerate(p_picks.iterrows()):
+            if "event_id" in group.columns and pd.notna(pick.get("event_id")):
+                s = s_picks[s_picks["event_id"] == pick["event_id"]]
+            else:
+                s = s_picks[(s_picks["time"] > pick["time"]) & (s_picks["time"] < p_times[i + 1])]
+            rows.append({**{k: pick[k] for k in keys}, "event_id": pick.get("event_id", np.nan),
+                         "p_arrival_time": pick["time"], "s_arrival_time": s["time"].iloc[0] if len(s) else pd.NaT})
+    if not rows:
+        raise InputError(path, "the pick table has no P pick", "the windows are laid around P picks: add them")
+    arrivals = pd.DataFrame(rows)
+    if arrivals["event_id"].isna().all():
+        arrivals = arrivals.sort_values("p_arrival_time", ignore_index=True)
+        arrivals["event_id"] = [f"pick{i + 1:04d}" for i in range(len(arrivals))]
+    return arrivals
+
+
 def read_windows(path: str | Path) -> pd.DataFrame:
     """Read a table of labelled waveform windows (CSV, one row per window).
 
     Required columns: station, start_time, end_time (ISO 8601, parsed as UTC), window_s (s), label
-    (one of ``event``, ``noise``, ``transient``), snr_db (dB; may be empty for noise windows only).
-    Other columns (network, event_id...) are kept.
+    (one of ``event``, ``noise``, ``transient``), snr_db (dB; may be empty for noise windows, and for event
+    windows with a ``p_arrival_time``: the SNR is then measured on the window). Other columns (network,
+    event_id, p_arrival_time...) are kept.
 
     Raises
     ------
@@ -223,8 +277,13 @@ def read_windows(path: str | Path) -> pd.DataFrame:
     table["station"] = table["station"].astype(str)
     _reject_rows(path, table, ~table["label"].isin(WINDOW_LABELS), "unknown window label",
                  f"use one of {', '.join(WINDOW_LABELS)}")
-    _reject_rows(path, table, table["snr_db"].isna() & (table["label"] != "noise"), "snr_db is empty for a signal window",
-                 "give snr_db for every event and transient window (it may be empty for noise only)")
+    p_known = pd.Series(False, index=table.index)
+    if "p_arrival_time" in table.columns:
+        table["p_arrival_time"] = _parse_times(path, table, "p_arrival_time")
+        p_known = table["p_arrival_time"].notna()
+    _reject_rows(path, table, table["snr_db"].isna() & (table["label"] != "noise") & ~p_known,
+                 "snr_db is empty for a signal window", "give snr_db, or p_arrival_time to measure it, for every event and "
+                 "transient window (it may be empty for noise only)")
     _reject_rows(path, table, table["end_time"] <= table["start_time"], "end_time is not after start_time",
                  "swap or fix the window times")
     length_s = (table["end_time"] - table["start_time"]).dt.total_seconds()

@@ -49,7 +49,7 @@ from geoprospect.seismic.evaluate import (
     metrics_by_snr,
 )
 from geoprospect.seismic.scan import merge_triggers, score_windows
-from geoprospect.seismic.windows import WindowCoverageWarning, cut_windows
+from geoprospect.seismic.windows import WindowCoverageWarning, cut_windows, snr_at_p, windows_from_picks
 
 DETECTORS = ("cnn", "stalta")
 AMPLITUDE_MAX_FACTOR = 3.0
@@ -60,7 +60,8 @@ SPLITS = ("train", "validation", "test")
 
 
 def holdout_stations(stations: list[str], spec: SeismicSpec) -> tuple[list[str], list[str]]:
-    """Test and validation stations: the catalog's, else the last and the second to last station (sorted).
+    """Test and validation stations: the catalog's, else shares of the stations (``test_fraction``,
+    ``validation_fraction``, at least one each), taken from the end of the sorted list.
 
     Raises
     ------
@@ -68,8 +69,10 @@ def holdout_stations(stations: list[str], spec: SeismicSpec) -> tuple[list[str],
         A named station has no windows, a station is in both lists, or no station is left to train on.
     """
     stations = sorted(set(stations))
-    test = list(spec.test_stations) or stations[-1:]
-    val = list(spec.validation_stations) or [s for s in stations if s not in test][-1:]
+    n_test = max(1, int(round(spec.test_fraction * len(stations))))
+    n_val = max(1, int(round(spec.validation_fraction * len(stations))))
+    test = list(spec.test_stations) or stations[-n_test:]
+    val = list(spec.validation_stations) or [s for s in stations if s not in test][-n_val:]
     for key, chosen in (("seismic.test_stations", test), ("seismic.validation_stations", val)):
         unknown = sorted(set(chosen) - set(stations))
         if unknown:
@@ -84,19 +87,36 @@ def holdout_stations(stations: list[str], spec: SeismicSpec) -> tuple[list[str],
     return test, val
 
 
-def cut_dataset(waveform_files: list[Path], windows_path: Path, spec: SeismicSpec, destination: Path) -> dict:
+def labelled_windows(windows_path: Path | None, events_path: Path | None, spec: SeismicSpec) -> pd.DataFrame:
+    """The catalog's windows table, else windows laid around the event catalogue's (or pick table's) P picks."""
+    if windows_path is not None:
+        return read_windows(windows_path)
+    if events_path is None:
+        raise InputError("waveforms", "the seismic flow needs labelled windows or picks",
+                         "add 'windows:' (a table of labelled windows) or 'events:' (P picks) to 'waveforms'")
+    return windows_from_picks(read_event_catalog(events_path), spec.window_s, spec.p_offset_s, spec.noise_margin_s)
+
+
+def cut_dataset(waveform_files: list[Path], windows_path: Path | None, spec: SeismicSpec, destination: Path,
+                events_path: Path | None = None) -> dict:
     """Cut the labelled windows, assign each station to a split; write ``windows.npz`` and ``windows.csv``.
 
-    ``windows.npz`` holds ``windows`` (n, 3, n_samples) float32 (Z, N, E, peak-normalised, see
-    :func:`~geoprospect.seismic.windows.cut_windows`), ``labels`` (n,) 1 event / 0 noise or transient
-    and ``snr_db`` (n,) (NaN for noise); ``windows.csv`` the matching metadata with a ``split`` column.
+    ``windows.npz`` holds ``windows`` (n, 3, n_samples) float32 (Z, N, E, peak-normalised, zeros for an
+    absent component, see :func:`~geoprospect.seismic.windows.cut_windows`), ``labels`` (n,) 1 event / 0
+    noise or transient and ``snr_db`` (n,) (NaN for noise; measured at P with
+    :func:`~geoprospect.seismic.windows.snr_at_p` where the table gives a P time but no SNR);
+    ``windows.csv`` the matching metadata with a ``split`` column.
     """
-    stream = read_waveforms(waveform_files)
-    table = read_windows(windows_path)
+    stream = read_waveforms(waveform_files, spec.absent_channels)
+    table = labelled_windows(windows_path, events_path, spec)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", WindowCoverageWarning)
         windows, labels, metadata = cut_windows(stream, table, spec.window_s, spec.sampling_rate_hz, spec.bandpass_hz)
     skipped = len(table) - len(metadata)
+    if "p_arrival_time" in metadata.columns:
+        missing = metadata["snr_db"].isna().to_numpy() & metadata["p_arrival_time"].notna().to_numpy()
+        offsets = (metadata["p_arrival_time"] - metadata["start_time"]).dt.total_seconds().to_numpy()
+        metadata.loc[missing, "snr_db"] = snr_at_p(windows[missing], offsets[missing], spec.sampling_rate_hz)
     test, val = holdout_stations(metadata["station"].astype(str).tolist(), spec)
     station = metadata["station"].astype(str)
     metadata["split"] = np.where(station.isin(test), "test", np.where(station.isin(val), "validation", "train"))
@@ -104,14 +124,16 @@ def cut_dataset(waveform_files: list[Path], windows_path: Path, spec: SeismicSpe
     for split in SPLITS:
         counts = np.bincount(y[metadata["split"].to_numpy() == split], minlength=2)
         if counts.min() == 0:
-            raise InputError(windows_path, f"the {split} stations have {counts[1]} event and {counts[0]} other windows",
+            raise InputError(windows_path or events_path, f"the {split} stations have {counts[1]} event and {counts[0]} other windows",
                              "every split needs event and non-event windows: label more windows or choose other stations")
     destination.mkdir(parents=True, exist_ok=True)
     with atomic_path(destination / "windows.npz") as tmp, open(tmp, "wb") as handle:
         np.savez(handle, windows=windows, labels=y, snr_db=metadata["snr_db"].to_numpy(dtype=float))
     write_csv(metadata.drop(columns=["window_index"]), destination / "windows.csv")
     counts = metadata.groupby(["split", "label"]).size().unstack(fill_value=0)
+    layouts = metadata.groupby(["split", "components"]).size().unstack(fill_value=0)
     return json_ready({"test_stations": test, "validation_stations": val, "skipped_windows": skipped,
+                       "components": {split: layouts.loc[split].to_dict() for split in layouts.index},
                        "coverage_warnings": [str(w.message) for w in caught],
                        "windows": {split: counts.loc[split].to_dict() for split in counts.index}})
 
@@ -142,6 +164,17 @@ def _amplitude_scaling() -> A.Augmentation:
     return A.Compose([A.Append(gain), A.Append(gain)])
 
 
+def training_set(train: WindowSet, metadata: pd.DataFrame, spec: SeismicSpec) -> tuple[np.ndarray, np.ndarray]:
+    """The training windows with the gain copies of :func:`_amplitude_scaling`, plus, for each channel
+    layout other than Z, N, E found at any station (single-component stations...), a copy of every
+    window with only that layout's components kept, so one CNN scores all the layouts it will meet."""
+    rng = np.random.default_rng(spec.seed)
+    X, y = _amplitude_scaling()(train.windows, train.labels, rng)
+    for layout in sorted(set(metadata["components"].astype(str)) - {"ZNE"}):
+        X, y = A.Append(A.KeepComponents(layout))(X, y, rng)
+    return X, y
+
+
 def real_event_window(spec: SeismicSpec) -> np.ndarray | None:
     """obspy's bundled real local earthquake (BW.RJOB, 30 s) as one window, shape (1, 3, n); None if absent."""
     try:
@@ -164,7 +197,7 @@ def train_detectors(dataset: Path, spec: SeismicSpec, destination: Path) -> dict
     false-positive rate of ``FPR`` and AUC per SNR bin) and ``roc_pr.png`` (test stations).
     """
     sets = load_dataset(dataset)
-    X, y = _amplitude_scaling()(sets["train"].windows, sets["train"].labels, np.random.default_rng(spec.seed))
+    X, y = training_set(sets["train"], read_csv(dataset / "windows.csv"), spec)
     detectors = {"cnn": _cnn(spec).fit(X, y), "stalta": _stalta(spec).fit(X, y)}
     real = real_event_window(spec)
     rows, by_snr, test_scores, thresholds = [], [], {}, {}
@@ -261,7 +294,7 @@ def scan_held_out(dataset: Path, detectors: Path, waveform_files: list[Path], ev
     their station; without one they cannot be told from events and are not reported.
     """
     test_stations = sorted(read_csv(dataset / "windows.csv").query("split == 'test'")["station"].astype(str).unique())
-    stream = read_waveforms(waveform_files)
+    stream = read_waveforms(waveform_files, spec.absent_channels)
     stream = obspy.Stream([tr for tr in stream if tr.stats.station in test_stations])
     events = read_event_catalog(events_path) if events_path is not None else None
     if events is not None:
