@@ -255,7 +255,7 @@ def continuous_segments(stream: Stream, sampling_rate_hz: float, bandpass_hz: tu
     ------
     dict
         network, station, channels (ids used), components ("ZNE", "Z"...), start (UTCDateTime of the
-        first sample) and data: float32 array (3, n) at ``sampling_rate_hz`` (zeros for absent components).
+        first sample) and data: float64 array (3, n) at ``sampling_rate_hz`` (zeros for absent components).
         Stretches shorter than ``min_samples`` are left out.
     """
     check_band(bandpass_hz, sampling_rate_hz)
@@ -274,7 +274,7 @@ def continuous_segments(stream: Stream, sampling_rate_hz: float, bandpass_hz: tu
                 n = int(np.floor((end - start) * sampling_rate_hz + TIME_TOLERANCE_S)) + 1
                 if n < min_samples:
                     continue
-                data = np.zeros((3, n), dtype=np.float32)
+                data = np.zeros((3, n))
                 for row, trace in enumerate(chosen):
                     if trace is not None:
                         data[row] = _continuous(trace, start, n, sampling_rate_hz, bandpass_hz)
@@ -292,9 +292,10 @@ def _continuous(trace: Trace, start: UTCDateTime, n: int, sampling_rate_hz: floa
         piece = np.asarray(trace.data[first:first + n], dtype=np.float64)
     else:
         piece = np.asarray(trace.data, dtype=np.float64)
-    piece = detrend(piece, type="linear")
-    if bandpass_hz is not None:
-        piece = _filter(piece, _sos(4, tuple(bandpass_hz), "bandpass", source_hz))
+    if bandpass_hz is not None:  # the band-pass takes out offset and trend: only the mean goes first
+        piece = _filter(piece - piece.mean(), _sos(4, tuple(bandpass_hz), "bandpass", source_hz))
+    else:
+        piece = _remove_line(piece)
     if source_hz == sampling_rate_hz:
         return piece
     if sampling_rate_hz < source_hz:
@@ -303,80 +304,24 @@ def _continuous(trace: Trace, start: UTCDateTime, n: int, sampling_rate_hz: floa
                                  a=LANCZOS_A)
 
 
+def _remove_line(x: np.ndarray) -> np.ndarray:
+    """Linear detrend in closed form (scipy's ``detrend`` solves a least-squares system: 3x slower on hours)."""
+    t = np.arange(x.size, dtype=np.float64) - (x.size - 1) / 2.0
+    return x - x.mean() - (np.dot(x, t) / max(np.dot(t, t), 1e-30)) * t
+
+
 def window_views(data: np.ndarray, n_samples: int, starts: np.ndarray) -> np.ndarray:
     """Windows (len(starts), 3, n_samples) of a segment from :func:`continuous_segments`, detrended and
-    peak-normalised as :func:`cut_windows` leaves them (steps 5-6); a strided view until the detrend."""
-    views = np.lib.stride_tricks.sliding_window_view(data, n_samples, axis=-1)[:, starts].transpose(1, 0, 2)
-    t = np.arange(n_samples, dtype=np.float64) - (n_samples - 1) / 2.0
-    mean = views.mean(axis=-1, dtype=np.float64)
-    slope = np.einsum("wcn,n->wc", views, t) / np.dot(t, t)
-    windows = (views - mean[..., None] - slope[..., None] * t).astype(np.float32)
+    peak-normalised as :func:`cut_windows` leaves them (steps 5-6); float32."""
+    views = np.lib.stride_tricks.sliding_window_view(data, n_samples, axis=-1)[:, starts]  # (3, w, n), no copy
+    windows = np.ascontiguousarray(views.transpose(1, 0, 2), dtype=np.float32)
+    flat = windows.reshape(-1, n_samples)
+    # least-squares line of each row in closed form (one matrix product): what scipy's detrend removes
+    t = np.arange(n_samples, dtype=np.float32) - np.float32((n_samples - 1) / 2.0)
+    basis = np.stack([np.full(n_samples, 1.0 / n_samples, dtype=np.float32), t / np.dot(t, t)], axis=1)
+    coef = flat @ basis
+    flat -= coef[:, :1]
+    flat -= coef[:, 1:] * t
     peak = np.abs(windows).max(axis=(1, 2), keepdims=True)
-    return windows / np.where(peak > 0, peak, 1.0)
-
-
-def windows_from_picks(arrivals: pd.DataFrame, window_s: float, p_offset_s: float, noise_margin_s: float) -> pd.DataFrame:
-    """Labelled windows laid around P picks: one event window and one noise window per pick.
-
-    The event window starts ``p_offset_s`` before P; the noise window ends ``noise_margin_s`` before P
-    (so it may overlap the event window's lead-in, never the arrival). A noise window that holds
-    another P or S pick of its station, or starts less than ``window_s`` after one (its coda), is left
-    out. Windows the records do not cover are skipped later by :func:`cut_windows`.
-
-    Parameters
-    ----------
-    arrivals : pandas.DataFrame
-        From :func:`geoprospect.io.waveforms.read_event_catalog`: station, p_arrival_time,
-        s_arrival_time, event_id, snr_db; network if present.
-
-    Returns
-    -------
-    pandas.DataFrame
-        network (if given), station, start_time, end_time, window_s, label ("event"/"noise"), snr_db
-        (the catalogue's, NaN where not given: measure it with :func:`snr_at_p`), event_id,
-        p_arrival_time (NaT for noise).
-    """
-    if not 0 <= p_offset_s < window_s or noise_margin_s < 0:
-        raise ValueError("need 0 <= p_offset_s < window_s and noise_margin_s >= 0")
-    keys = [c for c in ("network", "station") if c in arrivals.columns]
-    length = pd.Timedelta(seconds=window_s)
-    events = arrivals[keys + ["event_id", "snr_db", "p_arrival_time"]].assign(
-        start_time=arrivals["p_arrival_time"] - pd.Timedelta(seconds=p_offset_s), label="event")
-    noise = arrivals[keys + ["event_id"]].assign(
-        start_time=arrivals["p_arrival_time"] - pd.Timedelta(seconds=noise_margin_s) - length, label="noise",
-        snr_db=np.nan, p_arrival_time=pd.NaT)
-    picks = pd.concat([arrivals[keys + ["p_arrival_time"]].rename(columns={"p_arrival_time": "time"}),
-                       arrivals[keys + ["s_arrival_time"]].rename(columns={"s_arrival_time": "time"})]).dropna()
-    clear = []
-    for _, row in noise.iterrows():
-        same = picks
-        for key in keys:
-            same = same[same[key] == row[key]]
-        clash = (same["time"] > row["start_time"] - length) & (same["time"] < row["start_time"] + length)
-        clear.append(not clash.any())
-    table = pd.concat([events, noise[np.array(clear, dtype=bool)]], ignore_index=True)
-    table["p_arrival_time"] = pd.to_datetime(table["p_arrival_time"], utc=True)
-    table["end_time"] = table["start_time"] + length
-    table["window_s"] = float(window_s)
-    return table.sort_values(keys + ["start_time"], ignore_index=True)[
-        keys + ["start_time", "end_time", "window_s", "label", "snr_db", "event_id", "p_arrival_time"]]
-
-
-def snr_at_p(windows: np.ndarray, p_offset_s, sampling_rate_hz: float, length_s: float = 5.0) -> np.ndarray:
-    """SNR (dB) of windows with a P arrival ``p_offset_s`` (per window) after their start.
-
-    ``10 log10`` of the mean power over ``length_s`` after P against the mean power over up to
-    ``length_s`` before it, on the window as cut (band-passed), over the components present. NaN where
-    less than 0.5 s precedes P or follows it.
-    """
-    offsets = np.broadcast_to(np.asarray(p_offset_s, dtype=float), (len(windows),))
-    out = np.full(len(windows), np.nan)
-    n_len, n_min = int(round(length_s * sampling_rate_hz)), int(round(0.5 * sampling_rate_hz))
-    for i, (window, offset) in enumerate(zip(windows.astype(np.float64), offsets)):
-        p = int(round(offset * sampling_rate_hz))
-        window = window[window.any(axis=-1)]
-        before, after = window[:, max(0, p - n_len):max(p, 0)], window[:, max(p, 0):p + n_len]
-        if before.shape[-1] >= n_min and after.shape[-1] >= n_min:
-            noise = np.mean(before ** 2)
-            out[i] = 10 * np.log10(np.mean(after ** 2) / noise) if noise > 0 else np.inf
-    return out
+    windows /= np.where(peak > 0, peak, 1.0)
+    return windows
