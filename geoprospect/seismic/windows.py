@@ -325,3 +325,70 @@ def window_views(data: np.ndarray, n_samples: int, starts: np.ndarray) -> np.nda
     peak = np.abs(windows).max(axis=(1, 2), keepdims=True)
     windows /= np.where(peak > 0, peak, 1.0)
     return windows
+
+
+def windows_from_picks(arrivals: pd.DataFrame, window_s: float, p_offset_s: float, noise_margin_s: float) -> pd.DataFrame:
+    """Labelled windows laid around P picks: one event window and one noise window per pick.
+
+    The event window starts ``p_offset_s`` before P; the noise window ends ``noise_margin_s`` before P
+    (so it may overlap the event window's lead-in, never the arrival). A noise window that holds
+    another P or S pick of its station, or starts less than ``window_s`` after one (its coda), is left
+    out. Windows the records do not cover are skipped later by :func:`cut_windows`.
+
+    Parameters
+    ----------
+    arrivals : pandas.DataFrame
+        From :func:`geoprospect.io.waveforms.read_event_catalog`: station, p_arrival_time,
+        s_arrival_time, event_id, snr_db; network if present.
+
+    Returns
+    -------
+    pandas.DataFrame
+        network (if given), station, start_time, end_time, window_s, label ("event"/"noise"), snr_db
+        (the catalogue's, NaN where not given: measure it with :func:`snr_at_p`), event_id,
+        p_arrival_time (NaT for noise).
+    """
+    if not 0 <= p_offset_s < window_s or noise_margin_s < 0:
+        raise ValueError("need 0 <= p_offset_s < window_s and noise_margin_s >= 0")
+    keys = [c for c in ("network", "station") if c in arrivals.columns]
+    length = pd.Timedelta(seconds=window_s)
+    events = arrivals[keys + ["event_id", "snr_db", "p_arrival_time"]].assign(
+        start_time=arrivals["p_arrival_time"] - pd.Timedelta(seconds=p_offset_s), label="event")
+    noise = arrivals[keys + ["event_id"]].assign(
+        start_time=arrivals["p_arrival_time"] - pd.Timedelta(seconds=noise_margin_s) - length, label="noise",
+        snr_db=np.nan, p_arrival_time=pd.NaT)
+    picks = pd.concat([arrivals[keys + ["p_arrival_time"]].rename(columns={"p_arrival_time": "time"}),
+                       arrivals[keys + ["s_arrival_time"]].rename(columns={"s_arrival_time": "time"})]).dropna()
+    clear = []
+    for _, row in noise.iterrows():
+        same = picks
+        for key in keys:
+            same = same[same[key] == row[key]]
+        clash = (same["time"] > row["start_time"] - length) & (same["time"] < row["start_time"] + length)
+        clear.append(not clash.any())
+    table = pd.concat([events, noise[np.array(clear, dtype=bool)]], ignore_index=True)
+    table["p_arrival_time"] = pd.to_datetime(table["p_arrival_time"], utc=True)
+    table["end_time"] = table["start_time"] + length
+    table["window_s"] = float(window_s)
+    return table.sort_values(keys + ["start_time"], ignore_index=True)[
+        keys + ["start_time", "end_time", "window_s", "label", "snr_db", "event_id", "p_arrival_time"]]
+
+
+def snr_at_p(windows: np.ndarray, p_offset_s, sampling_rate_hz: float, length_s: float = 5.0) -> np.ndarray:
+    """SNR (dB) of windows with a P arrival ``p_offset_s`` (per window) after their start.
+
+    ``10 log10`` of the mean power over ``length_s`` after P against the mean power over up to
+    ``length_s`` before it, on the window as cut (band-passed), over the components present. NaN where
+    less than 0.5 s precedes P or follows it.
+    """
+    offsets = np.broadcast_to(np.asarray(p_offset_s, dtype=float), (len(windows),))
+    out = np.full(len(windows), np.nan)
+    n_len, n_min = int(round(length_s * sampling_rate_hz)), int(round(0.5 * sampling_rate_hz))
+    for i, (window, offset) in enumerate(zip(windows.astype(np.float64), offsets)):
+        p = int(round(offset * sampling_rate_hz))
+        window = window[window.any(axis=-1)]
+        before, after = window[:, max(0, p - n_len):max(p, 0)], window[:, max(p, 0):p + n_len]
+        if before.shape[-1] >= n_min and after.shape[-1] >= n_min:
+            noise = np.mean(before ** 2)
+            out[i] = 10 * np.log10(np.mean(after ** 2) / noise) if noise > 0 else np.inf
+    return out
