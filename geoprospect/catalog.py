@@ -258,6 +258,8 @@ class SeismicSpec(_Section):
                                   "this long before P")
     absent_channels: list[str] = Field(default_factory=list, description="trace ids (fnmatch patterns) of channels the "
                                        "station lacks but the files carry zero-filled: dropped, not refused as dead")
+    ablation_seeds: list[int] = Field(default_factory=lambda: [0, 1, 2], min_length=1,
+                                      description="the ablation runs once per seed: mean, SD and a paired test per row")
 
 
 class LithologySpec(_Section):

@@ -230,6 +230,11 @@ class CNNDetector(ClassifierMixin, BaseEstimator):
     patience : int, default 10
         Epochs without a lower validation loss before training stops (batch-norm statistics need a few
         epochs to settle on small sets, so the validation loss often rises first).
+    warmup_epochs : int, default 3
+        Early stopping looks at the validation loss from this epoch on (or the last epoch, with fewer
+        epochs). Without it a short training kept its first epoch, as the loss rises while batch norm
+        settles: networks from one seed then barely moved from their shared initial weights, and the
+        ablation's rows came out identical whatever the augmentation.
     random_state : int, RandomState or None
         Seeds the split, the initial weights and the batch order: a fixed int gives the same model.
 
@@ -248,7 +253,7 @@ class CNNDetector(ClassifierMixin, BaseEstimator):
 
     def __init__(self, channels: tuple[int, ...] = (8, 16, 32), kernel_size: int = 7, pool: int = 4, epochs: int = 50,
                  batch_size: int = 32, learning_rate: float = 3e-3, weight_decay: float = 1e-4,
-                 validation_fraction: float = 0.2, patience: int = 10, random_state=None):
+                 validation_fraction: float = 0.2, patience: int = 10, random_state=None, warmup_epochs: int = 3):
         self.channels = channels
         self.kernel_size = kernel_size
         self.pool = pool
@@ -258,9 +263,12 @@ class CNNDetector(ClassifierMixin, BaseEstimator):
         self.weight_decay = weight_decay
         self.validation_fraction = validation_fraction
         self.patience = patience
+        self.warmup_epochs = warmup_epochs
         self.random_state = random_state
 
     def _check_params(self, n_samples: int) -> None:
+        if not isinstance(self.warmup_epochs, Integral) or self.warmup_epochs < 0:
+            raise ValueError(f"warmup_epochs must be a non-negative integer, got {self.warmup_epochs!r}")
         for name in ("kernel_size", "pool", "epochs", "batch_size", "patience"):
             value = getattr(self, name)
             if not isinstance(value, Integral) or value < 1:
@@ -316,7 +324,9 @@ class CNNDetector(ClassifierMixin, BaseEstimator):
                 model.eval()
                 with torch.no_grad():
                     val_curve.append(loss_fn(self._logits(model, X_val), y_val).item())
-                if val_curve[-1] < best_loss:
+                if epoch < min(self.warmup_epochs, self.epochs - 1):
+                    best_epoch = epoch  # patience counts from the end of the warm-up
+                elif val_curve[-1] < best_loss:
                     best_loss, best_epoch = val_curve[-1], epoch
                     best_state = {k: v.clone() for k, v in model.state_dict().items()}
                 elif epoch - best_epoch >= self.patience:

@@ -20,6 +20,7 @@ from geoprospect.seismic.detectors import CNNDetector, STALTADetector, choose_th
 from geoprospect.seismic.evaluate import (
     WindowSet,
     ablation,
+    ablation_summary,
     detection_metrics,
     false_alarms_per_hour,
     match_detections,
@@ -368,3 +369,30 @@ def test_demo_scan_detects_catalogue_events(demo, trained):
     matched = match_detections(detections, events)
     assert matched["event_id"].replace("", np.nan).nunique() >= 0.6 * len(events)
     assert false_alarms_per_hour(detections, 1200.0, events) < 30.0
+
+
+def test_short_trainings_leave_the_warm_up(toy):
+    """Why the ablation's real_noise and gaussian_noise rows equalled none: with the demo's 3 epochs each run
+    got 3 // 3 = 1 epoch, and early stopping kept epoch 0 anyway (the validation loss rises while batch norm
+    settles), so every run barely left the initial weights its seed shares and ranked the test windows alike."""
+    from geoprospect.catalog import SeismicSpec
+    from geoprospect.pipelines.seismic import ablation_epochs
+
+    windows, labels = toy
+    assert ablation_epochs(SeismicSpec(epochs=3)) == 3 and ablation_epochs(SeismicSpec(epochs=30)) == 10
+    fitted = CNNDetector(channels=(4, 8), epochs=4, patience=1, random_state=0).fit(windows, labels)
+    assert fitted.best_epoch_ == 3, "epochs 0-2 are the warm-up: nothing before its end is kept"
+    short = CNNDetector(channels=(4, 8), epochs=2, random_state=0).fit(windows, labels)
+    assert short.best_epoch_ == 1, "fewer epochs than the warm-up: the last one is kept"
+
+
+def test_ablation_summary_calls_a_row_better_only_when_the_seeds_agree():
+    rows = []
+    for seed, (none, steady, noisy) in enumerate([(0.90, 0.95, 0.99), (0.91, 0.97, 0.80), (0.89, 0.94, 0.93)]):
+        rows += [dict(seed=seed, augmentation=name, roc_auc=auc, average_precision=auc)
+                 for name, auc in (("none", none), ("steady", steady), ("noisy", noisy), ("same", none))]
+    table = ablation_summary(pd.DataFrame(rows)).set_index("augmentation")
+    assert table.loc["steady", "verdict"] == "better" and table.loc["noisy", "verdict"] == "no clear difference"
+    assert table.loc["same", "verdict"] == "no clear difference" and table.loc["none", "verdict"] == "reference"
+    assert table.loc["steady", "roc_auc_vs_none"] == pytest.approx(0.16 / 3) and table.loc["noisy", "roc_auc_sd"] > 0.09
+    assert list(table.index) == ["none", "steady", "noisy", "same"] and (table["n_seeds"] == 3).all()
