@@ -199,23 +199,30 @@ def train_detectors(dataset: Path, spec: SeismicSpec, destination: Path) -> dict
     false-positive rate of ``FPR`` and AUC per SNR bin) and ``roc_pr.png`` (test stations).
     """
     sets = load_dataset(dataset)
-    X, y = training_set(sets["train"], read_csv(dataset / "windows.csv"), spec)
+    metadata = read_csv(dataset / "windows.csv")
+    X, y = training_set(sets["train"], metadata, spec)
     detectors = {"cnn": _cnn(spec).fit(X, y), "stalta": _stalta(spec).fit(X, y)}
     real = real_event_window(spec)
+    test_layouts = metadata.loc[metadata["split"] == "test", "components"].astype(str).to_numpy()
     rows, by_snr, test_scores, thresholds = [], [], {}, {}
     for name, detector in detectors.items():
-        threshold = choose_threshold(sets["validation"].labels, detector.decision_function(sets["validation"].windows))
+        thresholds[name] = layout_thresholds(detector, sets["validation"], set(metadata["components"].astype(str)))
+        threshold = thresholds[name]["ZNE"]
         scores = test_scores[name] = detector.decision_function(sets["test"].windows)
         test = sets["test"]
         low = metrics_by_snr(test.labels, scores, test.snr_db, fpr=FPR, bins_db=(-np.inf, LOW_SNR_DB))
-        row = {"detector": name, **detection_metrics(test.labels, scores, threshold),
+        if set(test_layouts) <= {"ZNE"}:
+            metrics = detection_metrics(test.labels, scores, threshold)
+        else:  # each window against its layout's threshold: the margin decides
+            limits = np.array([thresholds[name][layout] for layout in test_layouts])
+            metrics = dict(detection_metrics(test.labels, scores - limits, 0.0), threshold=threshold)
+        row = {"detector": name, **metrics, "layout_thresholds": "; ".join(f"{k}: {v:.4g}" for k, v in thresholds[name].items()),
                "roc_auc_low_snr": float(low["roc_auc"].iloc[0]), "n_low_snr_events": int(low["n_events"].iloc[0])}
         if real is not None:
             row["real_event_score"] = float(detector.decision_function(real)[0])
             row["real_event_detected"] = bool(row["real_event_score"] >= threshold)
         rows.append(row)
         by_snr.append(metrics_by_snr(test.labels, scores, test.snr_db, fpr=FPR).assign(detector=name))
-        thresholds[name] = threshold
     save_detectors(detectors, thresholds, destination)
     cnn = detectors["cnn"]
     table = pd.DataFrame(rows)
@@ -227,18 +234,34 @@ def train_detectors(dataset: Path, spec: SeismicSpec, destination: Path) -> dict
                        "cnn_epochs": cnn.n_epochs_, "n_train": len(y), "n_train_events": int(y.sum())})
 
 
-def save_detectors(detectors: dict, thresholds: dict[str, float], folder: Path) -> None:
+def layout_thresholds(detector, validation: WindowSet, layouts: set[str]) -> dict[str, float]:
+    """Threshold per channel layout ("ZNE", "Z"...), each chosen (best F1) on the validation windows with
+    only that layout's components kept: a Z-only window scores lower than a three-component one, so one
+    threshold for all would miss the single-component stations' events."""
+    rng = np.random.default_rng(0)  # KeepComponents at probability 1 draws nothing that matters
+    return {layout: choose_threshold(validation.labels, detector.decision_function(
+        A.KeepComponents(layout)(validation.windows, validation.labels, rng)[0])) for layout in sorted(layouts | {"ZNE"})}
+
+
+def save_detectors(detectors: dict, thresholds: dict[str, float | dict[str, float]], folder: Path) -> None:
     """Write fitted ``cnn`` and ``stalta`` detectors: ``cnn.pt`` (torch state_dict, never a pickle) and
-    ``detectors.json`` (each detector's parameters, threshold and window length in samples)."""
-    saved = {name: {"params": detector.get_params(), "threshold": thresholds[name], "n_samples": int(detector.n_samples_)}
-             for name, detector in detectors.items()}
+    ``detectors.json`` (each detector's parameters, threshold and window length in samples). A threshold
+    may be a mapping layout -> threshold (:func:`layout_thresholds`); ``threshold`` is then its "ZNE" one."""
+    saved = {}
+    for name, detector in detectors.items():
+        chosen = thresholds[name]
+        saved[name] = {"params": detector.get_params(), "n_samples": int(detector.n_samples_),
+                       "threshold": chosen["ZNE"] if isinstance(chosen, dict) else chosen}
+        if isinstance(chosen, dict):
+            saved[name]["layout_thresholds"] = chosen
     with atomic_path(folder / "cnn.pt") as tmp:
         torch.save(detectors["cnn"].model_.state_dict(), tmp)
     write_json(json_ready(saved), folder / "detectors.json")
 
 
 def load_detectors(folder: Path) -> dict[str, tuple[object, float]]:
-    """The detectors saved by :func:`train_detectors` with their thresholds: name -> (detector, threshold).
+    """The detectors saved by :func:`train_detectors` with their thresholds: name -> (detector, threshold);
+    the threshold is a mapping layout -> threshold where several layouts were saved (see :func:`merge_triggers`).
 
     The CNN is rebuilt from its parameters and ``cnn.pt`` (a state_dict, read with ``weights_only``).
     """
@@ -247,7 +270,10 @@ def load_detectors(folder: Path) -> dict[str, tuple[object, float]]:
     cnn = CNNDetector.from_state_dict(params, torch.load(folder / "cnn.pt", weights_only=True), saved["cnn"]["n_samples"])
     stalta = STALTADetector(**saved["stalta"]["params"])
     stalta.classes_, stalta.n_samples_ = np.array([0, 1]), saved["stalta"]["n_samples"]
-    return {"cnn": (cnn, saved["cnn"]["threshold"]), "stalta": (stalta, saved["stalta"]["threshold"])}
+    def threshold(entry: dict):
+        layouts = entry.get("layout_thresholds", {})
+        return layouts if len(layouts) > 1 else entry["threshold"]
+    return {"cnn": (cnn, threshold(saved["cnn"])), "stalta": (stalta, threshold(saved["stalta"]))}
 
 
 def ablation_augmentations(train: WindowSet, spec: SeismicSpec) -> dict[str, A.Augmentation]:
@@ -319,7 +345,8 @@ def scan_held_out(dataset: Path, detectors: Path, waveform_files: list[Path], ev
         label = "CNN" if name == "cnn" else "STA/LTA"
         write_detections(detections, destination / f"detections_{name}.csv", destination / f"detections_{name}.xml",
                          method=f"geoprospect {label}")
-        figure = plot_detections(stream, detections, scores, threshold, spec.bandpass_hz)
+        figure = plot_detections(stream, detections, scores, threshold["ZNE"] if isinstance(threshold, dict) else threshold,
+                                 spec.bandpass_hz)
         figure.suptitle(f"{label}: {len(detections)} detection(s) on held-out station(s) {', '.join(test_stations)}")
         save_png(figure, destination / f"detections_{name}.png")
         row = {"detector": name, "scanned_hours": duration_s / 3600.0, "detections": len(detections)}

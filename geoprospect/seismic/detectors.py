@@ -21,7 +21,6 @@ from numbers import Integral, Real
 import numpy as np
 import torch
 from obspy.signal.trigger import classic_sta_lta, recursive_sta_lta
-from scipy.ndimage import maximum_filter1d
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.metrics import f1_score, matthews_corrcoef, roc_curve
 from sklearn.model_selection import train_test_split
@@ -135,39 +134,13 @@ class STALTADetector(BaseEstimator):
         an all-zero window."""
         X, _ = check_windows(X)
         n_sta, n_lta = self._check_params(X.shape[2])
+        function = recursive_sta_lta if self.method == "recursive" else classic_sta_lta
         scores = np.zeros(len(X))
-        for i, window in enumerate(X.astype(np.float64)):
-            ratios = [self._ratio(component, n_sta, n_lta).max() for component in window if component.any()]
-            scores[i] = max(ratios, default=0.0)
-        return scores
-
-    def _ratio(self, x: np.ndarray, n_sta: int, n_lta: int) -> np.ndarray:
-        function = recursive_sta_lta if self.method == "recursive" else classic_sta_lta
-        return np.nan_to_num(function(np.ascontiguousarray(x, dtype=np.float64), n_sta, n_lta), nan=0.0, posinf=0.0)
-
-    def scan_scores(self, data: np.ndarray, n_samples: int, starts: np.ndarray) -> np.ndarray:
-        """Scores of the windows ``data[:, s:s + n_samples]`` of one continuous stretch (3, n), for scanning.
-
-        The ratio runs once over the stretch (its LTA carries on from window to window, where
-        :meth:`decision_function` restarts it in each window) and each window takes its largest value,
-        through a running maximum (``scipy.ndimage.maximum_filter1d``): the cost is that of obspy's
-        STA/LTA over the continuous trace, whatever the window overlap.
-        """
-        n_sta, n_lta = self._check_params(n_samples)
-        best = np.zeros(data.shape[1])
-        function = recursive_sta_lta if self.method == "recursive" else classic_sta_lta
-        for component in data:
-            if component.any():  # fmax skips the NaN of a flat stretch
-                np.fmax(best, function(np.ascontiguousarray(component, dtype=np.float64), n_sta, n_lta), out=best)
-        starts = np.asarray(starts, dtype=np.int64)
-        block = int(np.gcd.reduce(np.concatenate([[n_samples], starts]))) if len(starts) else 1
-        if block > 1:  # windows made of whole blocks: max per block (one reshape), then over the window's blocks
-            n_blocks = best.size // block
-            best = best[:n_blocks * block].reshape(n_blocks, block).max(axis=1)
-            n_samples, starts = n_samples // block, starts // block
-        # running max over [i, i + n_samples): the filter centres its window, so shift the origin back
-        window_max = maximum_filter1d(best, n_samples, origin=-(n_samples // 2), mode="nearest")
-        return window_max[starts]
+        for i, window in enumerate(X.astype(np.float64)):  # one contiguous copy; obspy's C loop per component
+            for component in window:
+                if component.any():
+                    scores[i] = max(scores[i], function(component, n_sta, n_lta).max())
+        return np.nan_to_num(scores, nan=0.0, posinf=0.0)
 
     def predict_proba(self, X) -> np.ndarray:
         """Scores squashed to [0, 1) by ``1 - 1 / max(ratio, 1)``: monotonic in the ratio, not calibrated; shape (n, 2)."""

@@ -164,3 +164,14 @@ def test_flow_dataset_from_picks_only(rjob, tmp_path):
     n = len(sets["train"].labels)
     assert len(y) == 8 * n, "four gain copies, then each doubled with a Z-only copy"
     assert not X[4 * n:, 1:].any()
+
+
+def test_thresholds_per_channel_layout():
+    from geoprospect.seismic.scan import merge_triggers
+
+    start = pd.Timestamp("2020-01-01", tz="UTC")
+    scores = pd.DataFrame(dict(network="NC", station=["ZZZ", "AAA"], start_time=[start, start],
+                               end_time=[start + pd.Timedelta(seconds=20)] * 2, components=["Z", "ZNE"], score=[0.5, 0.5]))
+    assert merge_triggers(scores, 0.6).empty
+    detections = merge_triggers(scores, {"ZNE": 0.6, "Z": 0.4})
+    assert detections["station"].tolist() == ["ZZZ"]

@@ -334,20 +334,6 @@ def test_scan_of_stations_with_fewer_components(channels):
     assert len(merge_triggers(scores, 5.0)) == 3
 
 
-def test_stalta_scan_scores_match_the_windowed_scores():
-    """The continuous ratio (LTA carried over) against the ratio restarted in each cut window."""
-    stream = _synthetic_stream(np.random.default_rng(3), [62.0, 151.0, 233.0])
-    detector = STALTADetector(sampling_rate_hz=FS).fit(np.zeros((2, 3, 2000)) + np.arange(2000))
-    fast = score_windows(stream, detector, 20.0, 5.0, FS, (1.0, 20.0))
-
-    class Windowed:  # the same detector without its scan path: windows cut and scored one by one
-        decision_function = detector.decision_function
-    slow = score_windows(stream, Windowed(), 20.0, 5.0, FS, (1.0, 20.0))
-    assert (fast["start_time"] == slow["start_time"]).all()
-    event = slow["score"] > 5.0
-    assert (fast["score"] > 5.0).eq(event).mean() > 0.9 and event.sum() >= 6
-
-
 def test_demo_trained_detectors_fire_on_the_real_obspy_event(demo, trained):
     try:
         real = obspy.read()  # BW.RJOB: a real local earthquake, 30 s at 100 Hz, shipped with obspy
