@@ -31,7 +31,7 @@ def seismic(catalog: str = DEMO_CATALOG, outputs: str = "outputs") -> str:
     area = Path(outputs) / cat.study_area
     work = str(area / "work")
 
-    dataset = cut_dataset(inputs["files"], inputs["windows"], spec, work)
+    dataset = cut_dataset(inputs["files"], inputs["windows"], inputs["events"], spec, work)
     ablated = run_ablation.submit(dataset["dataset"], spec, work)
     trained = train_detectors(dataset["dataset"], spec, work)
     scanned = scan_held_out(dataset["dataset"], trained["detectors"], inputs["files"], inputs["events"], spec, work)

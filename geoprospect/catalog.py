@@ -285,6 +285,19 @@ class SeismicSpec(_Section):
     epochs: int = Field(default=30, ge=1)
     scan_step_s: float = Field(default=10.0, gt=0)
     seed: int = 0
+    # -- real archives (issue 23): split by a share of stations, windows laid around picks
+    test_fraction: float = Field(default=0.2, gt=0, lt=1, description="share of stations held out for the test "
+                                 "(at least one) when test_stations is empty")
+    validation_fraction: float = Field(default=0.2, gt=0, lt=1, description="share of stations choosing the "
+                                       "thresholds (at least one) when validation_stations is empty")
+    p_offset_s: float = Field(default=5.0, ge=0, description="windows laid from picks (no windows table): "
+                              "P sits this far into the event window")
+    noise_margin_s: float = Field(default=2.0, ge=0, description="windows laid from picks: the noise window ends "
+                                  "this long before P")
+    absent_channels: list[str] = Field(default_factory=list, description="trace ids (fnmatch patterns) of channels the "
+                                       "station lacks but the files carry zero-filled: dropped, not refused as dead")
+    ablation_seeds: list[int] = Field(default_factory=lambda: [0, 1, 2], min_length=1,
+                                      description="the ablation runs once per seed: mean, SD and a paired test per row")
 
 
 class LithologySpec(_Section):

@@ -32,21 +32,24 @@ def waveform_inputs(refs: dict[str, FileRef]) -> dict:
     Raises
     ------
     InputError
-        The catalog has no ``waveforms`` section or no labelled ``windows`` table.
+        The catalog has no ``waveforms`` section, or neither a labelled ``windows`` table nor ``events`` (picks).
     """
     files = [ref for key, ref in sorted(refs.items()) if key.startswith("waveforms.files[")]
     if not files:
         raise InputError("waveforms", "the catalog has no waveform files", "add a 'waveforms' section with 'files'")
-    if "waveforms.windows" not in refs:
-        raise InputError("waveforms.windows", "the seismic flow needs a table of labelled windows",
-                         "add 'windows:' (station, start_time, end_time, window_s, label, snr_db) to 'waveforms'")
-    return {"files": files, "windows": refs["waveforms.windows"], "events": refs.get("waveforms.events")}
+    if "waveforms.windows" not in refs and "waveforms.events" not in refs:
+        raise InputError("waveforms.windows", "the seismic flow needs a table of labelled windows or of P picks",
+                         "add 'windows:' (station, start_time, end_time, window_s, label, snr_db) or 'events:' "
+                         "(station, phase, time per pick) to 'waveforms'")
+    return {"files": files, "windows": refs.get("waveforms.windows"), "events": refs.get("waveforms.events")}
 
 
 @task(**CACHED)
-def cut_dataset(files: list[FileRef], windows: FileRef, spec: SeismicSpec, work: str) -> dict:
-    folder = work_file(work, "seismic", "windows", "", files, windows, spec, modules=_CORE)
-    summary = core.cut_dataset([Path(f.path) for f in files], Path(windows.path), spec, folder)
+def cut_dataset(files: list[FileRef], windows: FileRef | None, events: FileRef | None, spec: SeismicSpec, work: str) -> dict:
+    events = None if windows else events  # picks lay the windows only when there is no windows table
+    folder = work_file(work, "seismic", "windows", "", files, windows, events, spec, modules=_CORE)
+    summary = core.cut_dataset([Path(f.path) for f in files], Path(windows.path) if windows else None, spec, folder,
+                               Path(events.path) if events else None)
     return {"dataset": FileRef.of(folder), "files": {"windows.csv": FileRef.of(folder / "windows.csv")}, "summary": summary}
 
 

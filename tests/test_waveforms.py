@@ -181,14 +181,15 @@ def test_cut_windows_resamples_exactly_at_a_sub_sample_start():
     np.testing.assert_allclose(x[0, 0], expected / np.abs(expected).max(), atol=5e-3)
 
 
-def test_cut_windows_rejects_bad_streams():
+def test_cut_windows_rejects_unknown_stations_and_takes_the_fullest_layout():
     table = pd.DataFrame(dict(station=["AAA"], start_time=["2024-01-01T00:00:10Z"], label=["noise"]))
     with pytest.raises(InputError, match="no Z/N/E"):
         cut_windows(_sines(["HHZ", "HHN", "HHE"], [1, 2, 3]), table.assign(station="BBB"), 10.0, 50.0)
-    with pytest.raises(InputError, match="component\\(s\\) E"):
-        cut_windows(_sines(["HHZ", "HHN"], [1, 2]), table, 10.0, 50.0)
-    with pytest.raises(InputError, match="several channels give component Z"):
-        cut_windows(_sines(["HHZ", "BHZ", "HHN", "HHE"], [1, 1, 2, 3]), table, 10.0, 50.0)
+    x, _, metadata = cut_windows(_sines(["HHZ", "HHN"], [1, 2]), table, 10.0, 50.0)  # two components: E stays zeros
+    assert metadata["components"].iloc[0] == "ZN" and not x[0, 2].any() and x[0, 1].any()
+    # co-located BH (Z only) and HH (3 components): the window takes the fuller layout
+    _, _, metadata = cut_windows(_sines(["HHZ", "BHZ", "HHN", "HHE"], [1, 1, 2, 3]), table, 10.0, 50.0)
+    assert metadata["channels"].iloc[0] == "XX.AAA..HHZ,XX.AAA..HHN,XX.AAA..HHE"
 
 
 def test_gaps_are_reported_kept_apart_and_skipped(tmp_path):
@@ -312,10 +313,10 @@ def _set(column, value, row=0):
 
 
 @pytest.mark.parametrize("name, change, message", [
-    ("no_snr.csv", lambda t: t.drop(columns="snr_db"), "missing column"),
+    ("no_p.csv", lambda t: t.drop(columns="p_arrival_time"), "missing column.*p_arrival_time.*phase and time"),
     ("no_rows.csv", lambda t: t.iloc[:0], "no data rows"),
     ("bad_time.csv", _set("origin_time", "yesterday noon"), "not ISO 8601"),
-    ("no_p.csv", _set("p_arrival_time", ""), "p_arrival_time is empty"),
+    ("empty_p.csv", _set("p_arrival_time", ""), "p_arrival_time is empty"),
     ("p_before_origin.csv", _set("p_arrival_time", "2024-03-01T00:00:00Z"), "P arrival time is not after"),
     ("s_before_p.csv", _set("s_arrival_time", "2024-03-01T00:00:00.5Z", row=1), "S arrival time is not after"),
     ("negative.csv", _set("distance_km", "-3"), "negative"),

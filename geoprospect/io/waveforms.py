@@ -1,16 +1,19 @@
 """Reading and validating seismic waveforms, event catalogues and labelled-window tables.
 
 Gap policy: gaps are never filled. Fabricated samples (zeros, interpolation) would leak into training
-windows as false signal, so after the files are read, pieces of one channel that touch or overlap are
-merged (where they overlap the later piece wins, obspy ``merge(method=1)``) and each stretch of
-continuous data stays its own :class:`obspy.Trace`. Every gap and overlap is reported with a
-:class:`WaveformGapWarning`; :func:`geoprospect.seismic.windows.cut_windows` then skips windows that
-cross a gap.
+windows as false signal, so after the files are read, only pieces of one channel that touch or overlap
+are merged (where they overlap the later piece wins, obspy ``merge(method=1)``) and each stretch of
+continuous data stays its own :class:`obspy.Trace`. Pieces separated by a gap are never handed to
+``merge`` together: it would allocate the gap (an event archive with records years apart asks for
+tens of GB), so memory stays bounded by the longest continuous record. Every gap and overlap is
+reported with a :class:`WaveformGapWarning`; :func:`geoprospect.seismic.windows.cut_windows` then skips
+windows that cross a gap.
 """
 
 from __future__ import annotations
 
 import warnings
+from fnmatch import fnmatch
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -34,13 +37,17 @@ class WaveformGapWarning(UserWarning):
     """A channel has gaps or overlaps; the stream keeps each continuous stretch as its own trace."""
 
 
-def read_waveforms(paths: str | Path | Iterable[str | Path]) -> obspy.Stream:
+def read_waveforms(paths: str | Path | Iterable[str | Path], absent_channels: Iterable[str] = ()) -> obspy.Stream:
     """Read waveform files (any format ``obspy.read`` detects: MiniSEED, SAC, GSE2...) into one Stream.
 
     Parameters
     ----------
     paths : path or iterable of paths
         The files; several files of one channel (e.g. day files) are joined.
+    absent_channels : iterable of str
+        Trace ids (``fnmatch`` patterns, e.g. ``"NC.*..EH[NE]"``) of channels that the station does not
+        have but the files carry (typically zero-filled horizontals of a single-component station):
+        they are dropped instead of refused as dead, and the windows treat them as absent.
 
     Returns
     -------
@@ -52,7 +59,8 @@ def read_waveforms(paths: str | Path | Iterable[str | Path]) -> obspy.Stream:
     ------
     InputError
         A missing, unreadable, corrupt or truncated file; a file with no samples; a trace with a sampling rate
-        <= 0, with NaN or infinite samples, or with only zeros; one channel at two sampling rates.
+        <= 0, with NaN or infinite samples, or with only zeros (unless in ``absent_channels``); pieces of one
+        channel that touch or overlap at two sampling rates.
 
     Warns
     -----
@@ -63,26 +71,50 @@ def read_waveforms(paths: str | Path | Iterable[str | Path]) -> obspy.Stream:
     if not paths:
         raise InputError("read_waveforms", "no waveform files were given", "pass at least one MiniSEED or SAC file")
     stream = obspy.Stream()
-    rate_files: dict[str, dict[float, Path]] = {}
+    origin: dict[int, Path] = {}  # id(trace) -> its file, to name the files of a rate clash
     for path in paths:
-        part = _read_one(path)
-        for trace in part:
-            rate_files.setdefault(trace.id, {}).setdefault(trace.stats.sampling_rate, path)
+        part = _read_one(path, tuple(absent_channels))
+        origin.update((id(trace), path) for trace in part)
         stream += part
-    for trace_id, rates in rate_files.items():
+    _report_gaps(stream)
+    joined = obspy.Stream()
+    for run in _touching_runs(stream):
+        rates = {trace.stats.sampling_rate: origin[id(trace)] for trace in run}
         if len(rates) > 1:
             listed = ", ".join(f"{rate:g} Hz in {path}" for rate, path in rates.items())
             raise InputError(", ".join(str(p) for p in rates.values()),
-                             f"channel {trace_id} comes at several sampling rates ({listed})",
+                             f"channel {run[0].id} comes at several sampling rates ({listed})",
                              "resample the files to one rate or give the channels distinct codes")
-    _report_gaps(stream)
-    stream.merge(method=1, fill_value=None)  # gaps become masked, then split into separate traces
-    stream = stream.split()
-    stream.sort()
-    return stream
+        if len(run) == 1:
+            joined += run[0]
+        else:  # touching or overlapping pieces only: no gap to allocate; sub-sample slips become masks, split
+            joined += obspy.Stream(run).merge(method=1, fill_value=None).split()
+    joined.sort()
+    return joined
 
 
-def _read_one(path: Path) -> obspy.Stream:
+def _touching_runs(stream: obspy.Stream) -> list[list[obspy.Trace]]:
+    """Pieces of each channel grouped into runs that touch or overlap (at most 1.5 samples apart)."""
+    by_id: dict[str, list[obspy.Trace]] = {}
+    for trace in stream:
+        by_id.setdefault(trace.id, []).append(trace)
+    runs = []
+    for traces in by_id.values():
+        traces.sort(key=lambda tr: tr.stats.starttime)
+        run, run_end = [traces[0]], traces[0].stats.endtime
+        for trace in traces[1:]:
+            slack = 1.5 * max(trace.stats.delta, run[-1].stats.delta)
+            if trace.stats.starttime <= run_end + slack:
+                run.append(trace)
+                run_end = max(run_end, trace.stats.endtime)
+            else:
+                runs.append(run)
+                run, run_end = [trace], trace.stats.endtime
+        runs.append(run)
+    return runs
+
+
+def _read_one(path: Path, absent_channels: tuple[str, ...] = ()) -> obspy.Stream:
     if not path.is_file():
         raise InputError(path, "file not found", "check the path (and the catalog entry that names it)")
     fix = "check the file is complete MiniSEED, SAC or another obspy format; export or download it again"
@@ -97,6 +129,10 @@ def _read_one(path: Path) -> obspy.Stream:
         if "unexpected end of file" in str(warning.message).lower():
             raise InputError(path, f"cannot be read as a waveform file: it is truncated ({warning.message})", fix)
         warnings.warn(warning.message, stacklevel=3)
+    if absent_channels:
+        stream = obspy.Stream([tr for tr in stream if not any(fnmatch(tr.id, p) for p in absent_channels)])
+        if not stream:
+            return stream
     if sum(trace.stats.npts for trace in stream) == 0:
         raise InputError(path, "the file holds no waveform samples", "export the waveforms again; the file is empty")
     for trace in stream:
@@ -126,33 +162,57 @@ def _report_gaps(stream: obspy.Stream) -> None:
         what = "gap" if duration_s > 0 else "overlap"
         by_channel.setdefault(f"{net}.{sta}.{loc}.{cha}", []).append(f"{what} of {abs(duration_s):.3f} s at {before}")
     for trace_id, items in by_channel.items():
-        warnings.warn(WaveformGapWarning(f"{trace_id}: {'; '.join(items)} (gaps not filled; overlaps keep the later data)"),
-                      stacklevel=3)
+        more = f"; and {len(items) - 3} more" if len(items) > 3 else ""  # event archives have one gap per record
+        warnings.warn(WaveformGapWarning(f"{trace_id}: {'; '.join(items[:3])}{more} (gaps not filled; overlaps keep "
+                                         "the later data)"), stacklevel=3)
 
 
 def read_event_catalog(path: str | Path) -> pd.DataFrame:
-    """Read an event-arrival catalogue (CSV, one row per event and station).
+    """Read an event-arrival catalogue or a pick table (CSV).
 
-    Required columns: event_id, origin_time, station, p_arrival_time, s_arrival_time, snr_db,
-    magnitude, distance_km. Times are ISO 8601 and parsed as UTC (text without a zone is taken as
-    UTC). ``s_arrival_time`` may be empty (P-only picks); every other required value must be present.
+    Two layouts are accepted:
+
+    * arrivals, one row per event and station: ``station`` and ``p_arrival_time`` required;
+      ``event_id``, ``origin_time``, ``s_arrival_time``, ``snr_db``, ``magnitude``, ``distance_km``
+      optional (columns may be absent or have empty cells);
+    * picks, one row per pick: ``station``, ``phase`` (P, S, or a phase name starting with P or S: Pg,
+      Sn...; others are dropped with a warning) and ``time``; optional ``event_id`` (picks sharing one
+      pair P and S; without it each P pick is an event and takes the first S pick at its station before
+      the next P pick) and ``network``.
+
+    Times are ISO 8601 and parsed as UTC (text without a zone is taken as UTC).
 
     Returns
     -------
     pandas.DataFrame
-        The table, times as ``datetime64[..., UTC]``, other columns as written.
+        One row per event and station with every column of ``EVENT_COLUMNS`` (missing ones empty: NaN,
+        NaT; ``event_id`` numbered ``pick0001``... when not given), times as ``datetime64[..., UTC]``.
 
     Raises
     ------
     InputError
-        Missing or unreadable file, no rows, a missing required column or value, an unparseable time,
-        a P arrival not after the origin time, an S arrival not after the P arrival, a negative distance.
+        Missing or unreadable file, no rows, neither layout's columns, an empty station or P time, an
+        unparseable time, a P arrival not after the origin time, an S arrival not after the P arrival, a
+        negative distance, a non-numeric SNR, magnitude or distance.
     """
     path = Path(path)
-    table = read_csv(path, EVENT_COLUMNS, dtype=_TEXT_COLUMNS)
-    _require_values(path, table, [c for c in EVENT_COLUMNS if c != "s_arrival_time"])
+    table = read_csv(path, ("station",), dtype=_TEXT_COLUMNS)
+    if "p_arrival_time" not in table.columns:
+        if not {"phase", "time"} <= set(table.columns):
+            raise InputError(path, "missing column(s) p_arrival_time (an arrival table) or phase and time (a pick table)",
+                             "give station and p_arrival_time per event and station, or station, phase and time per pick")
+        table = _arrivals_from_picks(path, table)
+    for column in EVENT_COLUMNS:
+        if column not in table.columns:
+            table[column] = np.nan
+    if table["event_id"].isna().all():
+        table["event_id"] = [f"pick{i + 1:04d}" for i in range(len(table))]
+    _require_values(path, table, ["station", "p_arrival_time", "event_id"])
     for column in EVENT_TIME_COLUMNS:
         table[column] = _parse_times(path, table, column)
+    for column in ("snr_db", "magnitude", "distance_km"):
+        if table[column].isna().all():
+            table[column] = table[column].astype(float)
     _require_numeric(path, table, ("snr_db", "magnitude", "distance_km"))
     _reject_rows(path, table, table["p_arrival_time"] <= table["origin_time"], "a P arrival time is not after its origin time",
                  "fix the origin or the pick; arrivals come after the origin")
@@ -162,12 +222,43 @@ def read_event_catalog(path: str | Path) -> pd.DataFrame:
     return table
 
 
+def _arrivals_from_picks(path: Path, picks: pd.DataFrame) -> pd.DataFrame:
+    """One row per P pick (event and station) with its S pick, from a table of picks."""
+    _require_values(path, picks, ["station", "phase", "time"])
+    picks = picks.assign(time=_parse_times(path, picks, "time"), kind=picks["phase"].astype(str).str.strip().str[:1].str.upper())
+    other = ~picks["kind"].isin(["P", "S"])
+    if other.any():
+        warnings.warn(f"{path}: {int(other.sum())} pick(s) of phases other than P and S dropped "
+                      f"({', '.join(sorted(picks.loc[other, 'phase'].astype(str).unique())[:5])})", stacklevel=3)
+        picks = picks[~other]
+    keys = [c for c in ("network", "station") if c in picks.columns]
+    rows = []
+    for _, group in picks.sort_values("time").groupby(keys, sort=False):
+        p_picks, s_picks = group[group["kind"] == "P"], group[group["kind"] == "S"]
+        p_times = p_picks["time"].tolist() + [pd.Timestamp.max.tz_localize("UTC")]
+        for i, (_, pick) in enumerate(p_picks.iterrows()):
+            if "event_id" in group.columns and pd.notna(pick.get("event_id")):
+                s = s_picks[s_picks["event_id"] == pick["event_id"]]
+            else:
+                s = s_picks[(s_picks["time"] > pick["time"]) & (s_picks["time"] < p_times[i + 1])]
+            rows.append({**{k: pick[k] for k in keys}, "event_id": pick.get("event_id", np.nan),
+                         "p_arrival_time": pick["time"], "s_arrival_time": s["time"].iloc[0] if len(s) else pd.NaT})
+    if not rows:
+        raise InputError(path, "the pick table has no P pick", "the windows are laid around P picks: add them")
+    arrivals = pd.DataFrame(rows)
+    if arrivals["event_id"].isna().all():
+        arrivals = arrivals.sort_values("p_arrival_time", ignore_index=True)
+        arrivals["event_id"] = [f"pick{i + 1:04d}" for i in range(len(arrivals))]
+    return arrivals
+
+
 def read_windows(path: str | Path) -> pd.DataFrame:
     """Read a table of labelled waveform windows (CSV, one row per window).
 
     Required columns: station, start_time, end_time (ISO 8601, parsed as UTC), window_s (s), label
-    (one of ``event``, ``noise``, ``transient``), snr_db (dB; may be empty for noise windows only).
-    Other columns (network, event_id...) are kept.
+    (one of ``event``, ``noise``, ``transient``), snr_db (dB; may be empty for noise windows, and for event
+    windows with a ``p_arrival_time``: the SNR is then measured on the window). Other columns (network,
+    event_id, p_arrival_time...) are kept.
 
     Raises
     ------
@@ -186,8 +277,13 @@ def read_windows(path: str | Path) -> pd.DataFrame:
     table["station"] = table["station"].astype(str)
     _reject_rows(path, table, ~table["label"].isin(WINDOW_LABELS), "unknown window label",
                  f"use one of {', '.join(WINDOW_LABELS)}")
-    _reject_rows(path, table, table["snr_db"].isna() & (table["label"] != "noise"), "snr_db is empty for a signal window",
-                 "give snr_db for every event and transient window (it may be empty for noise only)")
+    p_known = pd.Series(False, index=table.index)
+    if "p_arrival_time" in table.columns:
+        table["p_arrival_time"] = _parse_times(path, table, "p_arrival_time")
+        p_known = table["p_arrival_time"].notna()
+    _reject_rows(path, table, table["snr_db"].isna() & (table["label"] != "noise") & ~p_known,
+                 "snr_db is empty for a signal window", "give snr_db, or p_arrival_time to measure it, for every event and "
+                 "transient window (it may be empty for noise only)")
     _reject_rows(path, table, table["end_time"] <= table["start_time"], "end_time is not after start_time",
                  "swap or fix the window times")
     length_s = (table["end_time"] - table["start_time"]).dt.total_seconds()

@@ -43,24 +43,27 @@ from geoprospect.seismic.detectors import CNNDetector, STALTADetector, choose_th
 from geoprospect.seismic.evaluate import (
     WindowSet,
     ablation,
+    ablation_summary,
     detection_metrics,
     false_alarms_per_hour,
     match_detections,
     metrics_by_snr,
 )
 from geoprospect.seismic.scan import merge_triggers, score_windows
-from geoprospect.seismic.windows import WindowCoverageWarning, cut_windows
+from geoprospect.seismic.windows import WindowCoverageWarning, cut_windows, snr_at_p, windows_from_picks
 
 DETECTORS = ("cnn", "stalta")
 AMPLITUDE_MAX_FACTOR = 3.0
 LOW_SNR_DB = 5.0  # events below this SNR are the "low SNR" ones of the comparison
 FPR = 0.05  # false-positive rate at which recall per SNR bin is read
-ABLATION_EPOCH_SHARE = 3  # the ablation trains ten CNNs: each gets a third of the catalog's epochs
+ABLATION_EPOCH_SHARE = 3  # the ablation trains ten CNNs per seed: each gets a third of the catalog's epochs...
+ABLATION_MIN_EPOCHS = 5  # ...but at least this many (or all of them, when the catalog asks for fewer)
 SPLITS = ("train", "validation", "test")
 
 
 def holdout_stations(stations: list[str], spec: SeismicSpec) -> tuple[list[str], list[str]]:
-    """Test and validation stations: the catalog's, else the last and the second to last station (sorted).
+    """Test and validation stations: the catalog's, else shares of the stations (``test_fraction``,
+    ``validation_fraction``, at least one each), taken from the end of the sorted list.
 
     Raises
     ------
@@ -68,8 +71,10 @@ def holdout_stations(stations: list[str], spec: SeismicSpec) -> tuple[list[str],
         A named station has no windows, a station is in both lists, or no station is left to train on.
     """
     stations = sorted(set(stations))
-    test = list(spec.test_stations) or stations[-1:]
-    val = list(spec.validation_stations) or [s for s in stations if s not in test][-1:]
+    n_test = max(1, int(round(spec.test_fraction * len(stations))))
+    n_val = max(1, int(round(spec.validation_fraction * len(stations))))
+    test = list(spec.test_stations) or stations[-n_test:]
+    val = list(spec.validation_stations) or [s for s in stations if s not in test][-n_val:]
     for key, chosen in (("seismic.test_stations", test), ("seismic.validation_stations", val)):
         unknown = sorted(set(chosen) - set(stations))
         if unknown:
@@ -84,19 +89,36 @@ def holdout_stations(stations: list[str], spec: SeismicSpec) -> tuple[list[str],
     return test, val
 
 
-def cut_dataset(waveform_files: list[Path], windows_path: Path, spec: SeismicSpec, destination: Path) -> dict:
+def labelled_windows(windows_path: Path | None, events_path: Path | None, spec: SeismicSpec) -> pd.DataFrame:
+    """The catalog's windows table, else windows laid around the event catalogue's (or pick table's) P picks."""
+    if windows_path is not None:
+        return read_windows(windows_path)
+    if events_path is None:
+        raise InputError("waveforms", "the seismic flow needs labelled windows or picks",
+                         "add 'windows:' (a table of labelled windows) or 'events:' (P picks) to 'waveforms'")
+    return windows_from_picks(read_event_catalog(events_path), spec.window_s, spec.p_offset_s, spec.noise_margin_s)
+
+
+def cut_dataset(waveform_files: list[Path], windows_path: Path | None, spec: SeismicSpec, destination: Path,
+                events_path: Path | None = None) -> dict:
     """Cut the labelled windows, assign each station to a split; write ``windows.npz`` and ``windows.csv``.
 
-    ``windows.npz`` holds ``windows`` (n, 3, n_samples) float32 (Z, N, E, peak-normalised, see
-    :func:`~geoprospect.seismic.windows.cut_windows`), ``labels`` (n,) 1 event / 0 noise or transient
-    and ``snr_db`` (n,) (NaN for noise); ``windows.csv`` the matching metadata with a ``split`` column.
+    ``windows.npz`` holds ``windows`` (n, 3, n_samples) float32 (Z, N, E, peak-normalised, zeros for an
+    absent component, see :func:`~geoprospect.seismic.windows.cut_windows`), ``labels`` (n,) 1 event / 0
+    noise or transient and ``snr_db`` (n,) (NaN for noise; measured at P with
+    :func:`~geoprospect.seismic.windows.snr_at_p` where the table gives a P time but no SNR);
+    ``windows.csv`` the matching metadata with a ``split`` column.
     """
-    stream = read_waveforms(waveform_files)
-    table = read_windows(windows_path)
+    stream = read_waveforms(waveform_files, spec.absent_channels)
+    table = labelled_windows(windows_path, events_path, spec)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", WindowCoverageWarning)
         windows, labels, metadata = cut_windows(stream, table, spec.window_s, spec.sampling_rate_hz, spec.bandpass_hz)
     skipped = len(table) - len(metadata)
+    if "p_arrival_time" in metadata.columns:
+        missing = metadata["snr_db"].isna().to_numpy() & metadata["p_arrival_time"].notna().to_numpy()
+        offsets = (metadata["p_arrival_time"] - metadata["start_time"]).dt.total_seconds().to_numpy()
+        metadata.loc[missing, "snr_db"] = snr_at_p(windows[missing], offsets[missing], spec.sampling_rate_hz)
     test, val = holdout_stations(metadata["station"].astype(str).tolist(), spec)
     station = metadata["station"].astype(str)
     metadata["split"] = np.where(station.isin(test), "test", np.where(station.isin(val), "validation", "train"))
@@ -104,14 +126,16 @@ def cut_dataset(waveform_files: list[Path], windows_path: Path, spec: SeismicSpe
     for split in SPLITS:
         counts = np.bincount(y[metadata["split"].to_numpy() == split], minlength=2)
         if counts.min() == 0:
-            raise InputError(windows_path, f"the {split} stations have {counts[1]} event and {counts[0]} other windows",
+            raise InputError(windows_path or events_path, f"the {split} stations have {counts[1]} event and {counts[0]} other windows",
                              "every split needs event and non-event windows: label more windows or choose other stations")
     destination.mkdir(parents=True, exist_ok=True)
     with atomic_path(destination / "windows.npz") as tmp, open(tmp, "wb") as handle:
         np.savez(handle, windows=windows, labels=y, snr_db=metadata["snr_db"].to_numpy(dtype=float))
     write_csv(metadata.drop(columns=["window_index"]), destination / "windows.csv")
     counts = metadata.groupby(["split", "label"]).size().unstack(fill_value=0)
+    layouts = metadata.groupby(["split", "components"]).size().unstack(fill_value=0)
     return json_ready({"test_stations": test, "validation_stations": val, "skipped_windows": skipped,
+                       "components": {split: layouts.loc[split].to_dict() for split in layouts.index},
                        "coverage_warnings": [str(w.message) for w in caught],
                        "windows": {split: counts.loc[split].to_dict() for split in counts.index}})
 
@@ -142,6 +166,17 @@ def _amplitude_scaling() -> A.Augmentation:
     return A.Compose([A.Append(gain), A.Append(gain)])
 
 
+def training_set(train: WindowSet, metadata: pd.DataFrame, spec: SeismicSpec) -> tuple[np.ndarray, np.ndarray]:
+    """The training windows with the gain copies of :func:`_amplitude_scaling`, plus, for each channel
+    layout other than Z, N, E found at any station (single-component stations...), a copy of every
+    window with only that layout's components kept, so one CNN scores all the layouts it will meet."""
+    rng = np.random.default_rng(spec.seed)
+    X, y = _amplitude_scaling()(train.windows, train.labels, rng)
+    for layout in sorted(set(metadata["components"].astype(str)) - {"ZNE"}):
+        X, y = A.Append(A.KeepComponents(layout))(X, y, rng)
+    return X, y
+
+
 def real_event_window(spec: SeismicSpec) -> np.ndarray | None:
     """obspy's bundled real local earthquake (BW.RJOB, 30 s) as one window, shape (1, 3, n); None if absent."""
     try:
@@ -164,23 +199,30 @@ def train_detectors(dataset: Path, spec: SeismicSpec, destination: Path) -> dict
     false-positive rate of ``FPR`` and AUC per SNR bin) and ``roc_pr.png`` (test stations).
     """
     sets = load_dataset(dataset)
-    X, y = _amplitude_scaling()(sets["train"].windows, sets["train"].labels, np.random.default_rng(spec.seed))
+    metadata = read_csv(dataset / "windows.csv")
+    X, y = training_set(sets["train"], metadata, spec)
     detectors = {"cnn": _cnn(spec).fit(X, y), "stalta": _stalta(spec).fit(X, y)}
     real = real_event_window(spec)
+    test_layouts = metadata.loc[metadata["split"] == "test", "components"].astype(str).to_numpy()
     rows, by_snr, test_scores, thresholds = [], [], {}, {}
     for name, detector in detectors.items():
-        threshold = choose_threshold(sets["validation"].labels, detector.decision_function(sets["validation"].windows))
+        thresholds[name] = layout_thresholds(detector, sets["validation"], set(metadata["components"].astype(str)))
+        threshold = thresholds[name]["ZNE"]
         scores = test_scores[name] = detector.decision_function(sets["test"].windows)
         test = sets["test"]
         low = metrics_by_snr(test.labels, scores, test.snr_db, fpr=FPR, bins_db=(-np.inf, LOW_SNR_DB))
-        row = {"detector": name, **detection_metrics(test.labels, scores, threshold),
+        if set(test_layouts) <= {"ZNE"}:
+            metrics = detection_metrics(test.labels, scores, threshold)
+        else:  # each window against its layout's threshold: the margin decides
+            limits = np.array([thresholds[name][layout] for layout in test_layouts])
+            metrics = dict(detection_metrics(test.labels, scores - limits, 0.0), threshold=threshold)
+        row = {"detector": name, **metrics, "layout_thresholds": "; ".join(f"{k}: {v:.4g}" for k, v in thresholds[name].items()),
                "roc_auc_low_snr": float(low["roc_auc"].iloc[0]), "n_low_snr_events": int(low["n_events"].iloc[0])}
         if real is not None:
             row["real_event_score"] = float(detector.decision_function(real)[0])
             row["real_event_detected"] = bool(row["real_event_score"] >= threshold)
         rows.append(row)
         by_snr.append(metrics_by_snr(test.labels, scores, test.snr_db, fpr=FPR).assign(detector=name))
-        thresholds[name] = threshold
     save_detectors(detectors, thresholds, destination)
     cnn = detectors["cnn"]
     table = pd.DataFrame(rows)
@@ -192,18 +234,34 @@ def train_detectors(dataset: Path, spec: SeismicSpec, destination: Path) -> dict
                        "cnn_epochs": cnn.n_epochs_, "n_train": len(y), "n_train_events": int(y.sum())})
 
 
-def save_detectors(detectors: dict, thresholds: dict[str, float], folder: Path) -> None:
+def layout_thresholds(detector, validation: WindowSet, layouts: set[str]) -> dict[str, float]:
+    """Threshold per channel layout ("ZNE", "Z"...), each chosen (best F1) on the validation windows with
+    only that layout's components kept: a Z-only window scores lower than a three-component one, so one
+    threshold for all would miss the single-component stations' events."""
+    rng = np.random.default_rng(0)  # KeepComponents at probability 1 draws nothing that matters
+    return {layout: choose_threshold(validation.labels, detector.decision_function(
+        A.KeepComponents(layout)(validation.windows, validation.labels, rng)[0])) for layout in sorted(layouts | {"ZNE"})}
+
+
+def save_detectors(detectors: dict, thresholds: dict[str, float | dict[str, float]], folder: Path) -> None:
     """Write fitted ``cnn`` and ``stalta`` detectors: ``cnn.pt`` (torch state_dict, never a pickle) and
-    ``detectors.json`` (each detector's parameters, threshold and window length in samples)."""
-    saved = {name: {"params": detector.get_params(), "threshold": thresholds[name], "n_samples": int(detector.n_samples_)}
-             for name, detector in detectors.items()}
+    ``detectors.json`` (each detector's parameters, threshold and window length in samples). A threshold
+    may be a mapping layout -> threshold (:func:`layout_thresholds`); ``threshold`` is then its "ZNE" one."""
+    saved = {}
+    for name, detector in detectors.items():
+        chosen = thresholds[name]
+        saved[name] = {"params": detector.get_params(), "n_samples": int(detector.n_samples_),
+                       "threshold": chosen["ZNE"] if isinstance(chosen, dict) else chosen}
+        if isinstance(chosen, dict):
+            saved[name]["layout_thresholds"] = chosen
     with atomic_path(folder / "cnn.pt") as tmp:
         torch.save(detectors["cnn"].model_.state_dict(), tmp)
     write_json(json_ready(saved), folder / "detectors.json")
 
 
 def load_detectors(folder: Path) -> dict[str, tuple[object, float]]:
-    """The detectors saved by :func:`train_detectors` with their thresholds: name -> (detector, threshold).
+    """The detectors saved by :func:`train_detectors` with their thresholds: name -> (detector, threshold);
+    the threshold is a mapping layout -> threshold where several layouts were saved (see :func:`merge_triggers`).
 
     The CNN is rebuilt from its parameters and ``cnn.pt`` (a state_dict, read with ``weights_only``).
     """
@@ -212,7 +270,10 @@ def load_detectors(folder: Path) -> dict[str, tuple[object, float]]:
     cnn = CNNDetector.from_state_dict(params, torch.load(folder / "cnn.pt", weights_only=True), saved["cnn"]["n_samples"])
     stalta = STALTADetector(**saved["stalta"]["params"])
     stalta.classes_, stalta.n_samples_ = np.array([0, 1]), saved["stalta"]["n_samples"]
-    return {"cnn": (cnn, saved["cnn"]["threshold"]), "stalta": (stalta, saved["stalta"]["threshold"])}
+    def threshold(entry: dict):
+        layouts = entry.get("layout_thresholds", {})
+        return layouts if len(layouts) > 1 else entry["threshold"]
+    return {"cnn": (cnn, threshold(saved["cnn"])), "stalta": (stalta, threshold(saved["stalta"]))}
 
 
 def ablation_augmentations(train: WindowSet, spec: SeismicSpec) -> dict[str, A.Augmentation]:
@@ -234,22 +295,32 @@ def ablation_augmentations(train: WindowSet, spec: SeismicSpec) -> dict[str, A.A
 
 
 def ablation_epochs(spec: SeismicSpec) -> int:
-    """Epochs of each ablation run: the catalog's epochs / ``ABLATION_EPOCH_SHARE``, at least one."""
-    return max(1, spec.epochs // ABLATION_EPOCH_SHARE)
+    """Epochs of each ablation run: the catalog's epochs / ``ABLATION_EPOCH_SHARE``, but at least
+    ``min(epochs, ABLATION_MIN_EPOCHS)``: a one-epoch CNN hardly leaves its initial weights, so rows
+    trained from one seed ranked the test windows alike whatever the augmentation."""
+    return max(spec.epochs // ABLATION_EPOCH_SHARE, min(spec.epochs, ABLATION_MIN_EPOCHS))
 
 
 def run_ablation(dataset: Path, spec: SeismicSpec, destination: Path) -> dict:
-    """The CNN trained with no augmentation, each one alone, and all of them: ``ablation.csv``.
+    """The CNN trained with no augmentation, each one alone, and all of them, once per ablation seed.
 
-    Same seed, validation threshold and held-out test stations as :func:`train_detectors`, but
-    :func:`ablation_epochs` epochs to keep ten trainings affordable; the ``roc_auc_low_snr`` column
-    scores the test events below ``LOW_SNR_DB``.
+    Same validation threshold rule and held-out test stations as :func:`train_detectors`, but
+    :func:`ablation_epochs` epochs to keep the trainings affordable; the ``roc_auc_low_snr`` column
+    scores the test events below ``LOW_SNR_DB``. Writes ``ablation_runs.csv`` (one row per seed and
+    augmentation) and ``ablation.csv`` (:func:`~geoprospect.seismic.evaluate.ablation_summary`: means,
+    SDs over seeds, and "better"/"worse" only where a paired test over the seeds says so).
     """
     sets = load_dataset(dataset)
-    table = ablation(sets["train"], sets["validation"], sets["test"], ablation_augmentations(sets["train"], spec),
-                     lambda: _cnn(spec, ablation_epochs(spec)), seed=spec.seed, low_snr_db=LOW_SNR_DB)
+    augmentations = ablation_augmentations(sets["train"], spec)
+    runs = pd.concat([ablation(sets["train"], sets["validation"], sets["test"], augmentations,
+                               lambda seed=seed: CNNDetector(epochs=ablation_epochs(spec), random_state=seed),
+                               seed=seed, low_snr_db=LOW_SNR_DB).assign(seed=seed)
+                      for seed in spec.ablation_seeds], ignore_index=True)
+    table = ablation_summary(runs)
+    write_csv(runs, destination / "ablation_runs.csv")
     write_csv(table, destination / "ablation.csv")
-    return json_ready({"ablation": table.to_dict(orient="records"), "epochs": ablation_epochs(spec)})
+    return json_ready({"ablation": table.to_dict(orient="records"), "epochs": ablation_epochs(spec),
+                       "seeds": list(spec.ablation_seeds)})
 
 
 def scan_held_out(dataset: Path, detectors: Path, waveform_files: list[Path], events_path: Path | None, spec: SeismicSpec,
@@ -261,7 +332,7 @@ def scan_held_out(dataset: Path, detectors: Path, waveform_files: list[Path], ev
     their station; without one they cannot be told from events and are not reported.
     """
     test_stations = sorted(read_csv(dataset / "windows.csv").query("split == 'test'")["station"].astype(str).unique())
-    stream = read_waveforms(waveform_files)
+    stream = read_waveforms(waveform_files, spec.absent_channels)
     stream = obspy.Stream([tr for tr in stream if tr.stats.station in test_stations])
     events = read_event_catalog(events_path) if events_path is not None else None
     if events is not None:
@@ -274,7 +345,8 @@ def scan_held_out(dataset: Path, detectors: Path, waveform_files: list[Path], ev
         label = "CNN" if name == "cnn" else "STA/LTA"
         write_detections(detections, destination / f"detections_{name}.csv", destination / f"detections_{name}.xml",
                          method=f"geoprospect {label}")
-        figure = plot_detections(stream, detections, scores, threshold, spec.bandpass_hz)
+        figure = plot_detections(stream, detections, scores, threshold["ZNE"] if isinstance(threshold, dict) else threshold,
+                                 spec.bandpass_hz)
         figure.suptitle(f"{label}: {len(detections)} detection(s) on held-out station(s) {', '.join(test_stations)}")
         save_png(figure, destination / f"detections_{name}.png")
         row = {"detector": name, "scanned_hours": duration_s / 3600.0, "detections": len(detections)}
@@ -322,7 +394,9 @@ def publish_seismic(dataset: dict, trained: dict, ablated: dict, scanned: dict, 
         Section("Recall by SNR", f"Recall at a false-positive rate of {FPR:g} on the test windows, per SNR bin (dB).",
                 table=read_csv(folder / "recall_by_snr.csv")),
         Section("Augmentation ablation (CNN)", "The CNN trained without augmentation, with each augmentation alone and "
-                f"with all of them ({ablated['epochs']} epochs each); same seed, validation threshold and test stations.",
+                f"with all of them ({ablated['epochs']} epochs each), once per seed ({', '.join(map(str, ablated['seeds']))}): "
+                "means over the seeds, their SD, and a verdict against no augmentation that says better or worse only "
+                "when a one-sided paired t-test over the seeds (5 %) does; per-seed rows in ablation_runs.csv.",
                 table=ablation_table),
         Section("Scan of the held-out station(s)", "Continuous records scanned window by window; detections as CSV and "
                 "QuakeML (detections_<detector>.csv / .xml).",

@@ -186,6 +186,29 @@ class ChannelDropout(_PerWindow):
         return out
 
 
+class KeepComponents(_PerWindow):
+    """Zero every component but the named ones: a three-component window seen as a single- or
+    two-component station's (channel dropout by layout, so one model scores every layout).
+
+    Parameters
+    ----------
+    components : str, e.g. ``"Z"`` or ``"ZN"``
+        Components kept, from Z, N, E.
+    probability : float, default 1.0
+    """
+
+    def __init__(self, components: str = "Z", probability: float = 1.0):
+        super().__init__(probability)
+        if not components or set(components) - set("ZNE"):
+            raise ValueError(f"components must be letters of ZNE, got {components!r}")
+        self.components = components
+
+    def _alter(self, windows, rng):
+        out = windows.copy()
+        out[:, [i for i, c in enumerate("ZNE") if c not in self.components]] = 0.0
+        return out
+
+
 class Gap(_PerWindow):
     """Zero a contiguous stretch of all components (a telemetry gap filled with zeros by the acquisition).
 

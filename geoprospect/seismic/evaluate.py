@@ -16,6 +16,7 @@ from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
+from scipy.stats import ttest_rel
 from sklearn.metrics import (
     average_precision_score,
     f1_score,
@@ -247,3 +248,55 @@ def ablation(train: WindowSet, val: WindowSet, test: WindowSet, augmentations: M
         rows.append(row)
     return pd.DataFrame(rows)
 
+
+
+def ablation_summary(runs: pd.DataFrame, metric: str = "roc_auc", alpha: float = 0.05) -> pd.DataFrame:
+    """One row per augmentation from ablation runs over several seeds: means, spread and a verdict against "none".
+
+    Parameters
+    ----------
+    runs : pandas.DataFrame
+        Tables of :func:`ablation`, one per seed, stacked with a ``seed`` column.
+    metric : str
+        The metric the verdict is about.
+    alpha : float
+        Level of the one-sided paired t-tests (``scipy.stats.ttest_rel``; seeds pair the runs, as a
+        seed fixes the initial weights and the augmentation draws).
+
+    Returns
+    -------
+    pandas.DataFrame
+        augmentation (the runs' order), n_seeds, the mean of every numeric column, ``<metric>_sd`` and
+        ``average_precision_sd`` (sample SD over seeds), ``<metric>_vs_none`` (mean paired difference)
+        and ``verdict``: "better" or "worse" only when the paired test says so at ``alpha``, else "no
+        clear difference" ("reference" for none; "one seed" when there is nothing to test).
+    """
+    order = list(dict.fromkeys(runs["augmentation"]))
+    numeric = [c for c in runs.select_dtypes("number").columns if c != "seed"]
+    grouped = runs.groupby("augmentation", sort=False)
+    table = grouped[numeric].mean().reindex(order)
+    for column in dict.fromkeys([metric, "average_precision"]):
+        table[f"{column}_sd"] = grouped[column].std(ddof=1).reindex(order)
+    table.insert(0, "n_seeds", grouped["seed"].nunique().reindex(order))
+    reference = runs[runs["augmentation"] == "none"].set_index("seed")[metric]
+    differences, verdicts = [], []
+    for name in order:
+        values = runs[runs["augmentation"] == name].set_index("seed")[metric].reindex(reference.index)
+        differences.append(float((values - reference).mean()))
+        if name == "none":
+            verdicts.append("reference")
+        elif len(reference) < 2:
+            verdicts.append("one seed")
+        elif np.allclose(values, reference):
+            verdicts.append("no clear difference")
+        elif np.allclose(values - reference, differences[-1]):  # one constant shift: no spread to test against
+            verdicts.append("better" if differences[-1] > 0 else "worse")
+        elif ttest_rel(values, reference, alternative="greater").pvalue < alpha:
+            verdicts.append("better")
+        elif ttest_rel(values, reference, alternative="less").pvalue < alpha:
+            verdicts.append("worse")
+        else:
+            verdicts.append("no clear difference")
+    table[f"{metric}_vs_none"] = differences
+    table["verdict"] = verdicts
+    return table.reset_index()

@@ -38,6 +38,7 @@ def test_metrics_table_has_both_detectors_on_held_out_stations(first_run):
     ablation = pd.read_csv(first_run / "ablation.csv")
     assert ablation["augmentation"].iloc[0] == "none" and ablation["augmentation"].iloc[-1] == "all"
     assert {"amplitude_scaling", "real_noise", "hard_negatives"} <= set(ablation["augmentation"])
+    assert {"roc_auc_sd", "verdict"} <= set(ablation.columns) and (ablation["n_seeds"] == 3).all()
 
 
 def test_scan_writes_detections_csv_quakeml_png_and_a_report(first_run):
