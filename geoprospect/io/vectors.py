@@ -111,9 +111,11 @@ def to_grid_crs(gdf: gpd.GeoDataFrame, grid: TargetGrid, source: str | Path, cli
 
     With ``clip`` the features are cut to the grid's extent.
     """
-    if not same_crs(gdf.crs, grid.crs):
+    if same_crs(gdf.crs, grid.crs):  # the same CRS spelled differently: relabel, move no point
+        out = gdf.set_crs(grid.crs, allow_override=True)
+    else:
         log.info("%s: reprojected from %s to the grid's %s", source, gdf.crs.to_string(), grid.crs)
-    out = gdf.to_crs(grid.crs)
+        out = gdf.to_crs(grid.crs)
     extent = box(*grid.bounds)
     inside = out.intersects(extent)
     if not inside.any():
