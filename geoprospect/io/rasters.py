@@ -2,7 +2,9 @@
 
 Alignment streams through a GDAL warped VRT one output block at a time, so memory stays bounded
 whatever the size of the source or of the grid, and nodata is honoured by the resampler (a 10 m
-band averaged onto 30 m ignores its nodata pixels instead of mixing them in).
+band averaged onto 30 m ignores its nodata pixels instead of mixing them in). Cells outside a
+source's footprint are nodata whatever the file declares; the catalog's ``nodata:`` marks fill
+values a file does not declare (0 around an airborne survey).
 """
 
 from __future__ import annotations
@@ -139,6 +141,9 @@ def align_raster(
                 vrts[path] = stack.enter_context(WarpedVRT(
                     src, crs=grid.crs, transform=grid.transform, width=grid.width, height=grid.height,
                     resampling=resampling_for(kind, info.resolution_m, grid.resolution_m), src_nodata=info.nodata,
+                    # warp to float with a NaN destination nodata: cells outside the source's footprint
+                    # stay nodata even when the file declares none (otherwise GDAL fills them with 0)
+                    nodata=np.nan, dtype="float32", init_dest_nodata=True,
                 ))
             current = None  # from here on a failure with no input named is the output's (a full disk)
             with rasterio.open(tmp, "w", **profile) as dst:
