@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import xarray as xr
 from sklearn.inspection import permutation_importance
 
 from geoprospect.catalog import ModelSpec, ProspectivitySpec
@@ -46,14 +47,19 @@ META_COLUMNS = ("x", "y", "row", "col", "label", "block", "fold")
 
 
 def engineer_features(cube_path: Path, lines: dict[str, tuple[Path, str]], scenes: dict[str, str], grid: TargetGrid,
-                      window_cells: int, destination: Path) -> dict:
+                      window_cells: int, destination: Path, mask_path: Path | None = None) -> dict:
     """Build the evidence features from the ingested cube and line/polygon layers; save them as a cube.
 
-    ``lines`` maps a layer name to (GeoPackage path, geometry type) for the distance features.
+    ``lines`` maps a layer name to (GeoPackage path, geometry type) for the distance features. With a
+    study-area mask (``grid.mask``) every feature is nodata outside it, so no background sample is
+    drawn there, no map cell is scored there and area fractions count the study area only.
     """
     cube = open_cube(cube_path)
     layers = {name: read_vector(path, geometry) for name, (path, geometry) in lines.items()}
     features = build_features(cube, grid, layers, scenes, FeatureOptions(window_cells=window_cells))
+    if mask_path is not None:
+        inside = xr.DataArray(np.isfinite(read_band(mask_path)), dims=("y", "x"), coords={"y": features.y, "x": features.x})
+        features = features.where(inside).rio.write_crs(features.rio.crs).rio.write_transform(grid.transform)
     save_cube(features, destination)
     return {"n_features": int(features.sizes["band"]), "names": [str(b) for b in features.band.values]}
 
@@ -71,6 +77,10 @@ def make_training_data(features_path: Path, deposits_path: Path, spec: Prospecti
     deposits = read_vector(deposits_path, "point")
     table = training_table(features, deposits, spec.background_samples, spec.buffer_m, rng, valid=valid)
     summary = {k: v for k, v in table.attrs.items() if k != "origin_xy"}
+    # cells each feature covers, and cells with every feature (the only ones modelled, sampled and mapped)
+    covered = np.isfinite(features).mean(("y", "x")).compute()
+    summary["feature_valid_fraction"] = {str(b): round(float(v), 4) for b, v in zip(features.band.values, covered.values)}
+    summary["modelled_fraction"] = float(valid.mean())
     if spec.block_size_m is None:
         sizing = block_size_from_data(features, table, spec.n_folds, rng, valid=valid)
         block_size = sizing.block_size_m
@@ -232,6 +242,11 @@ def publish_prospectivity(training: dict, results: list[dict], requested: str | 
                 f"{training['summary']['positives_per_fold']}.",
                 images=[("training/block_variogram.png", "variogram of the features and the block size")]
                 if "block_variogram.png" in training["files"] else []),
+        Section("Feature coverage", f"Cells with every feature, the only ones modelled and mapped: "
+                f"{training['summary'].get('modelled_fraction', 1.0):.1%} of the grid (a study-area mask, and layers that cover "
+                "part of the area, leave the rest nodata). Per feature:",
+                table=pd.DataFrame(sorted(training["summary"].get("feature_valid_fraction", {}).items(), key=lambda kv: kv[1]),
+                                   columns=["feature", "valid_fraction"])),
         Section("Model comparison", "Spatial block cross-validation: mean and SD across folds. truth_* columns compare the map "
                 f"with the known true probability (demo only). Model kept: {chosen} (models/{chosen}/model.skops).", table=table),
     ]
@@ -259,7 +274,9 @@ def ingested_products(folder: Path, vectors: list[str]) -> dict:
     if not deposits.is_file():
         raise InputError("deposits", "the catalog has no deposits", "add a 'deposits' section: known deposits are the positives")
     truth = folder / "layers" / "true_probability.tif"
+    mask = folder / "layers" / "study_area.tif"
     return {"cube": FileRef.of(folder / "cube.zarr"), "deposits": FileRef.of(deposits),
+            "mask": FileRef.of(mask) if mask.is_file() else None,
             "truth": FileRef.of(truth) if truth.is_file() else None,
             "vectors": {name: FileRef.of(folder / "vectors" / f"{name}.gpkg") for name in vectors
                         if (folder / "vectors" / f"{name}.gpkg").is_file()}}
