@@ -10,6 +10,7 @@ values a file does not declare (0 around an airborne survey).
 from __future__ import annotations
 
 import errno
+import logging
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +25,25 @@ from rasterio.windows import Window
 from geoprospect.errors import InputError
 from geoprospect.grid import TargetGrid, native_resolution_m, resampling_for
 from geoprospect.io.files import atomic_path
+
+class _OncePerMessage(logging.Filter):
+    """Let each distinct GDAL message through once per process: GDAL repeats a file's warning (e.g.
+    "the definition of projected CRS EPSG:3067 got from GeoTIFF keys is not the same as the one from
+    the EPSG registry") each time the file is opened, three times or more per file and run."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.seen: set[str] = set()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if message in self.seen:
+            return False
+        self.seen.add(message)
+        return True
+
+
+logging.getLogger("rasterio._env").addFilter(_OncePerMessage())
 
 GTIFF_PROFILE = dict(driver="GTiff", dtype="float32", nodata=np.nan, tiled=True, blockxsize=256, blockysize=256,
                      compress="deflate", predictor=3, BIGTIFF="IF_SAFER")

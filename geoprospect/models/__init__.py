@@ -9,6 +9,7 @@ the imbalance options. Adding a model is one file (an estimator) plus one line i
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -21,6 +22,10 @@ from geoprospect.models.gan import CappedSMOTE, SMOTifiedGAN
 from geoprospect.models.gp import SubsampledGaussianProcessClassifier
 from geoprospect.models.pu import PUBaggingClassifier
 from geoprospect.models.svm import CalibratedSVC
+
+# scikit-learn warns once per fitted tree when its joblib helpers run under another thread pool
+# (Prefect's, Dask's): hundreds of identical lines about configuration propagation, none a problem
+warnings.filterwarnings("ignore", message=r".*sklearn\.utils\.parallel\.delayed.*should be used with.*")
 
 SOURCE = "prospectivity.models"
 IMBALANCE_SOURCE = "prospectivity.imbalance"
@@ -139,3 +144,9 @@ def make_sampler(name: str, params: Mapping[str, Any] | None = None, random_stat
 
 
 __all__ = ["BASE_MODELS", "MODELS", "SAMPLERS", "Factory", "PUFactory", "make_model", "make_sampler"]
+
+
+def is_positive_unlabelled(name: str) -> bool:
+    """Whether registry model ``name`` learns from positives and unlabelled cells (``pu_*``): its output
+    ranks cells and is a score, not the probability of a deposit."""
+    return isinstance(MODELS.get(name), PUFactory)
