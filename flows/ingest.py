@@ -22,7 +22,9 @@ from tasks.ingest import (
     align_scene,
     build_cube,
     fingerprint,
+    grid_point_survey,
     ingest_deposits,
+    ingest_mask,
     ingest_plate_model,
     ingest_surveys,
     ingest_vector,
@@ -46,10 +48,14 @@ def ingest(catalog: str = DEMO_CATALOG, outputs: str = "outputs") -> str:
     area = Path(outputs) / cat.study_area
     work = str(area / "work")
 
+    mask = ingest_mask.submit(refs["grid.mask"], grid, work) if cat.grid.mask else None
     deposits = ingest_deposits.submit(refs["deposits.path"], cat.deposits, grid, work) if cat.deposits else None
     layers = [align_raster.submit(refs[f"rasters.{k}.path"], s, grid, work, k) for k, s in cat.rasters.items()]
     layers += [align_scene.submit(refs[f"scenes.{k}.path"], s, grid, work, k) for k, s in cat.scenes.items()]
     vectors = [ingest_vector.submit(refs[f"vectors.{k}.path"], s, grid, work, k) for k, s in cat.vectors.items()]
+    mask_ref = mask.result()["mask"] if mask else None
+    layers += [grid_point_survey.submit(refs[f"surveys.points.{k}.path"], s, k, grid, work, mask_ref)
+               for k, s in cat.surveys.points.items() if s.gridding]
     truth = None
     if cat.truth.probability:
         source = RasterSource(path=cat.truth.probability, units="probability")
@@ -71,7 +77,9 @@ def ingest(catalog: str = DEMO_CATALOG, outputs: str = "outputs") -> str:
         work,
     )
     products = stacked + [f.result() for f in others + ([truth] if truth else [])] + ([deposits.result()] if deposits else [])
-    quicklooks = [render_quicklooks.submit(p["layer"], work, p.get("classes"), points) for p in products if "layer" in p]
+    products += [mask.result()] if mask else []
+    quicklooks = [render_quicklooks.submit(p["layer"], work, p.get("classes"), points) for p in products
+                  if "layer" in p and not p.get("quicklooks_done")]
     products += [q.result() for q in quicklooks] + [cube.result()]
     report = publish(products, cat, refs, str(area / "ingest"))
     publish_artifacts(cat.study_area, "ingest", report, str(area / "ingest" / "layers.csv"), _preview(area / "ingest"))

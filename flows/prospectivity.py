@@ -35,7 +35,8 @@ def prospectivity(catalog: str = DEMO_CATALOG, outputs: str = "outputs", run_ing
     products = ingested_products(str(area / "ingest"), spec.distance_to)
     lines = {name: (ref, cat.vectors[name].geometry) for name, ref in products["vectors"].items()}
     scenes = {name: scene.sensor for name, scene in cat.scenes.items()}
-    features = engineer_features(products["cube"], lines, scenes, TargetGrid.from_spec(cat.grid), spec.window_cells, work)
+    features = engineer_features(products["cube"], lines, scenes, TargetGrid.from_spec(cat.grid), spec.window_cells, work,
+                                  products["mask"])
     settings = shared_settings(spec)
     training = make_training_data(features["features"], products["deposits"], settings, work)
 

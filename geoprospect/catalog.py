@@ -76,6 +76,8 @@ class GridSpec(_Section):
             raise ValueError("bounds must be [xmin, ymin, xmax, ymax] with xmax > xmin and ymax > ymin")
         return value
 
+    mask: FilePath | None = Field(default=None, description="study-area polygon file: outside it every layer and map is nodata")
+
     @model_validator(mode="after")
     def _extent(self) -> "GridSpec":
         xmin, ymin, xmax, ymax = self.bounds
@@ -160,12 +162,35 @@ class PlateModelSource(_Section):
         return str(_resolve(Path(value), info))
 
 
+class SurveyGridding(_Section):
+    """How a point survey becomes evidence layers on the target grid (one layer per column).
+
+    ``nearest`` and ``idw`` (inverse distance, scipy KD-tree) are cheap; ``spline`` is verde's
+    biharmonic spline (damped), ``kriging`` PyKrige's ordinary kriging. Cells farther than
+    ``max_distance_m`` from every sample are nodata (default: 3 times the median spacing between
+    neighbouring samples); a ``<survey>_distance_m`` layer says how far the nearest sample is.
+    """
+
+    columns: list[str] = Field(min_length=1, description="columns to grid, e.g. [Cu_ppm_511, Fe_ppm_511]")
+    transform: Literal["none", "log10"] = Field(default="log10", description="log10 for concentrations; "
+                                                "non-positive values are dropped from that layer (reported)")
+    method: Literal["nearest", "idw", "spline", "kriging"] = "idw"
+    neighbours: int = Field(default=8, ge=1, description="samples per cell for idw")
+    power: float = Field(default=2.0, gt=0, description="idw distance power")
+    damping: float = Field(default=1e-3, ge=0, description="spline damping (verde.Spline), larger is smoother")
+    variogram: Literal["linear", "power", "gaussian", "spherical", "exponential"] = Field(
+        default="spherical", description="kriging variogram model (PyKrige)")
+    max_distance_m: float | None = Field(default=None, gt=0, description="cells farther from every sample are nodata")
+    distance_layer: bool = Field(default=True, description="also add the distance to the nearest sample as a layer")
+
+
 class PointSurveySource(_Section):
     """Point measurements (geochemistry samples...): shapefile, GeoPackage or CSV."""
 
     path: FilePath
     columns: list[str] | None = None
     crs: str | None = None
+    gridding: SurveyGridding | None = Field(default=None, description="grid these samples onto the target grid as evidence layers")
 
 
 class SurveySources(_Section):

@@ -18,6 +18,7 @@ in-sample probabilities of flexible models (forests) are optimistic and put the 
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Callable
 from concurrent.futures import Executor
 from dataclasses import asdict, dataclass, is_dataclass
@@ -31,6 +32,7 @@ from sklearn.metrics import (
     precision_recall_curve,
     roc_auc_score,
 )
+from sklearn.inspection import permutation_importance
 from sklearn.model_selection import StratifiedKFold
 
 from geoprospect.errors import InputError
@@ -211,6 +213,9 @@ class CVResult:
     pooled_prediction_rate : RateCurve
         All held-out deposits, each placed on the map of the model that did not see it.
     threshold_rule : str
+    importances : DataFrame, optional
+        Permutation importances measured on each fold's held-out rows (``feature``, ``importance``:
+        mean across folds of the drop in average precision, ``sd`` across folds), when asked for.
     """
 
     fold_metrics: pd.DataFrame
@@ -219,6 +224,7 @@ class CVResult:
     prediction_rate: list[RateCurve]
     pooled_prediction_rate: RateCurve
     threshold_rule: str
+    importances: pd.DataFrame | None = None
 
     def to_dict(self) -> dict:
         """JSON-ready: folds, summary (metric -> mean, sd), curves, the threshold rule."""
@@ -233,7 +239,7 @@ class CVResult:
 
 def cross_validate(make_pipeline: Callable[[], Any], table: pd.DataFrame, feature_columns: list[str], folds: np.ndarray,
                    background_sample, executor: Executor | None = None, threshold_folds: int = 3,
-                   progress: Callable[[int, int], None] | None = None) -> CVResult:
+                   progress: Callable[[int, int], None] | None = None, importance_repeats: int = 0) -> CVResult:
     """Spatial block cross-validation with every data-driven step fitted inside the fold.
 
     For each fold a fresh pipeline from ``make_pipeline()`` is fitted on the other folds' rows (so
@@ -261,6 +267,10 @@ def cross_validate(make_pipeline: Callable[[], Any], table: pd.DataFrame, featur
         Inner folds that score the training rows for the F1 threshold; 0 scores them in-sample.
     progress : callable, optional
         Called as ``progress(done, total)`` as each fold's result arrives.
+    importance_repeats : int
+        With n > 0, permutation importances (average precision, n shuffles) of each fold's model on
+        its held-out rows, never its training rows: a feature the model memorised but that does not
+        generalise across space scores near zero.
     """
     folds = np.asarray(folds)
     X = table[feature_columns].astype(float)
@@ -272,13 +282,16 @@ def cross_validate(make_pipeline: Callable[[], Any], table: pd.DataFrame, featur
     outputs = []
     n = len(tasks)  # lists, not iterators: a Dask executor refuses to map over iterators
     for output in run(_run_fold, [make_pipeline] * n, [X.iloc[tr] for tr, _ in tasks], [y[tr] for tr, _ in tasks],
-                      [X.iloc[te] for _, te in tasks], [y[te] for _, te in tasks], [map_X] * n, [threshold_folds] * n):
+                      [X.iloc[te] for _, te in tasks], [y[te] for _, te in tasks], [map_X] * n, [threshold_folds] * n,
+                      [importance_repeats] * n):
         outputs.append(output)
         if progress is not None:
             progress(len(outputs), len(tasks))
     oof = np.full(len(table), np.nan)
     rows, curves, pooled = [], [], []
-    for k, (train, test), (metrics, test_scores, map_scores) in zip(fold_ids, tasks, outputs):
+    held_out_importance = []
+    for k, (train, test), (metrics, test_scores, map_scores, importance) in zip(fold_ids, tasks, outputs):
+        held_out_importance.append(importance)
         oof[test] = test_scores
         held_out = test_scores[y[test] == 1]
         fractions = deposit_area_fractions(held_out, map_scores)
@@ -289,12 +302,22 @@ def cross_validate(make_pipeline: Callable[[], Any], table: pd.DataFrame, featur
     per_fold = pd.DataFrame(rows)
     numeric = per_fold.drop(columns="fold")
     summary = pd.DataFrame({"mean": numeric.mean(), "sd": numeric.std(ddof=1)})
+    importances = None
+    if importance_repeats:
+        by_fold = np.array(held_out_importance, dtype=float)
+        with warnings.catch_warnings():  # a fold without held-out deposits has no importance (NaN)
+            warnings.simplefilter("ignore", RuntimeWarning)
+            importances = pd.DataFrame({"feature": feature_columns, "importance": np.nanmean(by_fold, axis=0),
+                                        "sd": np.nanstd(by_fold, axis=0, ddof=1) if len(by_fold) > 1 else np.nan,
+                                        "folds": np.isfinite(by_fold).sum(axis=0)})
+        importances = importances.sort_values("importance", ascending=False, ignore_index=True)
     return CVResult(per_fold, summary, oof, curves, curve_from_area_fractions(np.concatenate(pooled)),
-                    threshold_rule(threshold_folds))
+                    threshold_rule(threshold_folds), importances)
 
 
-def _run_fold(make_pipeline, X_train, y_train, X_test, y_test, map_X, threshold_folds):
-    """Fit one fold; returns (metrics with the threshold, held-out scores, map-sample scores)."""
+def _run_fold(make_pipeline, X_train, y_train, X_test, y_test, map_X, threshold_folds, importance_repeats=0):
+    """Fit one fold; returns (metrics with the threshold, held-out scores, map-sample scores, held-out
+    permutation importances or NaN)."""
     if y_train.min() == y_train.max():
         raise InputError("folds", "a training split holds a single class", "use more background cells or fewer folds")
     if threshold_folds and y_train.sum() < threshold_folds:
@@ -312,7 +335,12 @@ def _run_fold(make_pipeline, X_train, y_train, X_test, y_test, map_X, threshold_
     threshold = max_f1_threshold(y_train, inner)
     test_scores = positive_probability(model, X_test)
     map_scores = positive_probability(model, map_X)
-    return {"threshold": threshold, **fold_metrics(y_test, test_scores, threshold, map_scores)}, test_scores, map_scores
+    importance = np.full(X_test.shape[1], np.nan)
+    if importance_repeats and 0 < y_test.sum() < y_test.size:
+        importance = permutation_importance(model, X_test, y_test, scoring="average_precision", n_repeats=importance_repeats,
+                                            random_state=0).importances_mean
+    return ({"threshold": threshold, **fold_metrics(y_test, test_scores, threshold, map_scores)}, test_scores, map_scores,
+            importance)
 
 
 def _map_frame(sample, feature_columns: list[str]) -> pd.DataFrame:

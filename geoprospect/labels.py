@@ -23,6 +23,7 @@ import pandas as pd
 import xarray as xr
 from scipy.spatial.distance import pdist
 
+from geoprospect.crs import crs_name, same_crs
 from geoprospect.errors import InputError
 
 SAMPLE_COLUMNS = ("x", "y", "row", "col", "label")
@@ -127,8 +128,8 @@ def deposit_cells(features: xr.DataArray, deposits) -> DepositCells:
     """
     grid = GridGeometry.of(features)
     crs = features.rio.crs if hasattr(features, "rio") else None
-    if crs is not None and deposits.crs is not None and not deposits.crs.equals(crs.to_wkt()):
-        raise InputError("deposits", f"are in {deposits.crs.to_string()}, the features in {crs.to_string()}",
+    if crs is not None and deposits.crs is not None and not same_crs(deposits.crs, crs):
+        raise InputError("deposits", f"are in {crs_name(deposits.crs)}, the features in {crs_name(crs)}",
                          "reproject the deposits to the grid CRS (the ingest flow does)")
     if len(deposits) and not (deposits.geom_type == "Point").all():
         raise InputError("deposits", "hold geometries other than points", "give one point per deposit")

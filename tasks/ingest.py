@@ -19,6 +19,7 @@ from geoprospect.catalog import (
     Catalog,
     DepositSource,
     PlateModelSource,
+    PointSurveySource,
     RasterSource,
     SceneSource,
     SurveySources,
@@ -106,6 +107,26 @@ def ingest_deposits(ref: FileRef, source: DepositSource, grid: TargetGrid, work:
     summary = core.ingest_deposits(source, grid, points, skipped)
     return {"section": "Deposits", "files": _refs({"vectors/deposits.gpkg": points, "vectors/deposits_skipped.csv": skipped}), "rows": [summary],
             "points": FileRef.of(points)}
+
+
+@task(**INGEST)
+def ingest_mask(ref: FileRef, grid: TargetGrid, work: str) -> dict:
+    ref.verify()
+    mask = work_file(work, "layers", "study_area", ".tif", ref, grid, modules=_CORE)
+    summary = core.ingest_mask(Path(ref.path), grid, mask)
+    return {"section": "Study area", "mask": FileRef.of(mask), "rows": [summary],
+            "files": _refs({"layers/study_area.tif": mask, "quicklooks/study_area.png": mask.with_suffix(".png")})}
+
+
+@task(**INGEST)
+def grid_point_survey(ref: FileRef, source: PointSurveySource, name: str, grid: TargetGrid, work: str, mask: FileRef | None = None) -> dict:
+    """A point survey gridded as evidence layers: a cube layer with its own quicklooks (sample points drawn)."""
+    ref.verify()
+    layer = work_file(work, "layers", f"{name}_gridded", ".tif", ref, source, grid, mask, modules=_CORE + ("geoprospect.features.gridding",))
+    stats, rows, quicklooks = core.grid_point_survey(source, name, grid, layer, Path(mask.path) if mask else None)
+    files = {f"layers/{name}_gridded.tif": layer} | {f"quicklooks/{p.name}": p for p in quicklooks}
+    return {"section": "Gridded surveys", "layer": FileRef.of(layer), "bands": list(stats), "kind": "continuous", "stats": stats,
+            "rows": rows, "files": _refs(files), "quicklooks_done": True}
 
 
 @task(**INGEST)

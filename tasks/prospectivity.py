@@ -35,11 +35,11 @@ def _refs(folder: Path) -> dict[str, FileRef]:
 
 @task(**CACHED)
 def engineer_features(cube: FileRef, lines: dict[str, tuple[FileRef, str]], scenes: dict[str, str], grid: TargetGrid,
-                      window_cells: int, work: str) -> dict:
-    destination = work_file(work, "features", "features", ".zarr", cube, lines, scenes, grid, window_cells, modules=_CORE)
+                      window_cells: int, work: str, mask: FileRef | None = None) -> dict:
+    destination = work_file(work, "features", "features", ".zarr", cube, lines, scenes, grid, window_cells, mask, modules=_CORE)
     with cluster_compute():
         summary = core.engineer_features(Path(cube.path), {k: (Path(r.path), g) for k, (r, g) in lines.items()}, scenes, grid,
-                                         window_cells, destination)
+                                         window_cells, destination, Path(mask.path) if mask else None)
     return {"features": FileRef.of(destination), **summary}
 
 

@@ -126,6 +126,28 @@ def test_catalog_nodata_overrides_a_file_without_one(tmp_path, write_tif):
     assert np.isnan(rasterio.open(tmp_path / "out.tif").read(1)[1, 1])
 
 
+@pytest.mark.parametrize("dtype", ["uint16", "float32"])
+def test_cells_outside_a_footprint_are_nodata_whatever_the_file_declares(tmp_path, write_tif, dtype):
+    """A raster with no declared nodata covering a quarter of the grid: valid fraction 0.25, not 1.0 of zeros."""
+    grid = TargetGrid(UTM, 500_000.0, 3_600_000.0, 30.0, 40, 40)
+    quarter = Affine(30.0, 0.0, 500_000.0, 0.0, -30.0, 3_600_000.0)  # the grid's north-west quarter
+    path = write_tif(tmp_path / "q.tif", np.full((20, 20), 7, dtype=dtype), UTM, quarter)
+    stats = align_raster([(path, BandSpec(1, "q"))], grid, tmp_path / "out.tif")
+    assert stats["q"]["valid_fraction"] == pytest.approx(0.25) and stats["q"]["min"] == 7.0
+    out = rasterio.open(tmp_path / "out.tif").read(1)
+    assert np.isnan(out[20:, :]).all() and np.isnan(out[:, 20:]).all() and (out[:20, :20] == 7).all()
+
+
+def test_catalog_nodata_zero_and_the_footprint_together(tmp_path, write_tif):
+    """The Lapland AEM grid: uint32, 0 around the survey, no nodata declared; the catalog says 0."""
+    grid = TargetGrid(UTM, 500_000.0, 3_600_000.0, 30.0, 40, 40)
+    values = np.full((40, 20), 9, dtype="uint32")
+    values[:10] = 0
+    path = write_tif(tmp_path / "aem.tif", values, UTM, grid.transform)
+    stats = align_raster([(path, BandSpec(1, "aem", nodata=0))], grid, tmp_path / "out.tif")
+    assert stats["aem"]["valid_fraction"] == pytest.approx(30 * 20 / 1600) and stats["aem"]["min"] == 9.0
+
+
 def test_bands_of_several_files_and_resolutions_in_one_output(tmp_path, write_tif):
     grid = TargetGrid(UTM, 500_000.0, 3_600_120.0, 30.0, 4, 4)
     fine = write_tif(tmp_path / "fine.tif", np.full((12, 12), 3.0, dtype="float32"), UTM, Affine(10, 0, 500_000, 0, -10, 3_600_120))

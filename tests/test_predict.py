@@ -23,6 +23,7 @@ from geoprospect.render.prospectivity import (
     class_breaks,
     classify,
     plot_prospectivity,
+    plot_prospectivity_panels,
 )
 
 CRS = "EPSG:32611"
@@ -169,18 +170,39 @@ def test_class_breaks_reject_an_empty_map_and_bad_shares():
         class_breaks(np.arange(10.0), area_shares=(0.5, 0.6))
 
 
-def test_plot_prospectivity_has_colour_bar_breaks_legend_and_deposits():
+def test_plot_prospectivity_draws_area_classes_with_a_true_legend_and_deposits():
     rng = np.random.default_rng(9)
-    values = rng.uniform(size=(60, 80))
+    values = rng.lognormal(-4, 1.5, size=(60, 80))  # skewed like real probabilities
     values[:5] = np.nan
     breaks = class_breaks(values)
     fig = plot_prospectivity(values, (500_000, 4_000_000, 502_400, 4_001_800), breaks,
                              (np.array([500_500.0, 501_200.0]), np.array([4_000_400.0, 4_001_000.0])), "RF prospectivity")
     assert isinstance(fig, Figure)
     ax = fig.axes[0]
-    assert ax.images[0].colorbar is not None
-    colorbar_ax = ax.images[0].colorbar.ax
-    assert len(colorbar_ax.lines) == 2 * len(breaks)  # each break drawn across the colour bar
+    drawn = ax.images[0].get_array()
+    shares = np.bincount(drawn.compressed().astype(int), minlength=5) / drawn.count()
+    np.testing.assert_allclose(shares, [0.40, 0.25, 0.20, 0.10, 0.05], atol=0.01)  # classes, not a stretch
     labels = [t.get_text() for t in fig.legends[0].get_texts()]
-    assert labels[0].startswith("very high: 5% of area") and "known deposits (2)" in labels[-1]
+    assert labels[0].startswith("very high: 5.0% of area") and any("known deposits (2)" in t for t in labels)
     assert ax.get_title() == "RF prospectivity" and "easting" in ax.get_xlabel()
+
+
+def test_the_legend_claims_only_the_classes_drawn_when_cells_tie():
+    """Most cells tied at one value: the top classes collapse; the legend says what is drawn, not 40 %."""
+    values = np.zeros((50, 50))
+    values[:5] = np.linspace(0.1, 1, 250).reshape(5, 50)  # 10 % of the cells above the tie
+    breaks = class_breaks(values)
+    fig = plot_prospectivity(values, (0, 0, 5000, 5000), breaks, None, "PU score", value_label="score")
+    labels = [t.get_text() for t in fig.legends[0].get_texts()]
+    classes = [t for t in labels if "of area" in t]
+    shares = [float(t.split(": ")[1].split("%")[0]) for t in classes]
+    assert sum(shares) == pytest.approx(100, abs=0.2) and len(classes) < 5
+    assert any(t.startswith("very low: 90.0% of area") for t in classes) and "score" in fig.legends[0].get_title().get_text()
+
+
+def test_every_model_side_by_side():
+    rng = np.random.default_rng(1)
+    maps = [(v, class_breaks(v), name) for v, name in ((rng.random((20, 30)), "rf-none"), (rng.random((20, 30)), "svm-none"),
+                                                       (rng.random((20, 30)), "pu_rf-none (score)"))]
+    fig = plot_prospectivity_panels(maps, (0, 0, 3000, 2000), (np.array([100.0]), np.array([100.0])), "All models")
+    assert [ax.get_title() for ax in fig.axes[:3]] == ["rf-none", "svm-none", "pu_rf-none (score)"]

@@ -15,10 +15,10 @@ import logging
 import geopandas as gpd
 import numpy as np
 import xarray as xr
-from pyproj import CRS
 from rasterio.features import rasterize
 from scipy.ndimage import distance_transform_edt
 
+from geoprospect.crs import same_crs
 from geoprospect.errors import InputError
 from geoprospect.grid import TargetGrid
 
@@ -76,7 +76,7 @@ def distance_to_lines(lines: gpd.GeoDataFrame, grid: TargetGrid, name: str = "li
     """
     if lines.crs is None:
         raise InputError(name, "the vector layer has no CRS", "define its CRS before computing distances")
-    if CRS.from_user_input(lines.crs) != CRS.from_user_input(grid.crs):
+    if not same_crs(lines.crs, grid.crs):
         log.info("reprojecting %s from %s to the grid CRS %s", name, lines.crs, grid.crs)
         lines = lines.to_crs(grid.crs)
     shapes = [geom for geom in lines.geometry if geom is not None and not geom.is_empty]

@@ -2,12 +2,15 @@
 
 Alignment streams through a GDAL warped VRT one output block at a time, so memory stays bounded
 whatever the size of the source or of the grid, and nodata is honoured by the resampler (a 10 m
-band averaged onto 30 m ignores its nodata pixels instead of mixing them in).
+band averaged onto 30 m ignores its nodata pixels instead of mixing them in). Cells outside a
+source's footprint are nodata whatever the file declares; the catalog's ``nodata:`` marks fill
+values a file does not declare (0 around an airborne survey).
 """
 
 from __future__ import annotations
 
 import errno
+import logging
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +25,25 @@ from rasterio.windows import Window
 from geoprospect.errors import InputError
 from geoprospect.grid import TargetGrid, native_resolution_m, resampling_for
 from geoprospect.io.files import atomic_path
+
+class _OncePerMessage(logging.Filter):
+    """Let each distinct GDAL message through once per process: GDAL repeats a file's warning (e.g.
+    "the definition of projected CRS EPSG:3067 got from GeoTIFF keys is not the same as the one from
+    the EPSG registry") each time the file is opened, three times or more per file and run."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.seen: set[str] = set()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if message in self.seen:
+            return False
+        self.seen.add(message)
+        return True
+
+
+logging.getLogger("rasterio._env").addFilter(_OncePerMessage())
 
 GTIFF_PROFILE = dict(driver="GTiff", dtype="float32", nodata=np.nan, tiled=True, blockxsize=256, blockysize=256,
                      compress="deflate", predictor=3, BIGTIFF="IF_SAFER")
@@ -139,6 +161,9 @@ def align_raster(
                 vrts[path] = stack.enter_context(WarpedVRT(
                     src, crs=grid.crs, transform=grid.transform, width=grid.width, height=grid.height,
                     resampling=resampling_for(kind, info.resolution_m, grid.resolution_m), src_nodata=info.nodata,
+                    # warp to float with a NaN destination nodata: cells outside the source's footprint
+                    # stay nodata even when the file declares none (otherwise GDAL fills them with 0)
+                    nodata=np.nan, dtype="float32", init_dest_nodata=True,
                 ))
             current = None  # from here on a failure with no input named is the output's (a full disk)
             with rasterio.open(tmp, "w", **profile) as dst:

@@ -43,6 +43,7 @@ import pandas as pd
 import pyogrio
 from pyogrio.errors import DataLayerError, DataSourceError
 
+from geoprospect.crs import same_crs
 from geoprospect.errors import InputError
 from geoprospect.io.files import atomic_path
 from geoprospect.io.tables import read_csv
@@ -488,7 +489,7 @@ def read_point_survey(path: str | Path, columns: list[str] | None = None, crs: s
             if crs is None:
                 raise InputError(path, "the file has no CRS", "add one (a .prj beside a shapefile) or pass crs=")
             gdf = gdf.set_crs(crs)
-        elif crs is not None and not gdf.crs.equals(crs):
+        elif crs is not None and not same_crs(gdf.crs, crs):
             raise InputError(path, f"the file's CRS {gdf.crs.to_string()} differs from crs={crs!r}",
                              "drop the crs argument or reproject the file")
     missing = gdf.geometry.isna() | gdf.geometry.is_empty

@@ -13,6 +13,7 @@ from pyogrio.errors import DataLayerError, DataSourceError
 from shapely.geometry import box
 
 from geoprospect.catalog import DepositSource
+from geoprospect.crs import same_crs
 from geoprospect.errors import InputError
 from geoprospect.grid import TargetGrid
 from geoprospect.io.files import atomic_path
@@ -98,7 +99,7 @@ def _read_point_csv(path: Path, source: DepositSource) -> tuple[gpd.GeoDataFrame
     y = pd.to_numeric(table[source.y_column], errors="coerce")
     crs = source.crs or "EPSG:4326"
     bad = x.isna() | y.isna() | ~np.isfinite(x) | ~np.isfinite(y)
-    if crs == "EPSG:4326":
+    if same_crs(crs, "EPSG:4326"):
         bad |= (x.abs() > 180) | (y.abs() > 90)
     skipped = pd.DataFrame({"row": np.flatnonzero(bad), "reason": "missing, unparseable or out-of-range coordinates"})
     gdf = gpd.GeoDataFrame(table[~bad], geometry=gpd.points_from_xy(x[~bad], y[~bad]), crs=crs)
@@ -110,9 +111,11 @@ def to_grid_crs(gdf: gpd.GeoDataFrame, grid: TargetGrid, source: str | Path, cli
 
     With ``clip`` the features are cut to the grid's extent.
     """
-    if gdf.crs != grid.crs:
+    if same_crs(gdf.crs, grid.crs):  # the same CRS spelled differently: relabel, move no point
+        out = gdf.set_crs(grid.crs, allow_override=True)
+    else:
         log.info("%s: reprojected from %s to the grid's %s", source, gdf.crs.to_string(), grid.crs)
-    out = gdf.to_crs(grid.crs)
+        out = gdf.to_crs(grid.crs)
     extent = box(*grid.bounds)
     inside = out.intersects(extent)
     if not inside.any():

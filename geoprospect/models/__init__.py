@@ -9,6 +9,8 @@ the imbalance options. Adding a model is one file (an estimator) plus one line i
 
 from __future__ import annotations
 
+import logging
+import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -21,6 +23,27 @@ from geoprospect.models.gan import CappedSMOTE, SMOTifiedGAN
 from geoprospect.models.gp import SubsampledGaussianProcessClassifier
 from geoprospect.models.pu import PUBaggingClassifier
 from geoprospect.models.svm import CalibratedSVC
+
+# scikit-learn warns once per fitted tree when its joblib helpers run under another thread pool
+# (Prefect's, Dask's): thousands of identical lines about configuration propagation, none a problem.
+# A filter alone does not hold: scikit-learn's workers call warnings.resetwarnings() inside
+# catch_warnings, which is not thread-safe, so concurrent tasks see an empty filter list. The display
+# hook is not reset that way.
+_DELAYED = "sklearn.utils.parallel.delayed` should be used with"
+warnings.filterwarnings("ignore", message=r".*sklearn\.utils\.parallel\.delayed.*should be used with.*")
+
+
+def _quiet(show):
+    def showwarning(message, category, filename, lineno, file=None, line=None):
+        if _DELAYED not in str(message):
+            show(message, category, filename, lineno, file, line)
+    showwarning.quiet = True
+    return showwarning
+
+
+if not getattr(warnings.showwarning, "quiet", False):
+    warnings.showwarning = _quiet(warnings.showwarning)
+logging.getLogger("py.warnings").addFilter(lambda record: _DELAYED not in record.getMessage())
 
 SOURCE = "prospectivity.models"
 IMBALANCE_SOURCE = "prospectivity.imbalance"
@@ -139,3 +162,9 @@ def make_sampler(name: str, params: Mapping[str, Any] | None = None, random_stat
 
 
 __all__ = ["BASE_MODELS", "MODELS", "SAMPLERS", "Factory", "PUFactory", "make_model", "make_sampler"]
+
+
+def is_positive_unlabelled(name: str) -> bool:
+    """Whether registry model ``name`` learns from positives and unlabelled cells (``pu_*``): its output
+    ranks cells and is a score, not the probability of a deposit."""
+    return isinstance(MODELS.get(name), PUFactory)

@@ -16,6 +16,7 @@ from geoprospect.catalog import (
     Catalog,
     DepositSource,
     PlateModelSource,
+    PointSurveySource,
     RasterSource,
     SceneSource,
     SurveySources,
@@ -23,12 +24,13 @@ from geoprospect.catalog import (
     WaveformSources,
 )
 from geoprospect.errors import InputError
+from geoprospect.features.gridding import grid_survey
 from geoprospect.grid import TargetGrid, rasterize_classes
 from geoprospect.io.deposits import read_deposit_table
 from geoprospect.io.figures import save_png
 from geoprospect.io.files import FileRef, atomic_path, publish
 from geoprospect.io.plates import read_features, read_rotation_model
-from geoprospect.io.rasters import BandSpec, align_raster, describe_raster, read_preview, write_geotiff
+from geoprospect.io.rasters import BandSpec, align_raster, describe_raster, read_band, read_preview, write_geotiff
 from geoprospect.io.scenes import align_scene
 from geoprospect.io.surveys import read_point_survey, read_sp_profile, read_tem, read_ves
 from geoprospect.io.tables import write_csv
@@ -82,6 +84,49 @@ def ingest_vector(source: VectorSource, grid: TargetGrid, destination: Path, cla
         raster[raster == 0] = np.nan
         write_geotiff(raster, classes_destination, grid.crs, grid.transform, [name], ["class"])
     return {"features": int(len(gdf)), "classes": classes}
+
+
+def ingest_mask(path: Path, grid: TargetGrid, destination: Path) -> dict:
+    """Rasterize the study-area polygon (``grid.mask``): 1 inside, NaN outside; a quicklook beside it.
+
+    Raises :class:`InputError` for a file without polygons or CRS, or one that misses the grid.
+    """
+    gdf = read_vector(path, "polygon")
+    gdf = to_grid_crs(gdf, grid, path)
+    inside = rasterize_classes(gdf.geometry, np.ones(len(gdf), dtype=int), grid) > 0
+    if not inside.any():
+        raise InputError(path, "the study-area polygon holds no cell centre of the grid",
+                         "check the mask's CRS and the grid's bounds and resolution")
+    write_geotiff(np.where(inside, 1.0, np.nan).astype("float32"), destination, grid.crs, grid.transform, ["study_area"], ["mask"])
+    save_png(plot_features(gdf, grid.bounds, "study area", grid.crs), destination.with_suffix(".png"))
+    return {"inside_fraction": float(inside.mean()), "polygons": int(len(gdf))}
+
+
+def read_mask(path: Path | None) -> np.ndarray | None:
+    """The study-area mask written by :func:`ingest_mask` as a bool array (None: no mask)."""
+    return None if path is None else np.isfinite(read_band(path))
+
+
+def grid_point_survey(source: PointSurveySource, name: str, grid: TargetGrid, destination: Path,
+                      mask_path: Path | None = None) -> tuple[dict, list[dict], list[Path]]:
+    """Grid a point survey's columns onto the grid (one band each, plus the distance to the nearest
+    sample) and draw each band with the sample points. Returns (per-band stats, rows, quicklooks)."""
+    spec = source.gridding
+    columns = list(dict.fromkeys([*(source.columns or []), *spec.columns]))
+    points = to_grid_crs(read_point_survey(source.path, columns, source.crs), grid, source.path)
+    x, y = points.geometry.x.to_numpy(), points.geometry.y.to_numpy()
+    layers, rows = grid_survey(x, y, points, grid, spec, name, read_mask(mask_path))
+    names = list(layers)
+    units = ["m" if n == f"{name}_distance_m" else ("log10(value)" if spec.transform == "log10" else "") for n in names]
+    write_geotiff(np.stack([layers[n] for n in names]), destination, grid.crs, grid.transform, names, units)
+    stats = {n: {"valid_fraction": float(np.isfinite(a).mean()), "min": float(np.nanmin(a)), "max": float(np.nanmax(a)),
+                 "mean": float(np.nanmean(a))} for n, a in layers.items()}
+    bounds = grid.bounds
+    quicklooks = []
+    for n, unit in zip(names, units):
+        fig = plot_layer(layers[n], bounds, n.replace("_", " "), unit, points=(x, y), crs_label=grid.crs, points_label=f"{name} samples")
+        quicklooks.append(save_png(fig, destination.with_suffix("") / f"{n}.png"))  # beside the layer, per content digest
+    return stats, rows, quicklooks
 
 
 def ingest_deposits(source: DepositSource, grid: TargetGrid, destination: Path, skipped_destination: Path) -> dict:

@@ -18,9 +18,10 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from sklearn.inspection import permutation_importance
+import xarray as xr
 
 from geoprospect.catalog import ModelSpec, ProspectivitySpec
+from geoprospect.crs import crs_name
 from geoprospect.errors import InputError
 from geoprospect.evaluate import cross_validate, json_ready, positive_probability, success_rate_curve, truth_scores
 from geoprospect.features import FeatureOptions, build_features
@@ -31,29 +32,35 @@ from geoprospect.io.files import FileRef, atomic_path, publish
 from geoprospect.io.maps import write_cog
 from geoprospect.io.models import load_model, save_model
 from geoprospect.io.rasters import read_band, read_preview
-from geoprospect.io.tables import read_csv, write_csv, write_json
+from geoprospect.io.tables import read_csv, read_json, write_csv, write_json
 from geoprospect.io.vectors import read_vector
 from geoprospect.labels import (assign_folds, block_size_from_data, sample_cells, spatial_blocks, training_table,
                                 valid_mask)
+from geoprospect.models import is_positive_unlabelled
 from geoprospect.models.pipeline import build_pipeline
 from geoprospect.predict import predict_map
 from geoprospect.provenance import code_digest
 from geoprospect.render.curves import plot_rate_curves, plot_roc_pr, plot_variogram
-from geoprospect.render.prospectivity import class_breaks, plot_prospectivity
+from geoprospect.render.prospectivity import class_breaks, plot_prospectivity, plot_prospectivity_panels
 from geoprospect.render.report import Section, report_html
 
 META_COLUMNS = ("x", "y", "row", "col", "label", "block", "fold")
 
 
 def engineer_features(cube_path: Path, lines: dict[str, tuple[Path, str]], scenes: dict[str, str], grid: TargetGrid,
-                      window_cells: int, destination: Path) -> dict:
+                      window_cells: int, destination: Path, mask_path: Path | None = None) -> dict:
     """Build the evidence features from the ingested cube and line/polygon layers; save them as a cube.
 
-    ``lines`` maps a layer name to (GeoPackage path, geometry type) for the distance features.
+    ``lines`` maps a layer name to (GeoPackage path, geometry type) for the distance features. With a
+    study-area mask (``grid.mask``) every feature is nodata outside it, so no background sample is
+    drawn there, no map cell is scored there and area fractions count the study area only.
     """
     cube = open_cube(cube_path)
     layers = {name: read_vector(path, geometry) for name, (path, geometry) in lines.items()}
     features = build_features(cube, grid, layers, scenes, FeatureOptions(window_cells=window_cells))
+    if mask_path is not None:
+        inside = xr.DataArray(np.isfinite(read_band(mask_path)), dims=("y", "x"), coords={"y": features.y, "x": features.x})
+        features = features.where(inside).rio.write_crs(features.rio.crs).rio.write_transform(grid.transform)
     save_cube(features, destination)
     return {"n_features": int(features.sizes["band"]), "names": [str(b) for b in features.band.values]}
 
@@ -71,6 +78,10 @@ def make_training_data(features_path: Path, deposits_path: Path, spec: Prospecti
     deposits = read_vector(deposits_path, "point")
     table = training_table(features, deposits, spec.background_samples, spec.buffer_m, rng, valid=valid)
     summary = {k: v for k, v in table.attrs.items() if k != "origin_xy"}
+    # cells each feature covers, and cells with every feature (the only ones modelled, sampled and mapped)
+    covered = np.isfinite(features).mean(("y", "x")).compute()
+    summary["feature_valid_fraction"] = {str(b): round(float(v), 4) for b, v in zip(features.band.values, covered.values)}
+    summary["modelled_fraction"] = float(valid.mean())
     if spec.block_size_m is None:
         sizing = block_size_from_data(features, table, spec.n_folds, rng, valid=valid)
         block_size = sizing.block_size_m
@@ -105,28 +116,32 @@ def cross_validate_model(table_path: Path, sample_path: Path, label: str, model:
 
     The F1 threshold is chosen on each fold's training rows (in-sample), never on its test rows. The folds
     run on ``executor`` when given (a Dask cluster's), and report to ``progress(done, total)``.
+    Feature importances are permutation importances (average precision, 3 shuffles) of each fold's model
+    on its held-out rows, averaged over folds (``feature_importance.csv``): every model on one scale, and
+    measured where the model did not train.
     """
     table, sample = read_csv(table_path), read_csv(sample_path)
     columns = _feature_columns(table)
     result = cross_validate(_pipeline_factory(model, imbalance, spec), table, columns, table["fold"].to_numpy(), sample[columns],
-                            executor=executor, threshold_folds=0, progress=progress)
+                            executor=executor, threshold_folds=0, progress=progress, importance_repeats=3)
+    name = f"{label} (imbalance: {imbalance})"
     curves = {f"fold {i + 1}": curve for i, curve in enumerate(result.prediction_rate)}
     curves["all held-out deposits"] = result.pooled_prediction_rate
-    save_png(plot_rate_curves(curves, title=f"{label}: prediction-rate curves (held-out deposits)"), destination / "prediction_rate.png")
-    save_png(plot_roc_pr(table["label"].to_numpy(), {label: result.oof_probability}, title=f"{label}: out-of-fold ROC and PR"),
+    save_png(plot_rate_curves(curves, title=f"{name}: prediction-rate curves (held-out deposits)"), destination / "prediction_rate.png")
+    save_png(plot_roc_pr(table["label"].to_numpy(), {label: result.oof_probability}, title=f"{name}: out-of-fold ROC and PR"),
              destination / "roc_pr.png")
+    write_csv(result.importances, destination / "feature_importance.csv")
     metrics = json_ready(result.to_dict())
     write_json(metrics, destination / "cv_metrics.json")
-    return {"summary": json_ready(result.summary.to_dict(orient="index"))}
+    return {"summary": json_ready(result.summary.to_dict(orient="index")), "n_folds": int(len(result.fold_metrics))}
 
 
 def fit_final_model(table_path: Path, label: str, model: ModelSpec, imbalance: str, spec: ProspectivitySpec,
                     destination: Path) -> dict:
-    """Fit on every training row and save the model safely (skops + manifest); permutation importances.
+    """Fit on every training row and save the model safely (skops + manifest).
 
-    Importances are permutation importances (average precision, 3 repeats, on every training deposit
-    and 1,000 background rows) for every model, so that models with and without their own importances
-    compare on one scale.
+    Importances are not measured here, on the rows the model trained on, but on the held-out folds
+    (:func:`cross_validate_model`).
     """
     table = read_csv(table_path)
     columns = _feature_columns(table)
@@ -134,13 +149,6 @@ def fit_final_model(table_path: Path, label: str, model: ModelSpec, imbalance: s
     pipeline = _pipeline_factory(model, imbalance, spec)().fit(X, y)
     save_model(pipeline, destination / "model.skops", {"label": label, "model": model.model, "params": model.params,
                                                        "imbalance": imbalance, "features": columns})
-    # every positive and a seeded subsample of the background keep the cost bounded for SVM and GP
-    rng = np.random.default_rng(spec.seed)
-    rows = np.concatenate([np.flatnonzero(y == 1), rng.permutation(np.flatnonzero(y == 0))[:1000]])
-    importance = permutation_importance(pipeline, X.iloc[rows], y[rows], scoring="average_precision", n_repeats=3,
-                                        random_state=spec.seed)
-    importances = pd.DataFrame({"feature": columns, "importance": importance.importances_mean, "sd": importance.importances_std})
-    write_csv(importances.sort_values("importance", ascending=False), destination / "feature_importance.csv")
     return {"model": str(destination / "model.skops")}
 
 
@@ -151,22 +159,27 @@ def map_and_score(model_path: Path, features_path: Path, table_path: Path, sampl
     Scores: the success-rate curve (training deposits against the map's cells), and on the demo the
     Spearman correlation and soft ROC-AUC of the map against the true probability.
     """
-    model, _ = load_model(model_path)
+    model, metadata = load_model(model_path)
+    # a positive-unlabelled model ranks cells (deposits against unlabelled ground), it does not give
+    # the probability of a deposit: its output is labelled a score everywhere it is shown
+    value_label = "score" if is_positive_unlabelled(metadata.get("model", "")) else "probability"
     features = open_cube(features_path)
     probability = predict_map(model, features)
-    cog = write_cog(probability, destination / "probability.tif", description=f"{label} prospectivity", units="probability")
+    cog = write_cog(probability, destination / "probability.tif", description=f"{label} prospectivity", units=value_label)
     values, bounds, _, _ = read_preview(cog)
     table, sample = read_csv(table_path), read_csv(sample_path)
     columns = _feature_columns(table)
     map_scores = positive_probability(model, sample[columns])
     breaks = class_breaks(map_scores)
     deposits = read_vector(deposits_path, "point")
+    title = f"{label}: prospectivity score (PU: a ranking, not a probability)" if value_label == "score" else \
+        f"{label}: probability of a deposit"
     figure = plot_prospectivity(values[0], bounds, breaks, (deposits.geometry.x.to_numpy(), deposits.geometry.y.to_numpy()),
-                                f"{label}: probability of a deposit")
+                                title, crs_label=crs_name(features.rio.crs) if features.rio.crs else "", value_label=value_label)
     save_png(figure, destination / "map.png")
     success = success_rate_curve(positive_probability(model, table.loc[table["label"] == 1, columns]), map_scores)
     save_png(plot_rate_curves({"training deposits": success}, title=f"{label}: success-rate curve"), destination / "success_rate.png")
-    scores = {"success_rate_auc": success.auc, "success_captured_top10": success.captured_top10,
+    scores = {"output": value_label, "success_rate_auc": success.auc, "success_captured_top10": success.captured_top10,
               "success_captured_top20": success.captured_top20, "class_breaks": list(map(float, breaks))}
     if truth_path is not None:
         truth = read_band(truth_path)
@@ -179,7 +192,8 @@ def map_and_score(model_path: Path, features_path: Path, table_path: Path, sampl
 
 
 def comparison_table(results: list[dict]) -> pd.DataFrame:
-    """One row per model and imbalance option: CV mean and SD of the headline metrics, map scores."""
+    """One row per model and imbalance option: CV mean and SD of the headline metrics, the lower
+    confidence bound that :func:`choose_model` ranks by, map scores."""
     rows = []
     for result in results:
         row = {"model": result["label"], "imbalance": result["imbalance"]}
@@ -187,21 +201,47 @@ def comparison_table(results: list[dict]) -> pd.DataFrame:
         for metric in ("roc_auc", "pr_auc", "f1", "pu_criterion", "prediction_rate_auc", "captured_top10", "captured_top20"):
             row[f"{metric}_mean"] = summary.get(metric, {}).get("mean")
             row[f"{metric}_sd"] = summary.get(metric, {}).get("sd")
+        folds = result["cv"].get("n_folds") or 1
+        mean, sd = row["prediction_rate_auc_mean"], row["prediction_rate_auc_sd"]
+        row["n_folds"] = folds
+        row["prediction_rate_auc_lcb"] = (None if mean is None else
+                                          float(mean) - (float(sd) if sd is not None and np.isfinite(sd) else 0.0) / np.sqrt(folds))
         row.update({k: v for k, v in result["map"].items() if k != "class_breaks"})
         rows.append(row)
     return pd.DataFrame(rows)
 
 
+def choose_model(table: pd.DataFrame, requested: str | None) -> tuple[str, str]:
+    """The model to keep, and why.
 
-def choose_model(table: pd.DataFrame, requested: str | None) -> str:
-    """The model to keep: the catalog's ``save_model`` label, else the best mean PR-AUC."""
+    The catalog's ``save_model`` label when given. Otherwise the highest lower confidence bound of the
+    held-out prediction-rate AUC, mean - SD / sqrt(folds): with a handful of deposits per spatial
+    fold the fold-to-fold spread is often as large as the differences between models, and a model
+    that is good on average but erratic across space should not win over a steadily good one.
+    The prediction-rate AUC (area under the share of held-out deposits against the share of the area,
+    ranked by the model) suits every model alike, PU scores included; PR-AUC depends on the share of
+    positives among the background sample and is not comparable between imbalance options.
+    """
     keys = table["model"] + "-" + table["imbalance"]
     if requested is not None:
         matches = keys[(table["model"] == requested) | (keys == requested)]
         if matches.empty:
             raise InputError("prospectivity.save_model", f"no model called {requested!r}", f"use one of {', '.join(keys)}")
-        return str(matches.iloc[0])
-    return str(keys.iloc[int(table["pr_auc_mean"].astype(float).fillna(-1).to_numpy().argmax())])
+        return str(matches.iloc[0]), "named in the catalog (prospectivity.save_model)"
+    bound = pd.to_numeric(table["prediction_rate_auc_lcb"], errors="coerce").fillna(-np.inf).to_numpy()
+    order = np.argsort(-bound, kind="stable")
+    best = int(order[0])
+    row = table.iloc[best]
+    reason = (f"highest lower confidence bound of the held-out prediction-rate AUC: mean {row['prediction_rate_auc_mean']:.3f} "
+              f"- SD {row['prediction_rate_auc_sd']:.3f} / sqrt({int(row['n_folds'])} folds) = {bound[best]:.3f}")
+    if len(order) > 1:
+        runner = int(order[1])
+        reason += f"; next {keys.iloc[runner]} at {bound[runner]:.3f}"
+    by_mean = int(pd.to_numeric(table["prediction_rate_auc_mean"], errors="coerce").fillna(-np.inf).to_numpy().argmax())
+    if by_mean != best:
+        reason += (f"; {keys.iloc[by_mean]} has the higher mean ({table['prediction_rate_auc_mean'].iloc[by_mean]:.3f}) but a wider "
+                   f"spread across folds (SD {table['prediction_rate_auc_sd'].iloc[by_mean]:.3f})")
+    return str(keys.iloc[best]), reason
 
 
 def publish_prospectivity(training: dict, results: list[dict], requested: str | None, study_area: str, folder: Path) -> Path:
@@ -219,11 +259,13 @@ def publish_prospectivity(training: dict, results: list[dict], requested: str | 
                 publish(ref.path, folder / "models" / key / name)
     table = comparison_table([{"label": r["label"], "imbalance": r["imbalance"], "cv": r["cv"], "map": r["map"]["scores"]}
                               for r in results])
-    chosen = choose_model(table, requested)
+    chosen, because = choose_model(table, requested)
     write_csv(table, folder / "comparison.csv")
     write_json(json_ready({"study_area": study_area, "training": training["summary"], "chosen_model": chosen,
-                           "chosen_model_file": f"models/{chosen}/model.skops", "models": table.to_dict(orient="records")}),
+                           "chosen_because": because, "chosen_model_file": f"models/{chosen}/model.skops",
+                           "models": table.to_dict(orient="records")}),
                folder / "metrics.json")
+    panels = side_by_side(folder, table, chosen)
     sizing = training["summary"].get("block_sizing", {})
     sections = [
         Section("Training data", f"{training['summary']['positives']} deposit cells, {training['summary']['background']} unlabelled "
@@ -232,13 +274,22 @@ def publish_prospectivity(training: dict, results: list[dict], requested: str | 
                 f"{training['summary']['positives_per_fold']}.",
                 images=[("training/block_variogram.png", "variogram of the features and the block size")]
                 if "block_variogram.png" in training["files"] else []),
+        Section("Feature coverage", f"Cells with every feature, the only ones modelled and mapped: "
+                f"{training['summary'].get('modelled_fraction', 1.0):.1%} of the grid (a study-area mask, and layers that cover "
+                "part of the area, leave the rest nodata). Per feature:",
+                table=pd.DataFrame(sorted(training["summary"].get("feature_valid_fraction", {}).items(), key=lambda kv: kv[1]),
+                                   columns=["feature", "valid_fraction"])),
         Section("Model comparison", "Spatial block cross-validation: mean and SD across folds. truth_* columns compare the map "
-                f"with the known true probability (demo only). Model kept: {chosen} (models/{chosen}/model.skops).", table=table),
+                f"with the known true probability (demo only). Model kept: {chosen} (models/{chosen}/model.skops), because: "
+                f"{because}. Positive-unlabelled (pu_*) models output a score that ranks cells, not a probability.",
+                table=table, images=[(panels.name, "every model's map, each by its own area classes")]),
     ]
     for result in results:
         key = f"{result['label']}-{result['imbalance']}"
         importance = read_csv(folder / "models" / key / "feature_importance.csv").head(10)
-        sections.append(Section(f"{result['label']} with imbalance '{result['imbalance']}'", table=importance,
+        sections.append(Section(f"{result['label']} with imbalance '{result['imbalance']}'",
+                                "Permutation importances on the held-out folds (drop in average precision; mean and SD across folds).",
+                                table=importance,
                                 images=[(f"models/{key}/{name}", name.removesuffix(".png").replace("_", " "))
                                         for name in ("map.png", "success_rate.png", "prediction_rate.png", "roc_pr.png")]))
     report = folder / "report.html"
@@ -246,6 +297,23 @@ def publish_prospectivity(training: dict, results: list[dict], requested: str | 
         tmp.write_text(report_html(f"Prospectivity: {study_area}", f"geoprospect prospectivity flow, code {code_digest('geoprospect.pipelines.prospectivity')[:12]}",
                                    sections))
     return report
+
+
+def side_by_side(folder: Path, table: pd.DataFrame, chosen: str) -> Path:
+    """Every model's published map on one page (``models_side_by_side.png``), the kept one marked."""
+    training = read_csv(folder / "training" / "training_table.csv")
+    deposits = training.loc[training["label"] == 1, ["x", "y"]].to_numpy().T
+    panels, bounds = [], None
+    for _, row in table.iterrows():
+        key = f"{row['model']}-{row['imbalance']}"
+        values, bounds, _, _ = read_preview(folder / "models" / key / "probability.tif", max_size=400)
+        breaks = read_json(folder / "models" / key / "map_metrics.json")["class_breaks"]
+        title = key + (" (score)" if row.get("output") == "score" else "") + (" - kept" if key == chosen else "")
+        panels.append((values[0], np.asarray(breaks), title))
+    path = folder / "models_side_by_side.png"
+    save_png(plot_prospectivity_panels(panels, bounds, (deposits[0], deposits[1]), "Every model's map by area classes; "
+                                       "white dots: deposit cells"), path)
+    return path
 
 
 def ingested_products(folder: Path, vectors: list[str]) -> dict:
@@ -259,7 +327,9 @@ def ingested_products(folder: Path, vectors: list[str]) -> dict:
     if not deposits.is_file():
         raise InputError("deposits", "the catalog has no deposits", "add a 'deposits' section: known deposits are the positives")
     truth = folder / "layers" / "true_probability.tif"
+    mask = folder / "layers" / "study_area.tif"
     return {"cube": FileRef.of(folder / "cube.zarr"), "deposits": FileRef.of(deposits),
+            "mask": FileRef.of(mask) if mask.is_file() else None,
             "truth": FileRef.of(truth) if truth.is_file() else None,
             "vectors": {name: FileRef.of(folder / "vectors" / f"{name}.gpkg") for name in vectors
                         if (folder / "vectors" / f"{name}.gpkg").is_file()}}

@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 import numpy as np
+from matplotlib import patheffects
 from matplotlib.colors import BoundaryNorm, ListedColormap
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
+from matplotlib.ticker import MaxNLocator
 
 CATEGORY_COLOURS = ("#e6c86e", "#c9a66b", "#8c8c8c", "#9ecae1", "#fbb4ae", "#7fbf7b", "#2d6a4f", "#b39ddb",
                     "#f28e2b", "#d62728", "#17becf", "#bcbd22", "#8c564b", "#e377c2", "#7f7f7f", "#1f77b4")
 
+HALO = [patheffects.withStroke(linewidth=5, foreground="white")]
+
 
 def plot_layer(values: np.ndarray, bounds: tuple[float, float, float, float], title: str, units: str = "",
                categories: dict[int, str] | None = None, points: tuple[np.ndarray, np.ndarray] | None = None,
-               cmap: str = "viridis", crs_label: str = "", metric: bool = True) -> Figure:
+               cmap: str = "viridis", crs_label: str = "", metric: bool = True, points_label: str = "deposits") -> Figure:
     """A quicklook of one (y, x) layer.
 
     Parameters
@@ -25,7 +29,7 @@ def plot_layer(values: np.ndarray, bounds: tuple[float, float, float, float], ti
     categories : dict, optional
         Class code -> name, for categorical layers (drawn with a legend instead of a colour bar).
     points : (x, y), optional
-        Points to overlay (e.g. deposits).
+        Points to overlay (e.g. deposits, survey samples), named ``points_label`` in the legend.
     metric : bool
         Whether map units are metres (draws a scale bar).
     """
@@ -47,7 +51,11 @@ def plot_layer(values: np.ndarray, bounds: tuple[float, float, float, float], ti
         image = ax.imshow(values, extent=extent, cmap=cmap, vmin=lo, vmax=hi if hi > lo else lo + 1, interpolation="nearest")
         fig.colorbar(image, ax=ax, shrink=0.8, label=units or "value")
     if points is not None and len(points[0]):
-        ax.scatter(points[0], points[1], s=18, c="white", edgecolors="black", linewidths=0.8, label="deposits", zorder=3)
+        size = 18 if len(points[0]) < 200 else 4  # hundreds of samples: small dots that leave the layer visible
+        ax.scatter(points[0], points[1], s=size, c="white", edgecolors="black", linewidths=0.8 if size > 4 else 0.3,
+                   label=f"{points_label} ({len(points[0])})", zorder=3)
+        if points_label != "deposits":
+            ax.legend(loc="lower right", fontsize=7, framealpha=0.8)
     map_furniture(ax, bounds, f"{title}" + (f" ({units})" if units and not categories else ""), crs_label, metric)
     ax.text(0.01, 0.01, f"valid cells: {finite.size / max(values.size, 1):.0%}", transform=ax.transAxes, fontsize=7)
     return fig
@@ -60,10 +68,15 @@ def map_furniture(ax, bounds: tuple[float, float, float, float], title: str, crs
     ax.set_ylabel(f"northing ({crs_label})" if crs_label else "northing")
     ax.ticklabel_format(style="plain", useOffset=False)
     ax.tick_params(labelsize=7)
+    # national grids have 7-digit coordinates: few ticks so the labels never overlap
+    ax.xaxis.set_major_locator(MaxNLocator(nbins=4))
+    ax.yaxis.set_major_locator(MaxNLocator(nbins=5))
     if metric:
         _scale_bar(ax, bounds)
+    # black on a white halo (and a white box behind the N): readable on dark and light cells alike
     ax.annotate("N", xy=(0.95, 0.95), xytext=(0.95, 0.84), xycoords="axes fraction", ha="center", fontsize=11, fontweight="bold",
-                arrowprops=dict(arrowstyle="-|>", color="black"))
+                bbox=dict(boxstyle="round,pad=0.15", fc="white", ec="none", alpha=0.8),
+                arrowprops=dict(arrowstyle="-|>", color="black", path_effects=HALO), zorder=5)
 
 
 def _scale_bar(ax, bounds) -> None:
@@ -71,9 +84,10 @@ def _scale_bar(ax, bounds) -> None:
     length = 10 ** np.floor(np.log10(width / 4))
     length *= 5 if width / 4 >= 5 * length else (2 if width / 4 >= 2 * length else 1)
     x0, y0 = bounds[0] + 0.05 * width, bounds[1] + 0.06 * (bounds[3] - bounds[1])
-    ax.plot([x0, x0 + length], [y0, y0], color="black", linewidth=3)
+    ax.plot([x0, x0 + length], [y0, y0], color="black", linewidth=3, path_effects=HALO, zorder=5)
     label = f"{length / 1000:g} km" if length >= 1000 else f"{length:g} m"
-    ax.text(x0 + length / 2, y0, label, ha="center", va="bottom", fontsize=8)
+    ax.text(x0 + length / 2, y0, label, ha="center", va="bottom", fontsize=8, zorder=5,
+            path_effects=[patheffects.withStroke(linewidth=2.5, foreground="white")])
 
 
 def plot_features(gdf, bounds: tuple[float, float, float, float], title: str, crs_label: str = "") -> Figure:
