@@ -59,6 +59,8 @@ class GridSpec(_Section):
     crs: str
     bounds: tuple[float, float, float, float] = Field(description="xmin, ymin, xmax, ymax in the grid CRS")
     resolution_m: float = Field(gt=0)
+    max_cube_gb: float = Field(default=8, gt=0, description="refuse a grid whose feature cube (cells x layers x 4 bytes) "
+                               "would exceed this many GB: a typo in bounds or resolution_m fails at once, not after hours")
 
     @field_validator("crs")
     @classmethod

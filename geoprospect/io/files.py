@@ -7,10 +7,11 @@ import errno
 import hashlib
 import os
 import shutil
+import stat
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 from geoprospect.errors import InputError
 
@@ -48,9 +49,75 @@ class FileRef:
         return path
 
 
-def content_hash(path: str | Path, chunk_bytes: int = 1 << 20) -> str:
-    """SHA-256 of a file's bytes, or of a folder's files (relative names and bytes, sorted)."""
+_SPECIAL = ((stat.S_ISFIFO, "a FIFO (named pipe)"), (stat.S_ISSOCK, "a socket"),
+            (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"))
+
+
+def check_input(path: str | Path, what: str = "input file", folder_ok: bool = True,
+                missing_fix: str = "correct the path", folder_fix: Callable[[Path], str] | None = None) -> Path:
+    """Refuse, before anything opens it, what a reader would hang on or misreport.
+
+    Only regular files are read, and folders where ``folder_ok`` (a scene folder, a Zarr store); a
+    FIFO, socket or device (or one inside such a folder) would block a reader forever waiting for a
+    writer. A symbolic-link loop and a broken link are named as such rather than "not found".
+    Only ``stat`` is called: nothing is opened.
+    """
     path = Path(path)
+    try:
+        mode = os.stat(path).st_mode
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise InputError(path, f"{what}: is a symbolic link loop (a link that leads back to itself)",
+                             "point the link at the real file, or give the file's own path") from None
+        if exc.errno in (errno.ENOENT, errno.ENOTDIR) and path.is_symlink():
+            raise InputError(path, f"{what}: is a broken symbolic link (to {os.readlink(path)}, which does not exist)",
+                             "restore the target or point the link at the real file") from None
+        if exc.errno in (errno.ENOENT, errno.ENOTDIR):
+            raise InputError(path, f"{what} not found", missing_fix) from None
+        if exc.errno in (errno.EACCES, errno.EPERM):
+            raise InputError(path, f"{what}: permission denied", "make it readable by this user") from None
+        raise
+    if stat.S_ISDIR(mode):
+        if not folder_ok:
+            raise InputError(path, f"is a folder, not a {what}", folder_fix(path) if folder_fix else "give the path of the file inside it")
+        for entry in path.rglob("*"):
+            _regular_or_folder(entry, lstat=True)
+        return path
+    _regular_or_folder(path, mode)
+    return path
+
+
+def _regular_or_folder(path: Path, mode: int | None = None, lstat: bool = False) -> None:
+    if mode is None:
+        try:
+            mode = (os.lstat if lstat else os.stat)(path).st_mode
+        except OSError:
+            return  # vanished or unreadable inside a folder: the reader reports it
+    for test, kind in _SPECIAL:
+        if test(mode):
+            raise InputError(path, f"is {kind}, not a regular file: reading it would wait for a writer forever",
+                             "give the path of a regular file (save the data to a file first)")
+
+
+def check_output_folder(path: str | Path, what: str = "--outputs") -> Path:
+    """Refuse an outputs folder that is (or lies under) an existing file, before any run starts."""
+    path = Path(path)
+    for folder in (path, *path.parents):
+        if folder.exists() or folder.is_symlink():
+            if not folder.is_dir():
+                where = "" if folder == path else f" (its parent {folder} is)"
+                raise InputError(what, f"{path} is not a folder: a file is in the way{where}",
+                                 "pass a folder path (it is created if missing), e.g. --outputs outputs")
+            return path
+    return path
+
+
+def content_hash(path: str | Path, chunk_bytes: int = 1 << 20) -> str:
+    """SHA-256 of a file's bytes, or of a folder's files (relative names and bytes, sorted).
+
+    Special files (a FIFO would block ``open`` forever) are refused with an :class:`InputError`.
+    """
+    path = check_input(path)
     digest = hashlib.sha256()
     files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
     for file in files:
