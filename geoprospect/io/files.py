@@ -156,22 +156,57 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
 
 
 def publish(source: str | Path, destination: str | Path) -> Path:
-    """Place a finished file or folder at ``destination`` by hard links (copies across devices).
+    """Place a finished file or folder at ``destination`` as a copy (copy-on-write where the file
+    system can clone), skipping what is already there unchanged (same sizes and modification times).
 
-    Work files are immutable once written, so linking is safe and costs no space; the swap into
-    place is atomic, so readers of ``destination`` never see a half-published file.
+    Not hard links: a user editing a published map or model in place (QGIS edits a GeoPackage where
+    it lies) would edit the cached work file too. The swap into place is atomic, so readers of
+    ``destination`` never see a half-published file.
     """
     source, destination = Path(source), Path(destination)
+    if _stat_list(source) == _stat_list(destination):
+        return destination
     with atomic_path(destination) as tmp:
         if source.is_dir():
-            shutil.copytree(source, tmp, copy_function=_link_or_copy)
+            shutil.copytree(source, tmp, copy_function=clone_or_copy)
         else:
-            _link_or_copy(source, tmp)
+            clone_or_copy(source, tmp)
     return destination
 
 
-def _link_or_copy(source, destination) -> None:
-    try:
-        os.link(source, destination)
-    except OSError:
-        shutil.copy2(source, destination)
+def file_signature(path: str | Path) -> str:
+    """A cheap fingerprint of a file or folder from ``stat`` alone (size, times, inode of every file):
+    equal signatures mean unchanged content, for anyone but a deliberate forger. Empty when missing."""
+    path = Path(path)
+    entries = []
+    for file in sorted(path.rglob("*")) if path.is_dir() else [path]:
+        try:
+            st = os.stat(file)
+        except OSError:
+            continue
+        if stat.S_ISREG(st.st_mode):
+            entries.append(f"{file.relative_to(path).as_posix() if file != path else ''}:{st.st_size}:{st.st_mtime_ns}:{st.st_ctime_ns}:{st.st_ino}")
+    return hashlib.sha256("\n".join(entries).encode()).hexdigest() if entries else ""
+
+
+def _stat_list(path: Path) -> list[tuple[str, int, int]] | None:
+    """(relative name, size, mtime) of every file of a file or folder; None when absent."""
+    if not path.exists():
+        return None
+    files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+    return [(f.relative_to(path).as_posix(), f.stat().st_size, f.stat().st_mtime_ns) for f in files]
+
+
+_FICLONE = 0x40049409  # Linux ioctl: share the source's blocks until either copy is written (btrfs, XFS)
+
+
+def clone_or_copy(source, destination) -> None:
+    """Copy a file, by a copy-on-write clone where the file system supports one; keep its times."""
+    with open(source, "rb") as src, open(destination, "wb") as dst:
+        try:
+            import fcntl
+
+            fcntl.ioctl(dst.fileno(), _FICLONE, src.fileno())
+        except (OSError, ImportError):
+            shutil.copyfileobj(src, dst, 1 << 20)
+    shutil.copystat(source, destination)
