@@ -8,11 +8,18 @@ import os
 import threading
 from pathlib import Path
 
+import geopandas as gpd
 import pytest
+from pyproj import Transformer
+from shapely.geometry import Polygon
 
+from geoprospect.catalog import DepositSource, GridSpec
 from geoprospect.errors import InputError
+from geoprospect.grid import TargetGrid
 from geoprospect.io.catalog import read_catalog
 from geoprospect.io.files import check_output_folder, content_hash
+from geoprospect.io.tables import read_csv
+from geoprospect.io.vectors import read_deposits, read_vector, to_grid_crs
 from tests.bad_inputs.support import GRID_YAML, raises_input_error, text_file
 
 
@@ -133,3 +140,71 @@ def test_outputs_pointing_at_a_file(tmp_path, under):
         check_output_folder(target)
     assert info.value.source == "--outputs" and "pass a folder path" in info.value.fix
     assert check_output_folder(tmp_path / "new" / "outputs") == tmp_path / "new" / "outputs"
+
+
+# ------------------------------------------------------------------------------ messages that misled
+
+
+def _deposits(path):
+    return read_deposits(DepositSource(path=path, x_column="lon", y_column="lat"))
+
+
+def test_semicolon_separated_deposits(tmp_path):
+    path = text_file(tmp_path, "deposits.csv", "name;lon;lat\nA;-117,2;35,1\n")
+    error = raises_input_error(_deposits, path, "separated by semicolons, not commas")
+    assert "comma-separated" in error.fix and "decimal mark" in error.fix
+
+
+def test_swapped_lon_lat_deposits_beyond_90(tmp_path):
+    path = text_file(tmp_path, "deposits.csv", "name,lon,lat\nA,35.1,-117.2\nB,35.3,-117.4\n")
+    error = raises_input_error(_deposits, path, "swapped")
+    assert "exchange x_column and y_column" in error.fix
+
+
+def test_swapped_lon_lat_deposits_within_range(tmp_path):
+    """lon/lat both under 90 and swapped: the points land elsewhere on Earth; the hint says why."""
+    x, y = Transformer.from_crs("EPSG:4326", "EPSG:32636", always_xy=True).transform(33.0, 60.0)
+    grid = TargetGrid.from_spec(GridSpec(crs="EPSG:32636", bounds=(x - 5000, y - 5000, x + 5000, y + 5000), resolution_m=100))
+    path = text_file(tmp_path, "deposits.csv", "name,lon,lat\nA,33.01,60.01\n")
+    gdf, _ = read_deposits(DepositSource(path=path, x_column="lat", y_column="lon"))
+    with pytest.raises(InputError, match="no feature lies inside the target grid") as info:
+        to_grid_crs(gdf, grid, path)
+    assert "longitude and latitude look swapped" in info.value.fix
+
+
+def test_zero_area_polygons_are_named_not_blamed_on_the_crs(tmp_path):
+    path = tmp_path / "geology.gpkg"
+    flat = Polygon([(500100, 3600100), (500200, 3600100), (500300, 3600100)])
+    gpd.GeoDataFrame({"unit": ["a", "b"]}, geometry=[flat, flat], crs="EPSG:32612").to_file(path)
+    error = raises_input_error(read_vector, path, r"every polygon \(2\) has zero area", "polygon", None, "unit")
+    assert "CRS" not in str(error)
+
+
+def test_some_zero_area_polygons_are_dropped_with_a_warning(tmp_path, caplog):
+    path = tmp_path / "geology.gpkg"
+    flat = Polygon([(500100, 3600100), (500200, 3600100), (500300, 3600100)])
+    square = Polygon([(500100, 3600100), (500200, 3600100), (500200, 3600200), (500100, 3600200)])
+    gpd.GeoDataFrame({"unit": ["a", "b"]}, geometry=[square, flat], crs="EPSG:32612").to_file(path)
+    assert len(read_vector(path, "polygon", class_column="unit")) == 1
+    assert "1 zero-area polygon(s) dropped" in caplog.text
+
+
+def test_utf16_csv_is_read_not_called_binary(tmp_path):
+    path = tmp_path / "deposits.csv"
+    path.write_text("name,lon,lat\nA,-110.95,32.56\n", encoding="utf-16")
+    gdf, _ = read_deposits(DepositSource(path=path, x_column="lon", y_column="lat"))
+    assert len(gdf) == 1
+
+
+def test_utf16_csv_without_byte_order_mark(tmp_path):
+    path = tmp_path / "deposits.csv"
+    path.write_bytes("name,lon,lat\nA,-110.95,32.56\n".encode("utf-16-le"))
+    error = raises_input_error(read_csv, path, "is UTF-16 text without a byte-order mark, not UTF-8")
+    assert "CSV UTF-8" in error.fix
+
+
+def test_grid_bounds_in_degrees_under_a_projected_crs(tmp_path):
+    path = text_file(tmp_path, "area.yaml", "study_area: area\n"
+                     'grid: {crs: "EPSG:32612", bounds: [-111.2, 32.4, -110.9, 32.7], resolution_m: 30}\n')
+    raises_input_error(read_catalog, path, r"bounds look like degrees \(longitude/latitude\), but EPSG:32612 is in metres.*"
+                                           r"these degrees are about \[4\d{5}, 35\d{5}, ")
