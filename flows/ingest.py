@@ -31,6 +31,7 @@ from tasks.ingest import (
     publish,
     render_quicklooks,
 )
+from tasks.caching import clean_leftovers
 
 
 def _subset(refs: dict, prefix: str) -> dict:
@@ -45,6 +46,7 @@ def ingest(catalog: str = DEMO_CATALOG, outputs: str = "outputs") -> str:
     grid = TargetGrid.from_spec(cat.grid)
     area = Path(outputs) / cat.study_area
     work = str(area / "work")
+    clean_leftovers(str(area))  # temporaries of killed runs
 
     deposits = ingest_deposits.submit(refs["deposits.path"], cat.deposits, grid, work) if cat.deposits else None
     layers = [align_raster.submit(refs[f"rasters.{k}.path"], s, grid, work, k) for k, s in cat.rasters.items()]

@@ -24,6 +24,7 @@ import errno
 import hashlib
 import logging
 import os
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -36,7 +37,7 @@ from prefect.settings import get_current_settings
 from prefect.states import State
 
 from geoprospect.errors import InputError
-from geoprospect.io.files import FileRef, atomic_path, content_hash, file_signature
+from geoprospect.io.files import FileRef, atomic_path, content_hash, file_signature, remove_leftovers
 from geoprospect.provenance import code_digest
 from tasks.locking import FlockLockManager
 
@@ -154,3 +155,17 @@ def retry_on_io(task, task_run, state: State) -> bool:
     except Exception:
         return False
     return False
+
+
+def clean_leftovers(area: str) -> int:
+    """At a run's start: delete the temporaries killed runs left in the study area's outputs and work
+    folders and in the cache's signature folder (never those of a live run). Returns how many.
+
+    A plain call in the flow rather than a task: it runs every time and is no step of the pipeline."""
+    started = time.time()
+    storage = Path(get_current_settings().results.local_storage_path).expanduser()
+    removed = [p for folder in (Path(area), storage / ".verified") for p in remove_leftovers(folder, started)]
+    if removed:
+        log.warning("removed %d temporary file(s) left by killed runs: %s", len(removed),
+                                 ", ".join(str(p) for p in removed[:5]) + (" ..." if len(removed) > 5 else ""))
+    return len(removed)

@@ -6,6 +6,7 @@ import contextlib
 import errno
 import hashlib
 import os
+import re
 import shutil
 import stat
 import uuid
@@ -129,6 +130,53 @@ def content_hash(path: str | Path, chunk_bytes: int = 1 << 20) -> str:
     return digest.hexdigest()
 
 
+# ".<name>.<writer's pid, hex>.<8 hex>.tmp<suffix>" or ".old" (and what a writer stages beside them, same
+# prefix): the pid lets a later run tell a dead writer's leftovers from a live one's work
+_TEMPORARY = re.compile(r"^\..+?\.(?:(?P<pid>[0-9a-f]{1,8})\.)?[0-9a-f]{8}\.(?:tmp|old)")
+
+
+def remove_leftovers(folder: str | Path, started: float) -> list[Path]:
+    """Delete the temporaries that killed writers left under ``folder``; returns what was deleted.
+
+    A temporary is a leftover when it was last written before ``started`` (a run's start, epoch s) and
+    the process named in it is gone; those of live processes (a concurrent run, this one) stay.
+    """
+    removed: list[Path] = []
+    for root, folders, files in os.walk(folder):
+        for name in folders + files:
+            match = _TEMPORARY.match(name)
+            path = Path(root) / name
+            if match is None or not _dead(match["pid"]):
+                continue
+            try:
+                if path.lstat().st_mtime >= started:
+                    continue
+                if name in folders and not path.is_symlink():
+                    shutil.rmtree(path)
+                else:
+                    path.unlink()
+            except FileNotFoundError:
+                continue
+            removed.append(path)
+        folders[:] = [f for f in folders if not _TEMPORARY.match(f)]
+    return removed
+
+
+def _dead(pid_hex: str | None) -> bool:
+    if pid_hex is None:  # written before owners were recorded: its age alone decides
+        return True
+    pid = int(pid_hex, 16)
+    if pid == os.getpid():
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:  # alive, another user's
+        return False
+    return False
+
+
 @contextlib.contextmanager
 def atomic_path(path: str | Path) -> Iterator[Path]:
     """Yield a temporary sibling of ``path``; move it into place only if the block succeeds.
@@ -138,11 +186,11 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp{path.suffix}")
+    tmp = path.with_name(f".{path.name}.{os.getpid():x}.{uuid.uuid4().hex[:8]}.tmp{path.suffix}")
     try:
         yield tmp
         if path.is_dir() and not path.is_symlink():
-            old = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.old")
+            old = path.with_name(f".{path.name}.{os.getpid():x}.{uuid.uuid4().hex[:8]}.old")
             os.replace(path, old)
             os.replace(tmp, path)
             shutil.rmtree(old, ignore_errors=True)

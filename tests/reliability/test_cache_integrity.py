@@ -107,3 +107,36 @@ def test_published_folders_are_copies(tmp_path):
     assert (store / "cube" / "0.0.0").read_bytes() == b"chunk"
     publish(store, published)
     assert (published / "cube" / "0.0.0").read_bytes() == b"chunk"
+
+
+def test_leftovers_of_dead_writers_are_removed_at_the_next_run_start(tmp_path):
+    """Temporaries of a killed writer (its pid gone) are removed; a live writer's and newer ones stay."""
+    import subprocess
+    import sys
+    import time
+
+    from geoprospect.io.files import remove_leftovers
+
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    dead_pid = f"{int(dead.stdout):x}"
+    area = tmp_path / "area"
+    (area / "work" / "cube").mkdir(parents=True)
+    killed_file = area / "work" / "layers" / f".magnetics.tif.{dead_pid}.0a1b2c3d.tmp.tif"
+    killed_store = area / "work" / "cube" / f".cube.zarr.{dead_pid}.0a1b2c3d.tmp.zarr"
+    staged = area / f".map.tif.{dead_pid}.0a1b2c3d.tmp.tif.stream.tif"
+    live = area / "work" / "layers" / f".gravity.tif.{os.getpid():x}.0a1b2c3d.tmp.tif"
+    legacy = area / ".report.html.0a1b2c3d.tmp.html"  # named before writers' pids were recorded
+    finished = area / "work" / "layers" / "magnetics.tif"
+    for path in (killed_file, staged, live, legacy, finished):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("x")
+    (killed_store / "cube").mkdir(parents=True)
+    (killed_store / "cube" / "0.0.0").write_text("x")
+    started = time.time() + 1
+    removed = remove_leftovers(area, started)
+    assert sorted(removed) == sorted([killed_file, killed_store, staged, legacy])
+    assert live.exists() and finished.exists()
+
+    newer = area / f".late.tif.{dead_pid}.0a1b2c3d.tmp.tif"  # written after the run started: not a leftover
+    newer.write_text("x")
+    assert remove_leftovers(area, time.time() - 60) == []

@@ -6,7 +6,8 @@ are rendered (the aligned layers are cached by then); one cached layer is then r
 valid GeoTIFF (the user "fixing" a layer in the work folder). The resumed run must recompute that
 layer (the cache check drops the record) and publish what an uninterrupted run publishes. Then a
 published layer is edited in place: the cached work file must be unaffected (publish copies), and the
-next run recomputes nothing and restores the published file.
+next run recomputes nothing and restores the published file. The temporaries the kill left behind
+are gone after the resumed run.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from geoprospect.io.files import content_hash
 from tests.reliability.support import (
     UNCACHED_TASKS,
     file_hashes,
+    is_temporary,
     kill,
     recomputed,
     start_flow,
@@ -56,6 +58,7 @@ def test_killed_run_with_an_edited_cache_and_output_resumes_to_the_uninterrupted
     reached = lambda: (work / "quicklooks").is_dir() and sum(1 for _ in (work / "quicklooks").iterdir()) >= 6  # noqa: E731
     assert wait_until(process, reached, RUN_TIMEOUT_S), "the run ended before rendering quicklooks"
     kill(process)
+    leftovers = [p for p in outputs.rglob("*") if is_temporary(p, outputs)]
 
     layers = sorted(p for p in (work / "layers").glob("*.tif") if not p.name.startswith("."))
     assert len(layers) >= 2
@@ -64,6 +67,7 @@ def test_killed_run_with_an_edited_cache_and_output_resumes_to_the_uninterrupted
 
     resumed = _run_to_end(catalog, outputs, home, log)
     assert "cached result dropped" in resumed and str(victim) in resumed
+    assert [p for p in leftovers if p.exists()] == []  # the killed run's temporaries were removed at the start
     assert unreadable_files(outputs) == []
     published = file_hashes(outputs / AREA / "ingest")
     assert sorted(published) == sorted(expected)
