@@ -40,13 +40,13 @@ def _check_all(storage: Path) -> tuple[float, int, int]:
     """Seconds to check every FileRef of every cache record in ``storage``; (seconds, records, files)."""
     from prefect.results import ResultRecord
 
-    from tasks.caching import _file_refs, is_intact
+    from tasks.caching import file_refs, is_intact
 
     records = [p for p in storage.iterdir() if p.is_file()]
     start = time.perf_counter()
     files = 0
     for path in records:
-        refs = list(_file_refs(ResultRecord.deserialize(path.read_bytes()).result))
+        refs = list(file_refs(ResultRecord.deserialize(path.read_bytes()).result))
         files += len(refs)
         assert all(is_intact(ref) for ref in refs), path
     return time.perf_counter() - start, len(records), files

@@ -89,7 +89,7 @@ def drop_if_stale(store, key: str, task: str) -> list[str]:
         result = store.read(key).result
     except Exception:  # noqa: BLE001 - an unreadable record is Prefect's to handle (it recomputes)
         return []
-    stale = [ref.path for ref in _file_refs(result) if not is_intact(ref)]
+    stale = [ref.path for ref in file_refs(result) if not is_intact(ref)]
     if stale:
         log.warning("%s: cached result dropped, %d file(s) it references changed or vanished since (%s): recomputing",
                     task, len(stale), ", ".join(stale[:3]) + (" ..." if len(stale) > 3 else ""))
@@ -127,15 +127,15 @@ def _memo_path(path: str) -> Path:
     return folder / hashlib.sha256(os.fsencode(path)).hexdigest()[:32]
 
 
-def _file_refs(value: Any):
+def file_refs(value: Any):
     if isinstance(value, FileRef):
         yield value
     elif isinstance(value, dict):
         for item in value.values():
-            yield from _file_refs(item)
+            yield from file_refs(item)
     elif isinstance(value, (list, tuple)):
         for item in value:
-            yield from _file_refs(item)
+            yield from file_refs(item)
 
 
 def work_file(work: str | Path, stage: str, name: str, suffix: str, *parts: Any, modules: tuple[str, ...] = ()) -> Path:

@@ -24,7 +24,7 @@ def read_csv(path: str | Path, required: tuple[str, ...] | list[str] = (), encod
     with open(path, "rb") as handle:
         head = handle.read(8192)
     candidates = [encoding] if encoding else ["utf-8-sig", "latin-1"]
-    if not encoding and head[:2] in (b"\xff\xfe", b"\xfe\xff"):
+    if not encoding and head[:2] in (b"\xff\xfe", b"\xfe\xff") and _mostly_text(head.decode("utf-16", errors="replace")):
         candidates = ["utf-16"]  # Excel's "Unicode text": the byte-order mark says it unambiguously
     elif not encoding and b"\0" in head:  # Latin-1 would decode anything: refuse binary files first
         if _looks_utf16(head):
@@ -55,6 +55,10 @@ def read_csv(path: str | Path, required: tuple[str, ...] | list[str] = (), encod
     if table.empty:
         raise InputError(path, "the file has a header but no data rows", "export the table again with its rows")
     return table
+
+
+def _mostly_text(text: str) -> bool:
+    return len(text) > 1 and sum(c.isprintable() or c in "\r\n\t" for c in text) > 0.95 * len(text)
 
 
 def _looks_utf16(head: bytes) -> bool:
