@@ -128,6 +128,7 @@ def _memo_path(path: str) -> Path:
 
 
 def file_refs(value: Any):
+    """Every FileRef inside a task result (nested dicts, lists and tuples)."""
     if isinstance(value, FileRef):
         yield value
     elif isinstance(value, dict):
