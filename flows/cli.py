@@ -18,8 +18,13 @@ from contextlib import ExitStack
 from flows.runners import DASK_ENV, LOCAL_CLUSTER
 from geoprospect.errors import InputError
 from geoprospect.io.catalog import read_catalog
+from geoprospect.io.files import check_output_folder
 
 DEMO_CATALOG = "data/catalogs/demo.yaml"
+
+
+OUT_OF_MEMORY = ("out of memory. Fix: use a coarser grid.resolution_m or smaller grid.bounds in the catalog (and a lower "
+                 "grid.max_cube_gb so that the catalog check catches it), or run on a machine with more memory")
 
 
 class RunFailed(RuntimeError):
@@ -38,6 +43,7 @@ def run(flow_path: str, description: str) -> None:
     args = parser.parse_args()
     try:
         read_catalog(args.catalog)  # fail in a second on a bad catalog, not after a server start
+        check_output_folder(args.outputs)
         with ExitStack() as stack:
             if args.dask:
                 os.environ[DASK_ENV] = _cluster_address(args.dask, stack)
@@ -51,6 +57,9 @@ def run(flow_path: str, description: str) -> None:
     except (OSError, RunFailed) as exc:  # an I/O fault after the retries, or failed pipelines of a run
         print(f"error: {exc}", file=sys.stderr)
         sys.exit(1)
+    except MemoryError:
+        print(f"error: {OUT_OF_MEMORY}", file=sys.stderr)
+        sys.exit(1)
     print(result)
 
 
@@ -60,7 +69,7 @@ class _NoTracebackForBadInput(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         error = record.exc_info[1] if record.exc_info else None
-        while error is not None and not isinstance(error, (InputError, RunFailed)):
+        while error is not None and not isinstance(error, (InputError, RunFailed, MemoryError)):
             error = error.__cause__ or error.__context__
         if error is not None:
             record.exc_info = record.exc_text = None

@@ -33,6 +33,7 @@ from tasks.ingest import (
     publish,
     render_quicklooks,
 )
+from tasks.caching import clean_leftovers
 
 
 def _subset(refs: dict, prefix: str) -> dict:
@@ -47,6 +48,7 @@ def ingest(catalog: str = DEMO_CATALOG, outputs: str = "outputs") -> str:
     grid = TargetGrid.from_spec(cat.grid)
     area = Path(outputs) / cat.study_area
     work = str(area / "work")
+    clean_leftovers(str(area))  # temporaries of killed runs
 
     mask = ingest_mask.submit(refs["grid.mask"], grid, work) if cat.grid.mask else None
     deposits = ingest_deposits.submit(refs["deposits.path"], cat.deposits, grid, work) if cat.deposits else None

@@ -18,6 +18,7 @@ from flows.runners import task_runner
 from tasks.artifacts import publish_artifacts
 from tasks.ingest import fingerprint, load_catalog
 from tasks.inversion import invert_survey_line, publish, run_study, sp_profile_sources
+from tasks.caching import clean_leftovers
 
 
 @flow(name="inversion", task_runner=task_runner(threads=2))
@@ -28,6 +29,7 @@ def inversion(catalog: str = DEMO_CATALOG, outputs: str = "outputs") -> str:
     refs = fingerprint(cat)
     area = Path(outputs) / cat.study_area
     work = str(area / "work")
+    clean_leftovers(str(area))  # temporaries of killed runs
 
     studies = {name: run_study.submit(name, spec.study_size, spec.seed, work) for name in spec.studies}
     line_refs = {method: [ref for key, ref in sorted(refs.items()) if key.startswith(f"surveys.{method}[")] for method in ("ves", "tem")}

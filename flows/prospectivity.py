@@ -20,7 +20,7 @@ from geoprospect.grid import TargetGrid
 from tasks.artifacts import publish_artifacts
 from tasks.ingest import load_catalog
 from tasks.prospectivity import (cross_validate_model, engineer_features, fit_final_model, ingested_products,
-                                 make_training_data, map_and_score, publish, shared_settings)
+                                 make_training_data, map_and_score, model_failure, publish, shared_settings)
 
 
 @flow(name="prospectivity", task_runner=task_runner(threads=2))
@@ -44,12 +44,21 @@ def prospectivity(catalog: str = DEMO_CATALOG, outputs: str = "outputs", run_ing
     cvs = [cross_validate_model.submit(training["table"], training["sample"], label, model, imbalance, settings, work)
            for label, model, imbalance in runs]
     fits = [fit_final_model.submit(training["table"], label, model, imbalance, settings, work) for label, model, imbalance in runs]
-    maps = [map_and_score.submit(fit.result()["model"], features["features"], training["table"], training["sample"],
+    # one model that cannot be fitted is reported with its reason; the others go on (model_failure)
+    maps = [None if model_failure(fit) else
+            map_and_score.submit(fit.result()["model"], features["features"], training["table"], training["sample"],
                                  products["deposits"], products["truth"], f"{label}-{imbalance}", work)
             for fit, (label, _, imbalance) in zip(fits, runs)]
-    results = [{"label": label, "imbalance": imbalance, "cv": cv.result(), "fit": fit.result(), "map": mapped.result()}
-               for (label, _, imbalance), cv, fit, mapped in zip(runs, cvs, fits, maps)]
-    report = publish(training, results, spec.save_model, cat.study_area, str(area / "prospectivity"))
+    results, failures = [], []
+    for (label, _, imbalance), cv, fit, mapped in zip(runs, cvs, fits, maps):
+        if reason := model_failure(cv, fit, mapped):
+            failures.append({"label": label, "imbalance": imbalance, "reason": reason})
+        else:
+            results.append({"label": label, "imbalance": imbalance, "cv": cv.result(), "fit": fit.result(), "map": mapped.result()})
+    if not results:  # every model failed: the first one's error is the run's
+        for future in (f for steps in zip(cvs, fits, maps) for f in steps if f is not None):
+            future.result()
+    report = publish(training, results, spec.save_model, cat.study_area, str(area / "prospectivity"), failures)
     folder = area / "prospectivity"
     best = (folder / "metrics.json")
     publish_artifacts(cat.study_area, "prospectivity", report, str(folder / "comparison.csv"), _best_map(best))

@@ -20,6 +20,7 @@ from flows.runners import task_runner
 from tasks.artifacts import publish_artifacts
 from tasks.ingest import fingerprint, load_catalog
 from tasks.seismic import cut_dataset, publish, run_ablation, scan_held_out, train_detectors, waveform_inputs
+from tasks.caching import clean_leftovers
 
 
 @flow(name="seismic", task_runner=task_runner(threads=2))
@@ -30,6 +31,7 @@ def seismic(catalog: str = DEMO_CATALOG, outputs: str = "outputs") -> str:
     inputs = waveform_inputs(fingerprint(cat))
     area = Path(outputs) / cat.study_area
     work = str(area / "work")
+    clean_leftovers(str(area))  # temporaries of killed runs
 
     dataset = cut_dataset(inputs["files"], inputs["windows"], inputs["events"], spec, work)
     ablated = run_ablation.submit(dataset["dataset"], spec, work)

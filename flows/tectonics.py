@@ -21,6 +21,7 @@ from tasks.artifacts import publish_artifacts
 from tasks.ingest import fingerprint, load_catalog
 from tasks.tectonics import (collect_kinematics, cross_validate, kinematics_steps, make_samples, plate_model_inputs, publish,
                              through_time)
+from tasks.caching import clean_leftovers
 
 
 @flow(name="tectonics", task_runner=task_runner(threads=2))
@@ -31,6 +32,7 @@ def tectonics(catalog: str = DEMO_CATALOG, outputs: str = "outputs") -> str:
     inputs = plate_model_inputs(plates, fingerprint(cat), spec)
     area = Path(outputs) / cat.study_area
     work = str(area / "work")
+    clean_leftovers(str(area))  # temporaries of killed runs
 
     files = inputs["files"]
     chunks = [kinematics_steps.submit(files, plates, times, spec.spacing_deg, {t: inputs["age_grids"][t] for t in times}, work)

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
-from pyproj import CRS
+from pyproj import CRS, Transformer
 from pyproj.exceptions import CRSError
 
 from geoprospect.sensors import SENSORS
@@ -59,6 +59,8 @@ class GridSpec(_Section):
     crs: str
     bounds: tuple[float, float, float, float] = Field(description="xmin, ymin, xmax, ymax in the grid CRS")
     resolution_m: float = Field(gt=0)
+    max_cube_gb: float = Field(default=8, gt=0, description="refuse a grid whose feature cube (cells x layers x 4 bytes) "
+                               "would exceed this many GB: a typo in bounds or resolution_m fails at once, not after hours")
 
     @field_validator("crs")
     @classmethod
@@ -82,6 +84,10 @@ class GridSpec(_Section):
     def _extent(self) -> "GridSpec":
         xmin, ymin, xmax, ymax = self.bounds
         if (xmax - xmin) < 2 * self.resolution_m or (ymax - ymin) < 2 * self.resolution_m:
+            if max(abs(xmin), abs(xmax)) <= 180 and max(abs(ymin), abs(ymax)) <= 90:  # a longitude/latitude box
+                metres = Transformer.from_crs("EPSG:4326", self.crs, always_xy=True).transform_bounds(xmin, ymin, xmax, ymax)
+                raise ValueError(f"bounds look like degrees (longitude/latitude), but {self.crs} is in metres: give them in "
+                                 f"metres of the grid CRS; these degrees are about [{', '.join(f'{v:.0f}' for v in metres)}]")
             raise ValueError("bounds must span at least two cells of resolution_m")
         return self
 

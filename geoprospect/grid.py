@@ -9,6 +9,7 @@ band put on a 30 m grid is the mean of its nine pixels rather than one of them.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -86,6 +87,38 @@ class TargetGrid:
         da = xr.DataArray(values, dims=("y", "x"), coords={"y": self.y, "x": self.x}, name=name)
         da.attrs.update(units=units, **attrs)
         return da.rio.write_crs(self.crs).rio.write_transform(self.transform)
+
+
+CUBE_BYTES_PER_VALUE = 4  # float32 cube and features
+
+
+def cube_size_problem(spec: GridSpec, layers: int) -> tuple[str, str] | None:
+    """(problem, fix) when a grid's feature cube of ``layers`` bands would exceed ``spec.max_cube_gb``.
+
+    The estimate is cells x layers x 4 bytes: a lower bound, since features add bands. It is checked
+    when the catalog is read, so that a typo in the bounds or resolution fails in a second rather than
+    in a MemoryError (or a full disk) hours later.
+    """
+    xmin, ymin, xmax, ymax = spec.bounds
+    width, height = math.ceil((xmax - xmin) / spec.resolution_m - 1e-9), math.ceil((ymax - ymin) / spec.resolution_m - 1e-9)
+    size = width * height * max(layers, 1) * CUBE_BYTES_PER_VALUE
+    limit = spec.max_cube_gb * 1e9
+    if size <= limit:
+        return None
+    fits = spec.resolution_m * math.sqrt(size / limit)
+    fits = float(f"{fits:.2g}") if float(f"{fits:.2g}") >= fits else float(f"{fits * 1.05:.2g}")  # round up, two digits
+    return (f"grid of {width:,} x {height:,} cells x {max(layers, 1)} layer(s) makes a feature cube of about "
+            f"{_human_bytes(size)} (float32), over grid.max_cube_gb = {spec.max_cube_gb:g}",
+            f"use a coarser grid.resolution_m (about {fits:g} m or more fits) or smaller grid.bounds "
+            "(are they in metres of the grid CRS?); raise grid.max_cube_gb only if the machine has that memory and disk")
+
+
+def _human_bytes(size: float) -> str:
+    for unit in ("B", "KB", "MB", "GB", "TB", "PB"):
+        if size < 1000 or unit == "PB":
+            return f"{size:.3g} {unit}"
+        size /= 1000
+    return f"{size:.3g} EB"
 
 
 def resampling_for(kind: str, source_resolution: float, target_resolution: float) -> Resampling:

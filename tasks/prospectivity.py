@@ -81,10 +81,27 @@ def map_and_score(model: FileRef, features: FileRef, table: FileRef, sample: Fil
     return {"files": _refs(folder), "scores": scores}
 
 
+def model_failure(*futures) -> str | None:
+    """Why one model's steps failed, as one line (None when every step of it succeeded or is absent).
+
+    An I/O fault that outlived its retries is not the model's: it is raised, failing the run.
+    """
+    for future in futures:
+        if future is None:
+            continue
+        error = future.result(raise_on_failure=False)
+        if isinstance(error, BaseException):
+            if isinstance(error, OSError) and retry_on_io(None, None, future.state):
+                raise error
+            return f"{type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}"
+    return None
+
+
 @task(retries=2, retry_delay_seconds=[1, 5], retry_condition_fn=retry_on_io)
-def publish(training: dict, results: list[dict], chosen: str | None, study_area: str, folder: str) -> str:
+def publish(training: dict, results: list[dict], chosen: str | None, study_area: str, folder: str,
+            failures: list[dict] | None = None) -> str:
     """Link every product into ``outputs/<area>/prospectivity/`` and write the comparison and report."""
-    return str(core.publish_prospectivity(training, results, chosen, study_area, Path(folder)))
+    return str(core.publish_prospectivity(training, results, chosen, study_area, Path(folder), failures))
 
 
 @task(retries=2, retry_delay_seconds=[1, 5], retry_condition_fn=retry_on_io)

@@ -56,6 +56,14 @@ def read_vector(path: str | Path, geometry: str, layer: str | None = None, class
         # "structure" keeps only the polygonal parts: "linework" would turn a digitised spike into a
         # GeometryCollection holding a LineString, which is no longer a polygon layer
         gdf = gdf.set_geometry(gdf.make_valid(method="structure", keep_collapsed=False))
+        collapsed = gdf.geometry.is_empty | (gdf.geometry.area == 0)
+        if collapsed.all():
+            raise InputError(path, f"every polygon ({len(gdf)}) has zero area (its vertices lie on a line or a point)",
+                             "redigitise the polygons, or set geometry: line in the catalog if they are lines")
+        if collapsed.any():
+            log.warning("%s: %d zero-area polygon(s) dropped (features %s)", path, int(collapsed.sum()),
+                        ", ".join(map(str, gdf.index[collapsed][:10])))
+            gdf = gdf[~collapsed]
     if class_column is not None:
         if class_column not in gdf.columns:
             raise InputError(path, f"column {class_column!r} not found", f"use one of {', '.join(c for c in gdf.columns if c != 'geometry')}")
@@ -84,7 +92,9 @@ def read_deposits(source: DepositSource) -> tuple[gpd.GeoDataFrame, pd.DataFrame
         skipped = pd.concat([skipped, pd.DataFrame({"row": gdf.index[dup], "reason": "duplicate coordinates"})], ignore_index=True)
         gdf = gdf[~dup]
     if gdf.empty:
-        raise InputError(path, "no usable deposit (all rows were skipped: " + "; ".join(skipped["reason"].unique()) + ")", "check the coordinate columns")
+        swapped = skipped["reason"].str.contains("swapped").any()
+        raise InputError(path, "no usable deposit (all rows were skipped: " + "; ".join(skipped["reason"].unique()) + ")",
+                         "exchange x_column and y_column in the catalog (x is the longitude)" if swapped else "check the coordinate columns")
     return gdf, skipped
 
 
@@ -99,9 +109,12 @@ def _read_point_csv(path: Path, source: DepositSource) -> tuple[gpd.GeoDataFrame
     y = pd.to_numeric(table[source.y_column], errors="coerce")
     crs = source.crs or "EPSG:4326"
     bad = x.isna() | y.isna() | ~np.isfinite(x) | ~np.isfinite(y)
+    reason = pd.Series("missing, unparseable or out-of-range coordinates", index=table.index)
     if same_crs(crs, "EPSG:4326"):
+        swapped = ~bad & (y.abs() > 90) & (y.abs() <= 180) & (x.abs() <= 90)
+        reason[swapped] = f"latitude ({source.y_column}) beyond ±90 but a valid longitude: x_column and y_column swapped?"
         bad |= (x.abs() > 180) | (y.abs() > 90)
-    skipped = pd.DataFrame({"row": np.flatnonzero(bad), "reason": "missing, unparseable or out-of-range coordinates"})
+    skipped = pd.DataFrame({"row": np.flatnonzero(bad), "reason": reason[bad].to_numpy()})
     gdf = gpd.GeoDataFrame(table[~bad], geometry=gpd.points_from_xy(x[~bad], y[~bad]), crs=crs)
     return gdf, skipped
 
@@ -119,8 +132,13 @@ def to_grid_crs(gdf: gpd.GeoDataFrame, grid: TargetGrid, source: str | Path, cli
     extent = box(*grid.bounds)
     inside = out.intersects(extent)
     if not inside.any():
-        raise InputError(source, f"no feature lies inside the target grid ({grid.crs} bounds {tuple(round(b) for b in grid.bounds)})",
-                         "check the layer's CRS and the catalog's grid bounds")
+        fix = "check the layer's CRS and the catalog's grid bounds"
+        if gdf.crs.is_geographic and set(gdf.geom_type) <= {"Point"}:
+            swapped = gpd.GeoSeries(gpd.points_from_xy(gdf.geometry.y, gdf.geometry.x), crs=gdf.crs).to_crs(grid.crs)
+            if swapped.intersects(extent).any():
+                fix = ("longitude and latitude look swapped: with them exchanged the points fall inside the grid; "
+                       "exchange x_column and y_column (x is the longitude)")
+        raise InputError(source, f"no feature lies inside the target grid ({grid.crs} bounds {tuple(round(b) for b in grid.bounds)})", fix)
     return out.clip(extent) if clip else out
 
 

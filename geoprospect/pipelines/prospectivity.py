@@ -244,12 +244,16 @@ def choose_model(table: pd.DataFrame, requested: str | None) -> tuple[str, str]:
     return str(keys.iloc[best]), reason
 
 
-def publish_prospectivity(training: dict, results: list[dict], requested: str | None, study_area: str, folder: Path) -> Path:
+def publish_prospectivity(training: dict, results: list[dict], requested: str | None, study_area: str, folder: Path,
+                          failures: list[dict] | None = None) -> Path:
     """Link every product into ``folder``; write ``comparison.csv``, ``metrics.json`` and ``report.html``.
 
     ``results`` hold, per model and imbalance option: ``label``, ``imbalance``, ``cv``, ``fit`` and
-    ``map`` task products (``files``: relative name -> FileRef).
+    ``map`` task products (``files``: relative name -> FileRef). ``failures`` (``label``, ``imbalance``,
+    ``reason``) are the models that could not be fitted: listed in the comparison with their reason
+    (``status`` column) and no scores, never chosen.
     """
+    failures = failures or []
     for name, ref in training["files"].items():
         publish(ref.path, folder / "training" / name)
     for result in results:
@@ -259,7 +263,15 @@ def publish_prospectivity(training: dict, results: list[dict], requested: str | 
                 publish(ref.path, folder / "models" / key / name)
     table = comparison_table([{"label": r["label"], "imbalance": r["imbalance"], "cv": r["cv"], "map": r["map"]["scores"]}
                               for r in results])
+    unfitted = [f for f in failures if requested in (f["label"], f"{f['label']}-{f['imbalance']}")]
+    if unfitted:
+        raise InputError("prospectivity.save_model", f"model {requested!r} could not be fitted ({unfitted[0]['reason']})",
+                         "fix its parameters, or name another model in save_model")
     chosen, because = choose_model(table, requested)
+    table.insert(2, "status", "fitted")
+    failed = pd.DataFrame([{"model": f["label"], "imbalance": f["imbalance"], "status": f"failed: {f['reason']}"} for f in failures],
+                          columns=["model", "imbalance", "status"])
+    table = pd.concat([table, failed], ignore_index=True) if failures else table
     write_csv(table, folder / "comparison.csv")
     write_json(json_ready({"study_area": study_area, "training": training["summary"], "chosen_model": chosen,
                            "chosen_because": because, "chosen_model_file": f"models/{chosen}/model.skops",
@@ -284,6 +296,9 @@ def publish_prospectivity(training: dict, results: list[dict], requested: str | 
                 f"{because}. Positive-unlabelled (pu_*) models output a score that ranks cells, not a probability.",
                 table=table, images=[(panels.name, "every model's map, each by its own area classes")]),
     ]
+    for failure in failures:
+        sections.append(Section(f"{failure['label']} with imbalance '{failure['imbalance']}': not fitted",
+                                "This model could not be fitted, so it has no scores or map.", error=failure["reason"]))
     for result in results:
         key = f"{result['label']}-{result['imbalance']}"
         importance = read_csv(folder / "models" / key / "feature_importance.csv").head(10)
@@ -304,7 +319,7 @@ def side_by_side(folder: Path, table: pd.DataFrame, chosen: str) -> Path:
     training = read_csv(folder / "training" / "training_table.csv")
     deposits = training.loc[training["label"] == 1, ["x", "y"]].to_numpy().T
     panels, bounds = [], None
-    for _, row in table.iterrows():
+    for _, row in table[table["status"] == "fitted"].iterrows():  # failed models have no map
         key = f"{row['model']}-{row['imbalance']}"
         values, bounds, _, _ = read_preview(folder / "models" / key / "probability.tif", max_size=400)
         breaks = read_json(folder / "models" / key / "map_metrics.json")["class_breaks"]
