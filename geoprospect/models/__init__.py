@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from lightgbm import LGBMClassifier
 from sklearn.ensemble import RandomForestClassifier
 from sklearn.neural_network import MLPClassifier
 
@@ -63,6 +64,11 @@ BASE_MODELS: dict[str, Factory] = {
     "svm": Factory(CalibratedSVC, {"kernel": "rbf", "C": 1.0, "gamma": "scale"}),
     "mlp": Factory(MLPClassifier, {"hidden_layer_sizes": (32, 16), "alpha": 1e-3, "max_iter": 500}),
     "gp": Factory(SubsampledGaussianProcessClassifier, {"max_samples": 1500}),
+    # Gradient boosting (Ke et al. 2017). One thread and deterministic=True: the same seed gives the same
+    # trees on any machine; small leaves and subsampling because deposits number tens, not thousands.
+    "lgbm": Factory(LGBMClassifier, {"n_estimators": 200, "learning_rate": 0.05, "num_leaves": 15, "min_child_samples": 5,
+                                     "subsample": 0.8, "subsample_freq": 1, "colsample_bytree": 0.8, "reg_lambda": 1.0,
+                                     "n_jobs": 1, "deterministic": True, "force_row_wise": True, "verbose": -1}),
 }
 
 MODELS: dict[str, Callable[..., Any]] = {
@@ -70,6 +76,8 @@ MODELS: dict[str, Callable[..., Any]] = {
     **{f"pu_{name}": PUFactory(name) for name in BASE_MODELS},
     # The bagging already builds the ensemble: 50 rounds x 10 trees, not 50 x 200.
     "pu_rf": PUFactory("rf", base_defaults={"n_estimators": 10}),
+    # Each balanced round holds twice the deposits: a few shallow trees, not 200.
+    "pu_lgbm": PUFactory("lgbm", base_defaults={"n_estimators": 30, "num_leaves": 7, "min_child_samples": 3}),
 }
 
 SAMPLERS: dict[str, Factory | None] = {
@@ -95,7 +103,7 @@ def make_model(name: str, params: Mapping[str, Any] | None = None, random_state:
     Parameters
     ----------
     name : str
-        A key of :data:`MODELS` (``rf``, ``svm``, ``mlp``, ``gp``, ``pu_rf``, ``pu_svm``, ...).
+        A key of :data:`MODELS` (``rf``, ``svm``, ``mlp``, ``gp``, ``lgbm``, ``pu_rf``, ``pu_lgbm``, ...).
     params : dict, optional
         Estimator parameters; for ``pu_*`` models the bagging's, with the wrapped model's under ``base``.
     random_state : int or None
