@@ -20,7 +20,7 @@ from geoprospect.grid import TargetGrid
 from tasks.artifacts import publish_artifacts
 from tasks.ingest import load_catalog
 from tasks.prospectivity import (cross_validate_model, engineer_features, fit_final_model, ingested_products,
-                                 make_training_data, map_and_score, publish, shared_settings)
+                                 make_training_data, map_and_score, map_uncertainty, publish, shared_settings)
 
 
 @flow(name="prospectivity", task_runner=task_runner(threads=2))
@@ -48,6 +48,12 @@ def prospectivity(catalog: str = DEMO_CATALOG, outputs: str = "outputs", run_ing
             for fit, (label, _, imbalance) in zip(fits, runs)]
     results = [{"label": label, "imbalance": imbalance, "cv": cv.result(), "fit": fit.result(), "map": mapped.result()}
                for (label, _, imbalance), cv, fit, mapped in zip(runs, cvs, fits, maps)]
+    if spec.uncertainty:
+        spreads = [map_uncertainty.submit(r["fit"]["model"], r["map"]["files"]["probability.tif"], features["features"],
+                                          training["table"], products["deposits"], f"{label}-{imbalance}", model, imbalance,
+                                          settings, work) for r, (label, model, imbalance) in zip(results, runs)]
+        for result, spread in zip(results, spreads):
+            result["uncertainty"] = spread.result()
     report = publish(training, results, spec.save_model, cat.study_area, str(area / "prospectivity"))
     folder = area / "prospectivity"
     best = (folder / "metrics.json")

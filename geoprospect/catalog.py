@@ -217,6 +217,9 @@ class ProspectivitySpec(_Section):
                                    description="vector layers to measure distances to (those present are used)")
     save_model: str | None = Field(default=None, description="label of the model to save; default: the best by PR-AUC")
     seed: int = 0
+    # Beyond one map per model (issue 16): spreads, explanations, the ensemble.
+    uncertainty: bool = Field(default=True, description="map the spread of every model's prediction (PU rounds, "
+                              "posterior SD or CV fold models) and rank targets by score and spread")
 
     @field_validator("window_cells")
     @classmethod

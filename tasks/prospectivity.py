@@ -11,6 +11,7 @@ from pathlib import Path
 from prefect import task
 
 from geoprospect.pipelines import prospectivity as core
+from geoprospect.pipelines import prospectivity_extras as extras
 from geoprospect.catalog import ModelSpec, ProspectivitySpec
 from geoprospect.grid import TargetGrid
 from geoprospect.io.files import FileRef
@@ -19,6 +20,7 @@ from tasks.cluster import cluster_compute
 from tasks.progress import Progress
 
 _CORE = ("geoprospect.pipelines.prospectivity",)
+_EXTRAS = _CORE + ("geoprospect.pipelines.prospectivity_extras", "geoprospect.uncertainty")
 CACHED = dict(cache_policy=content_policy(*_CORE), persist_result=True, retries=2, retry_delay_seconds=[1, 5],
               retry_condition_fn=retry_on_io)
 
@@ -91,3 +93,15 @@ def publish(training: dict, results: list[dict], chosen: str | None, study_area:
 def ingested_products(folder: str, vectors: list[str]) -> dict:
     """References to what the ingest flow published: the cube, deposits, vector layers, the truth."""
     return core.ingested_products(Path(folder), vectors)
+
+
+@task(cache_policy=content_policy(*_EXTRAS), persist_result=True, retries=2, retry_delay_seconds=[1, 5],
+      retry_condition_fn=retry_on_io)
+def map_uncertainty(model_ref: FileRef, probability: FileRef, features: FileRef, table: FileRef, deposits: FileRef, label: str,
+                    model: ModelSpec, imbalance: str, settings: ProspectivitySpec, work: str) -> dict:
+    folder = work_file(work, "uncertainty", label, "", model_ref, probability, features, table, deposits, model, imbalance,
+                       settings, modules=_EXTRAS)
+    with cluster_compute():
+        summary = extras.map_uncertainty(Path(model_ref.path), Path(probability.path), Path(features.path), Path(table.path),
+                                         Path(deposits.path), label, model, imbalance, settings, folder)
+    return {"files": _refs(folder), "summary": summary}

@@ -1,0 +1,62 @@
+"""Prospectivity steps beyond one map per model: the spread of each map and its target ranking.
+
+Companion of :mod:`geoprospect.pipelines.prospectivity` (same conventions: each function is one
+cacheable step, reads and writes through :mod:`geoprospect.io`, passes paths).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from geoprospect.catalog import ModelSpec, ProspectivitySpec
+from geoprospect.evaluate import json_ready
+from geoprospect.io.cube import open_cube
+from geoprospect.io.figures import save_png
+from geoprospect.io.maps import write_cog
+from geoprospect.io.models import load_model
+from geoprospect.io.rasters import read_band, read_preview
+from geoprospect.io.tables import read_csv, write_csv
+from geoprospect.io.vectors import read_vector
+from geoprospect.pipelines.prospectivity import feature_columns, pipeline_factory
+from geoprospect.predict import predict_map
+from geoprospect.render.maps import plot_layer
+from geoprospect.uncertainty import SPREAD, FoldEnsemble, SpreadModel, rank_targets, spread_source
+
+SOURCES = {"rounds": "SD across the PU bagging rounds", "own": "SD of the posterior probability",
+           "folds": "SD across the spatial-CV fold models"}
+
+
+def map_uncertainty(model_path: Path, probability_path: Path, features_path: Path, table_path: Path,
+                    deposits_path: Path, label: str, model: ModelSpec, imbalance: str, spec: ProspectivitySpec,
+                    destination: Path) -> dict:
+    """The spread of one model's map (COG + PNG) and its target ranking (``targets.csv``).
+
+    The spread is the SD of the model's members (:mod:`geoprospect.uncertainty`): its PU rounds, its
+    own posterior SD, or else the models of the spatial CV folds, refitted here on each fold's training
+    rows with the same pipeline.
+    """
+    fitted, _ = load_model(model_path)
+    if spread_source(fitted) is None:
+        table = read_csv(table_path)
+        columns = feature_columns(table)
+        make = pipeline_factory(model, imbalance, spec)
+        fitted = FoldEnsemble([make().fit(table.loc[table["fold"] != k, columns], table.loc[table["fold"] != k, "label"])
+                               for k in np.unique(table["fold"])])
+    source = spread_source(fitted)
+    features = open_cube(features_path)
+    spread = predict_map(SpreadModel(fitted), features, positive_class=SPREAD)
+    cog = write_cog(spread, destination / "uncertainty.tif", description=f"{label} spread ({SOURCES[source]})",
+                    units="probability SD")
+    values, bounds, _, _ = read_preview(cog)
+    deposits = read_vector(deposits_path, "point")
+    save_png(plot_layer(values[0], bounds, f"{label}: spread of the prediction, {SOURCES[source]}", units="SD",
+                        points=(deposits.geometry.x.to_numpy(), deposits.geometry.y.to_numpy()), cmap="magma"),
+             destination / "uncertainty.png")
+    probability, sd = read_band(probability_path), read_band(cog)
+    targets = rank_targets(probability, sd, features.x.to_numpy(), features.y.to_numpy())
+    write_csv(targets, destination / "targets.csv")
+    top = np.isfinite(probability) & (probability >= np.nanquantile(probability, 0.9))
+    return json_ready({"spread_source": source, "spread_mean": float(np.nanmean(sd)),
+                       "spread_top10_mean": float(np.nanmean(sd[top]))})
