@@ -17,6 +17,7 @@ from flows.cli import DEMO_CATALOG, run
 from flows.runners import task_runner
 from flows.ingest import ingest
 from geoprospect.grid import TargetGrid
+from geoprospect.models import EVIDENCE_MODELS
 from tasks.artifacts import publish_artifacts
 from tasks.ingest import load_catalog
 from tasks.prospectivity import (cross_validate_model, engineer_features, fit_final_model, ingested_products,
@@ -39,7 +40,8 @@ def prospectivity(catalog: str = DEMO_CATALOG, outputs: str = "outputs", run_ing
     settings = shared_settings(spec)
     training = make_training_data(features["features"], products["deposits"], settings, work)
 
-    runs = [(label, model, imbalance) for label, model in spec.models.items() for imbalance in spec.imbalance]
+    runs = [(label, model, imbalance) for label, model in spec.models.items() for imbalance in spec.imbalance
+            if imbalance == "none" or model.model not in EVIDENCE_MODELS]  # no oversampling for evidence models
     cvs = [cross_validate_model.submit(training["table"], training["sample"], label, model, imbalance, settings, work)
            for label, model, imbalance in runs]
     fits = [fit_final_model.submit(training["table"], label, model, imbalance, settings, work) for label, model, imbalance in runs]

@@ -85,8 +85,9 @@ class SpreadModel:
         if self.source == "folds":
             members = self.model.member_probabilities(X)
             return np.column_stack([members.mean(axis=0), members.std(axis=0)])
-        pipeline, final = (self.model[:-1], self.model.steps[-1][1]) if hasattr(self.model, "steps") else (None, self.model)
-        Xt = pipeline.transform(X) if pipeline is not None and len(pipeline.steps) else X
+        steps = getattr(self.model, "steps", None)
+        final = steps[-1][1] if steps else self.model
+        Xt = self.model[:-1].transform(X) if steps and len(steps) > 1 else X
         if self.source == "own":
             return np.column_stack([final.predict_proba(Xt)[:, 1], final.predict_sd(Xt)])
         members = np.stack([estimator.predict_proba(Xt)[:, 1] for estimator in final.estimators_])

@@ -18,10 +18,12 @@ from sklearn.ensemble import RandomForestClassifier
 from sklearn.neural_network import MLPClassifier
 
 from geoprospect.errors import InputError
+from geoprospect.models.fuzzy import FuzzyOverlay
 from geoprospect.models.gan import CappedSMOTE, SMOTifiedGAN
 from geoprospect.models.gp import SubsampledGaussianProcessClassifier
 from geoprospect.models.pu import PUBaggingClassifier
 from geoprospect.models.svm import CalibratedSVC
+from geoprospect.models.wofe import WeightsOfEvidence
 
 SOURCE = "prospectivity.models"
 IMBALANCE_SOURCE = "prospectivity.imbalance"
@@ -79,6 +81,14 @@ MODELS: dict[str, Callable[..., Any]] = {
     # Each balanced round holds twice the deposits: a few shallow trees, not 200.
     "pu_lgbm": PUFactory("lgbm", base_defaults={"n_estimators": 30, "num_leaves": 7, "min_child_samples": 3}),
 }
+
+# Weights of evidence and fuzzy overlay read the evidence layers in their own units (thresholds and
+# memberships are set in them): build_pipeline puts no imputation, scaling or oversampling before them.
+EVIDENCE_MODELS: dict[str, Factory] = {
+    "wofe": Factory(WeightsOfEvidence),
+    "fuzzy": Factory(FuzzyOverlay),
+}
+MODELS.update(EVIDENCE_MODELS)
 
 SAMPLERS: dict[str, Factory | None] = {
     "none": None,
@@ -146,4 +156,4 @@ def make_sampler(name: str, params: Mapping[str, Any] | None = None, random_stat
     return factory(random_state=random_state, **dict(params))
 
 
-__all__ = ["BASE_MODELS", "MODELS", "SAMPLERS", "Factory", "PUFactory", "make_model", "make_sampler"]
+__all__ = ["BASE_MODELS", "EVIDENCE_MODELS", "MODELS", "SAMPLERS", "Factory", "PUFactory", "make_model", "make_sampler"]

@@ -141,6 +141,8 @@ def fit_final_model(table_path: Path, label: str, model: ModelSpec, imbalance: s
                                         random_state=spec.seed)
     importances = pd.DataFrame({"feature": columns, "importance": importance.importances_mean, "sd": importance.importances_std})
     write_csv(importances.sort_values("importance", ascending=False), destination / "feature_importance.csv")
+    for name, extra in getattr(pipeline.steps[-1][1], "report_tables", dict)().items():  # e.g. the WofE weights
+        write_csv(extra, destination / f"{name}.csv")
     return {"model": str(destination / "model.skops")}
 
 
