@@ -17,10 +17,10 @@ from flows.cli import DEMO_CATALOG, run
 from flows.runners import task_runner
 from flows.ingest import ingest
 from geoprospect.grid import TargetGrid
-from geoprospect.models import EVIDENCE_MODELS
+from geoprospect.models import RAW_INPUT_MODELS
 from tasks.artifacts import publish_artifacts
 from tasks.ingest import load_catalog
-from tasks.prospectivity import (cross_validate_model, engineer_features, fit_final_model, ingested_products,
+from tasks.prospectivity import (cross_validate_model, engineer_features, ensemble_model, fit_final_model, ingested_products,
                                  make_training_data, map_and_score, map_uncertainty, publish, shared_settings)
 
 
@@ -41,7 +41,7 @@ def prospectivity(catalog: str = DEMO_CATALOG, outputs: str = "outputs", run_ing
     training = make_training_data(features["features"], products["deposits"], settings, work)
 
     runs = [(label, model, imbalance) for label, model in spec.models.items() for imbalance in spec.imbalance
-            if imbalance == "none" or model.model not in EVIDENCE_MODELS]  # no oversampling for evidence models
+            if imbalance == "none" or model.model not in RAW_INPUT_MODELS]  # no oversampling for evidence models
     cvs = [cross_validate_model.submit(training["table"], training["sample"], label, model, imbalance, settings, work)
            for label, model, imbalance in runs]
     fits = [fit_final_model.submit(training["table"], label, model, imbalance, settings, work) for label, model, imbalance in runs]
@@ -50,6 +50,15 @@ def prospectivity(catalog: str = DEMO_CATALOG, outputs: str = "outputs", run_ing
             for fit, (label, _, imbalance) in zip(fits, runs)]
     results = [{"label": label, "imbalance": imbalance, "cv": cv.result(), "fit": fit.result(), "map": mapped.result()}
                for (label, _, imbalance), cv, fit, mapped in zip(runs, cvs, fits, maps)]
+    ensemble = ensemble_model([(label, model, imbalance, r["cv"]["summary"]) for r, (label, model, imbalance) in zip(results, runs)],
+                              spec.ensemble_top, settings)
+    if ensemble is not None:
+        runs.append(("ensemble", ensemble, "none"))
+        cv = cross_validate_model.submit(training["table"], training["sample"], "ensemble", ensemble, "none", settings, work)
+        fit = fit_final_model(training["table"], "ensemble", ensemble, "none", settings, work)
+        mapped = map_and_score(fit["model"], features["features"], training["table"], training["sample"], products["deposits"],
+                               products["truth"], "ensemble-none", work)
+        results.append({"label": "ensemble", "imbalance": "none", "cv": cv.result(), "fit": fit, "map": mapped})
     if spec.uncertainty:
         spreads = [map_uncertainty.submit(r["fit"]["model"], r["map"]["files"]["probability.tif"], features["features"],
                                           training["table"], products["deposits"], f"{label}-{imbalance}", model, imbalance,

@@ -220,6 +220,8 @@ class ProspectivitySpec(_Section):
     # Beyond one map per model (issue 16): spreads, explanations, the ensemble.
     uncertainty: bool = Field(default=True, description="map the spread of every model's prediction (PU rounds, "
                               "posterior SD or CV fold models) and rank targets by score and spread")
+    ensemble_top: int = Field(default=3, ge=0, description="add a model averaging the percentile ranks of this many best "
+                              "models by CV PR-AUC (0 or 1: no ensemble)")
 
     @field_validator("window_cells")
     @classmethod

@@ -105,3 +105,9 @@ def map_uncertainty(model_ref: FileRef, probability: FileRef, features: FileRef,
         summary = extras.map_uncertainty(Path(model_ref.path), Path(probability.path), Path(features.path), Path(table.path),
                                          Path(deposits.path), label, model, imbalance, settings, folder)
     return {"files": _refs(folder), "summary": summary}
+
+
+@task
+def ensemble_model(runs: list[tuple[str, ModelSpec, str, dict]], top: int, settings: ProspectivitySpec) -> ModelSpec | None:
+    """The rank-averaging ensemble of the best ``top`` models, or None."""
+    return extras.ensemble_model(runs, top, settings)

@@ -18,6 +18,7 @@ from sklearn.ensemble import RandomForestClassifier
 from sklearn.neural_network import MLPClassifier
 
 from geoprospect.errors import InputError
+from geoprospect.models.ensemble import RankEnsemble
 from geoprospect.models.fuzzy import FuzzyOverlay
 from geoprospect.models.gan import CappedSMOTE, SMOTifiedGAN
 from geoprospect.models.gp import SubsampledGaussianProcessClassifier
@@ -89,6 +90,11 @@ EVIDENCE_MODELS: dict[str, Factory] = {
     "fuzzy": Factory(FuzzyOverlay),
 }
 MODELS.update(EVIDENCE_MODELS)
+# The rank-averaging ensemble builds its members' pipelines itself (the flow fills ``members`` with the
+# best models of the comparison).
+ENSEMBLE = "ensemble"
+MODELS[ENSEMBLE] = Factory(RankEnsemble)
+RAW_INPUT_MODELS = frozenset(EVIDENCE_MODELS) | {ENSEMBLE}
 
 SAMPLERS: dict[str, Factory | None] = {
     "none": None,
@@ -156,4 +162,4 @@ def make_sampler(name: str, params: Mapping[str, Any] | None = None, random_stat
     return factory(random_state=random_state, **dict(params))
 
 
-__all__ = ["BASE_MODELS", "EVIDENCE_MODELS", "MODELS", "SAMPLERS", "Factory", "PUFactory", "make_model", "make_sampler"]
+__all__ = ["BASE_MODELS", "ENSEMBLE", "EVIDENCE_MODELS", "MODELS", "RAW_INPUT_MODELS", "SAMPLERS", "Factory", "PUFactory", "make_model", "make_sampler"]

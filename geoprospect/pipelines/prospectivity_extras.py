@@ -1,4 +1,4 @@
-"""Prospectivity steps beyond one map per model: the spread of each map and its target ranking.
+"""Prospectivity steps beyond one map per model: the spread of each map and its target ranking, the ensemble.
 
 Companion of :mod:`geoprospect.pipelines.prospectivity` (same conventions: each function is one
 cacheable step, reads and writes through :mod:`geoprospect.io`, passes paths).
@@ -19,6 +19,7 @@ from geoprospect.io.models import load_model
 from geoprospect.io.rasters import read_band, read_preview
 from geoprospect.io.tables import read_csv, write_csv
 from geoprospect.io.vectors import read_vector
+from geoprospect.models import ENSEMBLE
 from geoprospect.pipelines.prospectivity import feature_columns, pipeline_factory
 from geoprospect.predict import predict_map
 from geoprospect.render.maps import plot_layer
@@ -60,3 +61,21 @@ def map_uncertainty(model_path: Path, probability_path: Path, features_path: Pat
     top = np.isfinite(probability) & (probability >= np.nanquantile(probability, 0.9))
     return json_ready({"spread_source": source, "spread_mean": float(np.nanmean(sd)),
                        "spread_top10_mean": float(np.nanmean(sd[top]))})
+
+
+def ensemble_model(runs: list[tuple[str, ModelSpec, str, dict]], top: int, spec: ProspectivitySpec) -> ModelSpec | None:
+    """The ensemble of the ``top`` best runs by mean CV PR-AUC, as a model of the comparison (or ``None``).
+
+    ``runs`` hold (label, model, imbalance option, CV summary) per compared model; an ensemble is never
+    a member of another.
+    """
+    scored = [(summary.get("pr_auc", {}).get("mean"), label, model, imbalance) for label, model, imbalance, summary in runs
+              if model.model != ENSEMBLE]
+    scored = sorted((s for s in scored if s[0] is not None and np.isfinite(s[0])), key=lambda s: -s[0])[:top]
+    if top < 2 or len(scored) < 2:
+        return None
+    members = [{"model": model.model, "params": dict(model.params), "imbalance": imbalance, "label": label}
+               for _, label, model, imbalance in scored]
+    return ModelSpec(model=ENSEMBLE, params={"members": [{k: v for k, v in m.items() if k != "label"} for m in members],
+                                             "spearman_threshold": spec.spearman_threshold,
+                                             "pca_components": spec.pca_components})

@@ -52,10 +52,10 @@ def test_every_model_gets_a_cog_map_curves_metrics_and_a_safe_model_file(first_r
             assert (model / name).is_file(), (key, name)
         assert f"models/{key}/map.png" in html
     metrics = json.loads((folder / "metrics.json").read_text())
-    assert metrics["training"]["block_size_m"] > 0 and len(metrics["models"]) == 2
+    assert metrics["training"]["block_size_m"] > 0 and len(metrics["models"]) == 3  # and the ensemble of the two
     for row in metrics["models"]:
         assert 0.5 < row["roc_auc_mean"] <= 1 and row["truth_spearman"] > 0.2  # better than chance, tracks the truth
-        assert row["spread_source"] == {"rf": "folds", "pu_rf": "rounds"}[row["model"]] and row["spread_mean"] > 0
+        assert row["spread_source"] == {"rf": "folds", "pu_rf": "rounds", "ensemble": "own"}[row["model"]] and row["spread_mean"] > 0
 
 
 def test_changing_one_models_parameters_retrains_only_that_model(first_run, small_demo_catalog):
