@@ -20,8 +20,9 @@ from geoprospect.grid import TargetGrid
 from geoprospect.models import RAW_INPUT_MODELS
 from tasks.artifacts import publish_artifacts
 from tasks.ingest import load_catalog
-from tasks.prospectivity import (cross_validate_model, engineer_features, ensemble_model, fit_final_model, ingested_products,
-                                 make_training_data, map_and_score, map_uncertainty, publish, shared_settings)
+from tasks.prospectivity import (cross_validate_model, engineer_features, ensemble_model, explain_model, fit_final_model,
+                                 ingested_products, kept_model, make_training_data, map_and_score, map_uncertainty, publish,
+                                 shared_settings)
 
 
 @flow(name="prospectivity", task_runner=task_runner(threads=2))
@@ -65,6 +66,10 @@ def prospectivity(catalog: str = DEMO_CATALOG, outputs: str = "outputs", run_ing
                                           settings, work) for r, (label, model, imbalance) in zip(results, runs)]
         for result, spread in zip(results, spreads):
             result["uncertainty"] = spread.result()
+    if spec.explain_features:
+        kept = kept_model(results, spec.save_model)
+        result = next(r for r in results if f"{r['label']}-{r['imbalance']}" == kept)
+        result["explain"] = explain_model(result["fit"]["model"], features["features"], training["sample"], kept, settings, work)
     report = publish(training, results, spec.save_model, cat.study_area, str(area / "prospectivity"))
     folder = area / "prospectivity"
     best = (folder / "metrics.json")

@@ -222,6 +222,12 @@ class ProspectivitySpec(_Section):
                               "posterior SD or CV fold models) and rank targets by score and spread")
     ensemble_top: int = Field(default=3, ge=0, description="add a model averaging the percentile ranks of this many best "
                               "models by CV PR-AUC (0 or 1: no ensemble)")
+    explain_features: int = Field(default=4, ge=0, description="SHAP maps of this many top features of the kept model (0: none)")
+    explain_method: Literal["auto", "tree", "sampled"] = Field(
+        default="auto", description="SHAP explainer: tree (TreeExplainer: rf, lgbm and their PU variants), sampled "
+        "(permutation explainer, any model, on a coarser grid), auto (tree where it can)")
+    explain_max_cells: int = Field(default=250_000, ge=100, description="cells explained at most (a coarser grid above "
+                                   "it; the sampled explainer explains at most 2,000)")
 
     @field_validator("window_cells")
     @classmethod

@@ -111,3 +111,19 @@ def map_uncertainty(model_ref: FileRef, probability: FileRef, features: FileRef,
 def ensemble_model(runs: list[tuple[str, ModelSpec, str, dict]], top: int, settings: ProspectivitySpec) -> ModelSpec | None:
     """The rank-averaging ensemble of the best ``top`` models, or None."""
     return extras.ensemble_model(runs, top, settings)
+
+
+@task
+def kept_model(results: list[dict], requested: str | None) -> str:
+    """The key of the model that publish keeps."""
+    return extras.kept_model(results, requested)
+
+
+@task(cache_policy=content_policy(*_EXTRAS, "geoprospect.explain"), persist_result=True, retries=2,
+      retry_delay_seconds=[1, 5], retry_condition_fn=retry_on_io)
+def explain_model(model_ref: FileRef, features: FileRef, sample: FileRef, label: str, settings: ProspectivitySpec,
+                  work: str) -> dict:
+    folder = work_file(work, "explain", label, "", model_ref, features, sample, settings, modules=_EXTRAS + ("geoprospect.explain",))
+    with cluster_compute():
+        summary = extras.explain_model(Path(model_ref.path), Path(features.path), Path(sample.path), label, settings, folder)
+    return {"files": _refs(folder), "summary": summary}

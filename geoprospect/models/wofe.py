@@ -54,6 +54,7 @@ def weights(n_bd: float, n_b_notd: float, n_d: float, n_notd: float) -> dict[str
         ``studentized_contrast``. A zero count gives infinite weights: classes without deposits are
         given half a deposit by :meth:`WeightsOfEvidence.fit` (Haldane's correction) before this.
     """
+    n_bd, n_b_notd, n_d, n_notd = (np.float64(v) for v in (n_bd, n_b_notd, n_d, n_notd))  # x/0 -> inf, not an error
     n_notb_d, n_notb_notd = n_d - n_bd, n_notd - n_b_notd
     with np.errstate(divide="ignore", invalid="ignore"):
         w_plus = np.log((n_bd / n_d) / (n_b_notd / n_notd))
@@ -198,7 +199,8 @@ class WeightsOfEvidence(ClassifierMixin, BaseEstimator):
         known = np.isfinite(values)
         inside = known & present(values)
         n_bd, n_b_notd = float(y[inside].sum()), float((1 - y[inside]).sum())
-        row = weights(n_bd or 0.5, n_b_notd or 0.5, n_d, n_notd)
+        # Haldane: an empty cell of the 2 x 2 table gets half a cell, not an infinite weight
+        row = weights(np.clip(n_bd, 0.5, n_d - 0.5), np.clip(n_b_notd, 0.5, n_notd - 0.5), n_d, n_notd)
         return {"kind": "binary", "present": present, "w": (row["w_plus"], row["w_minus"]),
                 "var": (row["s_w_plus"] ** 2, row["s_w_minus"] ** 2),
                 "rows": [{"class": label, "n_deposits": int(n_bd), "n_cells": int(inside.sum()), **row, **(extra or {})}]}

@@ -224,7 +224,7 @@ def publish_prospectivity(training: dict, results: list[dict], requested: str | 
         publish(ref.path, folder / "training" / name)
     for result in results:
         key = f"{result['label']}-{result['imbalance']}"
-        for step in ("cv", "fit", "map", "uncertainty"):
+        for step in ("cv", "fit", "map", "uncertainty", "explain"):
             for name, ref in result.get(step, {"files": {}})["files"].items():
                 publish(ref.path, folder / "models" / key / name)
     table = comparison_table([{"label": r["label"], "imbalance": r["imbalance"], "cv": r["cv"],
@@ -250,8 +250,9 @@ def publish_prospectivity(training: dict, results: list[dict], requested: str | 
         importance = read_csv(folder / "models" / key / "feature_importance.csv").head(10)
         sections.append(Section(f"{result['label']} with imbalance '{result['imbalance']}'", table=importance,
                                 images=[(f"models/{key}/{name}", name.removesuffix(".png").replace("_", " "))
-                                        for name in ("map.png", "uncertainty.png", "success_rate.png", "prediction_rate.png",
-                                                     "roc_pr.png") if name != "uncertainty.png" or "uncertainty" in result]))
+                                        for name in ("map.png", "uncertainty.png", "shap_panel.png", "success_rate.png",
+                                                     "prediction_rate.png", "roc_pr.png")
+                                        if (folder / "models" / key / name).is_file()]))
     report = folder / "report.html"
     with atomic_path(report) as tmp:
         tmp.write_text(report_html(f"Prospectivity: {study_area}", f"geoprospect prospectivity flow, code {code_digest('geoprospect.pipelines.prospectivity')[:12]}",

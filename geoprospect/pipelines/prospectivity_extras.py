@@ -1,4 +1,5 @@
-"""Prospectivity steps beyond one map per model: the spread of each map and its target ranking, the ensemble.
+"""Prospectivity steps beyond one map per model: the spread of each map and its target ranking, the
+ensemble, and SHAP explanation maps of the kept model.
 
 Companion of :mod:`geoprospect.pipelines.prospectivity` (same conventions: each function is one
 cacheable step, reads and writes through :mod:`geoprospect.io`, passes paths).
@@ -9,9 +10,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
 from geoprospect.catalog import ModelSpec, ProspectivitySpec
 from geoprospect.evaluate import json_ready
+from geoprospect.explain import Explainer, shap_maps, top_features
 from geoprospect.io.cube import open_cube
 from geoprospect.io.figures import save_png
 from geoprospect.io.maps import write_cog
@@ -20,7 +23,8 @@ from geoprospect.io.rasters import read_band, read_preview
 from geoprospect.io.tables import read_csv, write_csv
 from geoprospect.io.vectors import read_vector
 from geoprospect.models import ENSEMBLE
-from geoprospect.pipelines.prospectivity import feature_columns, pipeline_factory
+from geoprospect.pipelines.prospectivity import choose_model, comparison_table, feature_columns, pipeline_factory
+from geoprospect.render.explain import plot_dependence, plot_shap_panel
 from geoprospect.predict import predict_map
 from geoprospect.render.maps import plot_layer
 from geoprospect.uncertainty import SPREAD, FoldEnsemble, SpreadModel, rank_targets, spread_source
@@ -79,3 +83,42 @@ def ensemble_model(runs: list[tuple[str, ModelSpec, str, dict]], top: int, spec:
     return ModelSpec(model=ENSEMBLE, params={"members": [{k: v for k, v in m.items() if k != "label"} for m in members],
                                              "spearman_threshold": spec.spearman_threshold,
                                              "pca_components": spec.pca_components})
+
+
+def kept_model(results: list[dict], requested: str | None) -> str:
+    """The key (``label-imbalance``) of the model the publish step keeps, from the same comparison table."""
+    table = comparison_table([{"label": r["label"], "imbalance": r["imbalance"], "cv": r["cv"], "map": r["map"]["scores"]}
+                              for r in results])
+    return choose_model(table, requested)
+
+
+SAMPLED_MAX_CELLS = 2_000  # a permutation explainer costs ~2 x features x background predictions per cell
+
+
+def explain_model(model_path: Path, features_path: Path, sample_path: Path, label: str, spec: ProspectivitySpec,
+                  destination: Path) -> dict:
+    """SHAP maps (COG ``shap.tif``, one band per top feature, and ``shap_panel.png``), a dependence plot per
+    top feature and ``shap_importance.csv`` (mean |SHAP| over sampled map cells) of one model."""
+    fitted, metadata = load_model(model_path)
+    columns = list(metadata["features"])
+    background = read_csv(sample_path)[columns].dropna()
+    explainer = Explainer(fitted, columns, background, spec.explain_method, seed=spec.seed)
+    tree = explainer.kind == "tree"
+    rows = background.sample(min(len(background), 2000 if tree else 200), random_state=spec.seed)
+    top, values = top_features(explainer, rows, spec.explain_features)
+    cap = spec.explain_max_cells if tree else min(spec.explain_max_cells, SAMPLED_MAX_CELLS)
+    maps = shap_maps(explainer, open_cube(features_path), top, max_cells=cap)
+    names = [explainer.names[i] for i in top]
+    cog = write_cog(maps, destination / "shap.tif", description=[f"SHAP of {n}" for n in names], units=explainer.units)
+    preview, bounds, _, _ = read_preview(cog)
+    method = "Tree SHAP" if tree else "sampled (permutation) SHAP"
+    save_png(plot_shap_panel(preview, names, bounds, explainer.units, f"{label}: {method} contributions of the top features"),
+             destination / "shap_panel.png")
+    for k, (i, name) in enumerate(zip(top, names)):
+        if name in rows.columns:  # (a PCA or autoencoder component has no raw value to plot against)
+            save_png(plot_dependence(rows[name].to_numpy(), values[:, i], name, explainer.units, f"{label}: SHAP dependence"),
+                     destination / f"shap_dependence_{k + 1}.png")
+    importance = pd.DataFrame({"feature": explainer.names, "mean_abs_shap": np.abs(values).mean(axis=0)})
+    write_csv(importance.sort_values("mean_abs_shap", ascending=False), destination / "shap_importance.csv")
+    return json_ready({"explainer": explainer.kind, "units": explainer.units, "top_features": names,
+                       "grid_shape": list(maps.shape[1:])})

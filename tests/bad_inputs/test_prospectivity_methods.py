@@ -30,3 +30,13 @@ def test_wofe_on_a_continuous_layer_without_thresholds_names_the_key():
     with pytest.raises(InputError, match="continuous layer needs thresholds") as info:
         WeightsOfEvidence(evidence={"k_pct": {"kind": "continuous"}}).fit(X, Y)
     assert info.value.source.endswith("evidence.k_pct") and "contrast" in info.value.fix
+
+
+def test_tree_shap_on_a_model_it_cannot_explain_names_the_key():
+    from geoprospect.explain import Explainer
+    from geoprospect.models.pipeline import build_pipeline
+
+    model = build_pipeline("wofe", {"evidence": {"k_pct": {"kind": "continuous", "thresholds": [1.0]}}}).fit(X, Y)
+    with pytest.raises(InputError, match="TreeExplainer cannot explain a WeightsOfEvidence") as info:
+        Explainer(model, list(X.columns), X, method="tree")
+    assert info.value.source == "prospectivity.explain_method" and "sampled" in info.value.fix
