@@ -227,7 +227,7 @@ class ProspectivitySpec(_Section):
         default="auto", description="SHAP explainer: tree (TreeExplainer: rf, lgbm and their PU variants), sampled "
         "(permutation explainer, any model, on a coarser grid), auto (tree where it can)")
     explain_max_cells: int = Field(default=250_000, ge=100, description="cells explained at most (a coarser grid above "
-                                   "it; the sampled explainer explains at most 2,000)")
+                                   "it; the sampled explainer explains at most 500)")
 
     @field_validator("window_cells")
     @classmethod

@@ -92,7 +92,8 @@ def kept_model(results: list[dict], requested: str | None) -> str:
     return choose_model(table, requested)
 
 
-SAMPLED_MAX_CELLS = 2_000  # a permutation explainer costs ~2 x features x background predictions per cell
+# A permutation explainer costs about 2 x features x background rows of predictions per cell explained.
+SAMPLED_MAX_CELLS, SAMPLED_BACKGROUND, SAMPLED_ROWS = 500, 20, 100
 
 
 def explain_model(model_path: Path, features_path: Path, sample_path: Path, label: str, spec: ProspectivitySpec,
@@ -102,9 +103,9 @@ def explain_model(model_path: Path, features_path: Path, sample_path: Path, labe
     fitted, metadata = load_model(model_path)
     columns = list(metadata["features"])
     background = read_csv(sample_path)[columns].dropna()
-    explainer = Explainer(fitted, columns, background, spec.explain_method, seed=spec.seed)
+    explainer = Explainer(fitted, columns, background, spec.explain_method, n_background=SAMPLED_BACKGROUND, seed=spec.seed)
     tree = explainer.kind == "tree"
-    rows = background.sample(min(len(background), 2000 if tree else 200), random_state=spec.seed)
+    rows = background.sample(min(len(background), 2000 if tree else SAMPLED_ROWS), random_state=spec.seed)
     top, values = top_features(explainer, rows, spec.explain_features)
     cap = spec.explain_max_cells if tree else min(spec.explain_max_cells, SAMPLED_MAX_CELLS)
     maps = shap_maps(explainer, open_cube(features_path), top, max_cells=cap)
