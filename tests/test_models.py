@@ -16,7 +16,7 @@ from sklearn.metrics import roc_auc_score
 
 from geoprospect.errors import InputError
 from geoprospect.io.models import load_model, manifest_path, save_model
-from geoprospect.models import EVIDENCE_MODELS, MODELS, make_model
+from geoprospect.models import MODELS, RAW_INPUT_MODELS, make_model
 from geoprospect.models.autoencoder import AutoencoderEmbedding
 from geoprospect.nn import MLP, torch_seed
 from geoprospect.models.gan import CappedSMOTE, SMOTifiedGAN
@@ -46,7 +46,7 @@ def two_clusters():
     return X, np.r_[np.zeros(300, int), np.ones(20, int)]
 
 
-@pytest.mark.parametrize("name", sorted(set(MODELS) - set(EVIDENCE_MODELS)))  # those: tests/test_wofe_fuzzy.py
+@pytest.mark.parametrize("name", sorted(set(MODELS) - RAW_INPUT_MODELS))  # those: test_wofe_fuzzy.py, test_ensemble.py
 def test_every_registry_model_fits_and_ranks_the_positives(name, imbalanced):
     X, y = imbalanced
     model = make_model(name, FAST.get(name, {}), random_state=0).fit(X, y)
