@@ -17,10 +17,12 @@ from flows.cli import DEMO_CATALOG, run
 from flows.runners import task_runner
 from flows.ingest import ingest
 from geoprospect.grid import TargetGrid
+from geoprospect.models import RAW_INPUT_MODELS
 from tasks.artifacts import publish_artifacts
 from tasks.ingest import load_catalog
-from tasks.prospectivity import (cross_validate_model, engineer_features, fit_final_model, ingested_products,
-                                 make_training_data, map_and_score, model_failure, publish, shared_settings)
+from tasks.prospectivity import (cross_validate_model, engineer_features, ensemble_model, explain_model, fit_final_model,
+                                 ingested_products, kept_model, make_training_data, map_and_score, map_uncertainty,
+                                 model_failure, publish, shared_settings)
 
 
 @flow(name="prospectivity", task_runner=task_runner(threads=2))
@@ -40,7 +42,8 @@ def prospectivity(catalog: str = DEMO_CATALOG, outputs: str = "outputs", run_ing
     settings = shared_settings(spec)
     training = make_training_data(features["features"], products["deposits"], settings, work)
 
-    runs = [(label, model, imbalance) for label, model in spec.models.items() for imbalance in spec.imbalance]
+    runs = [(label, model, imbalance) for label, model in spec.models.items() for imbalance in spec.imbalance
+            if imbalance == "none" or model.model not in RAW_INPUT_MODELS]  # no oversampling for evidence models
     cvs = [cross_validate_model.submit(training["table"], training["sample"], label, model, imbalance, settings, work)
            for label, model, imbalance in runs]
     fits = [fit_final_model.submit(training["table"], label, model, imbalance, settings, work) for label, model, imbalance in runs]
@@ -49,6 +52,7 @@ def prospectivity(catalog: str = DEMO_CATALOG, outputs: str = "outputs", run_ing
             map_and_score.submit(fit.result()["model"], features["features"], training["table"], training["sample"],
                                  products["deposits"], products["truth"], f"{label}-{imbalance}", work)
             for fit, (label, _, imbalance) in zip(fits, runs)]
+    specs = {(label, imbalance): model for label, model, imbalance in runs}
     results, failures = [], []
     for (label, _, imbalance), cv, fit, mapped in zip(runs, cvs, fits, maps):
         if reason := model_failure(cv, fit, mapped):
@@ -58,6 +62,25 @@ def prospectivity(catalog: str = DEMO_CATALOG, outputs: str = "outputs", run_ing
     if not results:  # every model failed: the first one's error is the run's
         for future in (f for steps in zip(cvs, fits, maps) for f in steps if f is not None):
             future.result()
+    ensemble = ensemble_model([(r["label"], specs[r["label"], r["imbalance"]], r["imbalance"], r["cv"]["summary"]) for r in results],
+                              spec.ensemble_top, settings)
+    if ensemble is not None:
+        specs["ensemble", "none"] = ensemble
+        cv = cross_validate_model.submit(training["table"], training["sample"], "ensemble", ensemble, "none", settings, work)
+        fit = fit_final_model(training["table"], "ensemble", ensemble, "none", settings, work)
+        mapped = map_and_score(fit["model"], features["features"], training["table"], training["sample"], products["deposits"],
+                               products["truth"], "ensemble-none", work)
+        results.append({"label": "ensemble", "imbalance": "none", "cv": cv.result(), "fit": fit, "map": mapped})
+    if spec.uncertainty:
+        spreads = [map_uncertainty.submit(r["fit"]["model"], r["map"]["files"]["probability.tif"], features["features"],
+                                          training["table"], products["deposits"], f"{r['label']}-{r['imbalance']}",
+                                          specs[r["label"], r["imbalance"]], r["imbalance"], settings, work) for r in results]
+        for result, spread in zip(results, spreads):
+            result["uncertainty"] = spread.result()
+    if spec.explain_features:
+        kept = kept_model(results, spec.save_model)
+        result = next(r for r in results if f"{r['label']}-{r['imbalance']}" == kept)
+        result["explain"] = explain_model(result["fit"]["model"], features["features"], training["sample"], kept, settings, work)
     report = publish(training, results, spec.save_model, cat.study_area, str(area / "prospectivity"), failures)
     folder = area / "prospectivity"
     best = (folder / "metrics.json")

@@ -11,6 +11,7 @@ from pathlib import Path
 from prefect import task
 
 from geoprospect.pipelines import prospectivity as core
+from geoprospect.pipelines import prospectivity_extras as extras
 from geoprospect.catalog import ModelSpec, ProspectivitySpec
 from geoprospect.grid import TargetGrid
 from geoprospect.io.files import FileRef
@@ -19,6 +20,7 @@ from tasks.cluster import cluster_compute
 from tasks.progress import Progress
 
 _CORE = ("geoprospect.pipelines.prospectivity",)
+_EXTRAS = _CORE + ("geoprospect.pipelines.prospectivity_extras", "geoprospect.uncertainty")
 CACHED = dict(cache_policy=content_policy(*_CORE), persist_result=True, retries=2, retry_delay_seconds=[1, 5],
               retry_condition_fn=retry_on_io)
 
@@ -108,3 +110,37 @@ def publish(training: dict, results: list[dict], chosen: str | None, study_area:
 def ingested_products(folder: str, vectors: list[str]) -> dict:
     """References to what the ingest flow published: the cube, deposits, vector layers, the truth."""
     return core.ingested_products(Path(folder), vectors)
+
+
+@task(cache_policy=content_policy(*_EXTRAS), persist_result=True, retries=2, retry_delay_seconds=[1, 5],
+      retry_condition_fn=retry_on_io)
+def map_uncertainty(model_ref: FileRef, probability: FileRef, features: FileRef, table: FileRef, deposits: FileRef, label: str,
+                    model: ModelSpec, imbalance: str, settings: ProspectivitySpec, work: str) -> dict:
+    folder = work_file(work, "uncertainty", label, "", model_ref, probability, features, table, deposits, model, imbalance,
+                       settings, modules=_EXTRAS)
+    with cluster_compute():
+        summary = extras.map_uncertainty(Path(model_ref.path), Path(probability.path), Path(features.path), Path(table.path),
+                                         Path(deposits.path), label, model, imbalance, settings, folder)
+    return {"files": _refs(folder), "summary": summary}
+
+
+@task
+def ensemble_model(runs: list[tuple[str, ModelSpec, str, dict]], top: int, settings: ProspectivitySpec) -> ModelSpec | None:
+    """The rank-averaging ensemble of the best ``top`` models, or None."""
+    return extras.ensemble_model(runs, top, settings)
+
+
+@task
+def kept_model(results: list[dict], requested: str | None) -> str:
+    """The key of the model that publish keeps."""
+    return extras.kept_model(results, requested)
+
+
+@task(cache_policy=content_policy(*_EXTRAS, "geoprospect.explain"), persist_result=True, retries=2,
+      retry_delay_seconds=[1, 5], retry_condition_fn=retry_on_io)
+def explain_model(model_ref: FileRef, features: FileRef, sample: FileRef, label: str, settings: ProspectivitySpec,
+                  work: str) -> dict:
+    folder = work_file(work, "explain", label, "", model_ref, features, sample, settings, modules=_EXTRAS + ("geoprospect.explain",))
+    with cluster_compute():
+        summary = extras.explain_model(Path(model_ref.path), Path(features.path), Path(sample.path), label, settings, folder)
+    return {"files": _refs(folder), "summary": summary}

@@ -16,7 +16,7 @@ from sklearn.metrics import roc_auc_score
 
 from geoprospect.errors import InputError
 from geoprospect.io.models import load_model, manifest_path, save_model
-from geoprospect.models import MODELS, make_model
+from geoprospect.models import MODELS, RAW_INPUT_MODELS, make_model
 from geoprospect.models.autoencoder import AutoencoderEmbedding
 from geoprospect.nn import MLP, torch_seed
 from geoprospect.models.gan import CappedSMOTE, SMOTifiedGAN
@@ -28,7 +28,8 @@ pytestmark = pytest.mark.filterwarnings("ignore", category=ConvergenceWarning)
 # Small settings so that every registry model fits in well under a second.
 FAST = {"rf": {"n_estimators": 20}, "mlp": {"max_iter": 200}, "gp": {"max_samples": 100},
         "pu_rf": {"n_estimators": 5}, "pu_svm": {"n_estimators": 5},
-        "pu_mlp": {"n_estimators": 5, "base": {"max_iter": 100}}, "pu_gp": {"n_estimators": 5}}
+        "pu_mlp": {"n_estimators": 5, "base": {"max_iter": 100}}, "pu_gp": {"n_estimators": 5},
+        "lgbm": {"n_estimators": 50}, "pu_lgbm": {"n_estimators": 5}}
 
 
 @pytest.fixture(scope="module")
@@ -45,7 +46,7 @@ def two_clusters():
     return X, np.r_[np.zeros(300, int), np.ones(20, int)]
 
 
-@pytest.mark.parametrize("name", sorted(MODELS))
+@pytest.mark.parametrize("name", sorted(set(MODELS) - RAW_INPUT_MODELS))  # those: test_wofe_fuzzy.py, test_ensemble.py
 def test_every_registry_model_fits_and_ranks_the_positives(name, imbalanced):
     X, y = imbalanced
     model = make_model(name, FAST.get(name, {}), random_state=0).fit(X, y)
@@ -261,3 +262,13 @@ def test_svm_with_a_single_sample_of_a_class_says_what_to_add():
     y = np.r_[np.zeros(19), 1]
     with pytest.raises(InputError, match=r"SVM training set: a class has 1 sample\(s\).*Fix: add samples of that class"):
         make_model("svm", {}, 0).fit(X, y)
+
+
+@pytest.mark.parametrize("name", ["lgbm", "pu_lgbm"])
+def test_gradient_boosting_is_deterministic_and_round_trips_safely(name, imbalanced, tmp_path):
+    X, y = imbalanced
+    first = build_pipeline(name, FAST[name]).fit(X, y)
+    again = build_pipeline(name, FAST[name]).fit(X, y)
+    assert np.array_equal(first.predict_proba(X), again.predict_proba(X))
+    loaded, _ = load_model(save_model(first, tmp_path / f"{name}.skops", {}))
+    assert np.array_equal(loaded.predict_proba(X), first.predict_proba(X))

@@ -32,8 +32,11 @@ from geoprospect.io.files import atomic_path
 
 FORMAT = "geoprospect-model/1"
 # Packages (and geoprospect modules) whose classes a saved model may hold.
-ALLOWED_MODULES = ("sklearn", "imblearn", "numpy", "geoprospect.models", "geoprospect.features", "geoprospect.lithology")
-_VERSIONED = ("geoprospect", "scikit-learn", "imbalanced-learn", "skops", "numpy", "torch")
+ALLOWED_MODULES = ("sklearn", "imblearn", "numpy", "geoprospect.models", "geoprospect.features", "geoprospect.lithology",
+                   "lightgbm")
+# Plain containers outside those packages that fitted models hold (LightGBM keeps its parameters in one).
+ALLOWED_TYPES = ("collections.OrderedDict",)
+_VERSIONED = ("geoprospect", "scikit-learn", "imbalanced-learn", "skops", "numpy", "torch", "lightgbm")
 
 
 def manifest_path(path: str | Path) -> Path:
@@ -44,6 +47,8 @@ def manifest_path(path: str | Path) -> Path:
 
 def is_allowed_type(name: str) -> bool:
     """Whether a fully qualified type name (``"sklearn.tree._tree.Tree"``) is an allowed class."""
+    if name in ALLOWED_TYPES:
+        return True
     module_name, _, attribute = name.rpartition(".")
     if not any(module_name == root or module_name.startswith(root + ".") for root in ALLOWED_MODULES):
         return False

@@ -15,14 +15,18 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from lightgbm import LGBMClassifier
 from sklearn.ensemble import RandomForestClassifier
 from sklearn.neural_network import MLPClassifier
 
 from geoprospect.errors import InputError
+from geoprospect.models.ensemble import RankEnsemble
+from geoprospect.models.fuzzy import FuzzyOverlay
 from geoprospect.models.gan import CappedSMOTE, SMOTifiedGAN
 from geoprospect.models.gp import SubsampledGaussianProcessClassifier
 from geoprospect.models.pu import PUBaggingClassifier
 from geoprospect.models.svm import CalibratedSVC
+from geoprospect.models.wofe import WeightsOfEvidence
 
 # scikit-learn warns once per fitted tree when its joblib helpers run under another thread pool
 # (Prefect's, Dask's): thousands of identical lines about configuration propagation, none a problem.
@@ -86,6 +90,11 @@ BASE_MODELS: dict[str, Factory] = {
     "svm": Factory(CalibratedSVC, {"kernel": "rbf", "C": 1.0, "gamma": "scale"}),
     "mlp": Factory(MLPClassifier, {"hidden_layer_sizes": (32, 16), "alpha": 1e-3, "max_iter": 500}),
     "gp": Factory(SubsampledGaussianProcessClassifier, {"max_samples": 1500}),
+    # Gradient boosting (Ke et al. 2017). One thread and deterministic=True: the same seed gives the same
+    # trees on any machine; small leaves and subsampling because deposits number tens, not thousands.
+    "lgbm": Factory(LGBMClassifier, {"n_estimators": 200, "learning_rate": 0.05, "num_leaves": 15, "min_child_samples": 5,
+                                     "subsample": 0.8, "subsample_freq": 1, "colsample_bytree": 0.8, "reg_lambda": 1.0,
+                                     "n_jobs": 1, "deterministic": True, "force_row_wise": True, "verbose": -1}),
 }
 
 MODELS: dict[str, Callable[..., Any]] = {
@@ -93,7 +102,22 @@ MODELS: dict[str, Callable[..., Any]] = {
     **{f"pu_{name}": PUFactory(name) for name in BASE_MODELS},
     # The bagging already builds the ensemble: 50 rounds x 10 trees, not 50 x 200.
     "pu_rf": PUFactory("rf", base_defaults={"n_estimators": 10}),
+    # Each balanced round holds twice the deposits: a few shallow trees, not 200.
+    "pu_lgbm": PUFactory("lgbm", base_defaults={"n_estimators": 30, "num_leaves": 7, "min_child_samples": 3}),
 }
+
+# Weights of evidence and fuzzy overlay read the evidence layers in their own units (thresholds and
+# memberships are set in them): build_pipeline puts no imputation, scaling or oversampling before them.
+EVIDENCE_MODELS: dict[str, Factory] = {
+    "wofe": Factory(WeightsOfEvidence),
+    "fuzzy": Factory(FuzzyOverlay),
+}
+MODELS.update(EVIDENCE_MODELS)
+# The rank-averaging ensemble builds its members' pipelines itself (the flow fills ``members`` with the
+# best models of the comparison).
+ENSEMBLE = "ensemble"
+MODELS[ENSEMBLE] = Factory(RankEnsemble)
+RAW_INPUT_MODELS = frozenset(EVIDENCE_MODELS) | {ENSEMBLE}
 
 SAMPLERS: dict[str, Factory | None] = {
     "none": None,
@@ -118,7 +142,7 @@ def make_model(name: str, params: Mapping[str, Any] | None = None, random_state:
     Parameters
     ----------
     name : str
-        A key of :data:`MODELS` (``rf``, ``svm``, ``mlp``, ``gp``, ``pu_rf``, ``pu_svm``, ...).
+        A key of :data:`MODELS` (``rf``, ``svm``, ``mlp``, ``gp``, ``lgbm``, ``pu_rf``, ``pu_lgbm``, ...).
     params : dict, optional
         Estimator parameters; for ``pu_*`` models the bagging's, with the wrapped model's under ``base``.
     random_state : int or None
@@ -161,7 +185,7 @@ def make_sampler(name: str, params: Mapping[str, Any] | None = None, random_stat
     return factory(random_state=random_state, **dict(params))
 
 
-__all__ = ["BASE_MODELS", "MODELS", "SAMPLERS", "Factory", "PUFactory", "make_model", "make_sampler"]
+__all__ = ["BASE_MODELS", "ENSEMBLE", "EVIDENCE_MODELS", "MODELS", "RAW_INPUT_MODELS", "SAMPLERS", "Factory", "PUFactory", "make_model", "make_sampler"]
 
 
 def is_positive_unlabelled(name: str) -> bool:

@@ -16,7 +16,7 @@ from sklearn.impute import SimpleImputer
 from sklearn.preprocessing import StandardScaler
 
 from geoprospect.errors import InputError
-from geoprospect.models import make_model, make_sampler
+from geoprospect.models import RAW_INPUT_MODELS, make_model, make_sampler
 from geoprospect.models.autoencoder import AutoencoderEmbedding
 
 
@@ -51,7 +51,8 @@ def build_pipeline(model: str, params: Mapping[str, Any] | None = None, imbalanc
     Returns
     -------
     imblearn.pipeline.Pipeline
-        Unfitted; steps named ``impute``, ``scale``, ``spearman``, ``pca``, ``autoencoder``,
+        Unfitted; for weights of evidence, fuzzy overlay and the ensemble (``RAW_INPUT_MODELS``) the model
+        step alone; else steps named ``impute``, ``scale``, ``spearman``, ``pca``, ``autoencoder``,
         ``scale_codes``, ``oversample``, ``model`` (the optional ones only when used).
 
     Raises
@@ -59,6 +60,9 @@ def build_pipeline(model: str, params: Mapping[str, Any] | None = None, imbalanc
     InputError
         For an unknown model, imbalance option or parameter.
     """
+    # evidence layers in their own units (oversampling would fake deposit counts); the ensemble builds its own
+    if model in RAW_INPUT_MODELS:
+        return Pipeline([("model", make_model(model, params, random_state))])
     steps: list[tuple[str, Any]] = [("impute", SimpleImputer(strategy="median")), ("scale", StandardScaler())]
     if spearman_threshold is not None:
         # Imported only when used: the features package loads geopandas and rioxarray.

@@ -23,7 +23,7 @@ import xarray as xr
 from geoprospect.catalog import ModelSpec, ProspectivitySpec
 from geoprospect.crs import crs_name
 from geoprospect.errors import InputError
-from geoprospect.evaluate import cross_validate, json_ready, positive_probability, success_rate_curve, truth_scores
+from geoprospect.evaluate import cross_validate, json_ready, success_rate_curve, truth_scores
 from geoprospect.features import FeatureOptions, build_features
 from geoprospect.grid import TargetGrid
 from geoprospect.io.cube import open_cube, save_cube
@@ -149,6 +149,8 @@ def fit_final_model(table_path: Path, label: str, model: ModelSpec, imbalance: s
     pipeline = _pipeline_factory(model, imbalance, spec)().fit(X, y)
     save_model(pipeline, destination / "model.skops", {"label": label, "model": model.model, "params": model.params,
                                                        "imbalance": imbalance, "features": columns})
+    for name, extra in getattr(pipeline.steps[-1][1], "report_tables", dict)().items():  # e.g. the WofE weights
+        write_csv(extra, destination / f"{name}.csv")
     return {"model": str(destination / "model.skops")}
 
 
@@ -168,8 +170,10 @@ def map_and_score(model_path: Path, features_path: Path, table_path: Path, sampl
     cog = write_cog(probability, destination / "probability.tif", description=f"{label} prospectivity", units=value_label)
     values, bounds, _, _ = read_preview(cog)
     table, sample = read_csv(table_path), read_csv(sample_path)
-    columns = _feature_columns(table)
-    map_scores = positive_probability(model, sample[columns])
+    # Scores come from the written map, read once: predicting the sample and the deposits again cost the GP
+    # 18 minutes on the 30 km demo after a 1-minute map (issue 22), and the lazy map must not be recomputed.
+    mapped = read_band(cog)
+    map_scores = cells_of(mapped, sample)
     breaks = class_breaks(map_scores)
     deposits = read_vector(deposits_path, "point")
     title = f"{label}: prospectivity score (PU: a ranking, not a probability)" if value_label == "score" else \
@@ -177,18 +181,24 @@ def map_and_score(model_path: Path, features_path: Path, table_path: Path, sampl
     figure = plot_prospectivity(values[0], bounds, breaks, (deposits.geometry.x.to_numpy(), deposits.geometry.y.to_numpy()),
                                 title, crs_label=crs_name(features.rio.crs) if features.rio.crs else "", value_label=value_label)
     save_png(figure, destination / "map.png")
-    success = success_rate_curve(positive_probability(model, table.loc[table["label"] == 1, columns]), map_scores)
+    success = success_rate_curve(cells_of(mapped, table[table["label"] == 1]), map_scores)
     save_png(plot_rate_curves({"training deposits": success}, title=f"{label}: success-rate curve"), destination / "success_rate.png")
     scores = {"output": value_label, "success_rate_auc": success.auc, "success_captured_top10": success.captured_top10,
               "success_captured_top20": success.captured_top20, "class_breaks": list(map(float, breaks))}
     if truth_path is not None:
         truth = read_band(truth_path)
-        if truth.shape != probability.shape:
-            raise InputError(truth_path, f"truth raster shape {truth.shape} differs from the map's {probability.shape}",
+        if truth.shape != mapped.shape:
+            raise InputError(truth_path, f"truth raster shape {truth.shape} differs from the map's {mapped.shape}",
                              "ingest the truth onto the same grid")
-        scores.update({f"truth_{k}": v for k, v in truth_scores(probability.values, truth).items()})
+        scores.update({f"truth_{k}": v for k, v in truth_scores(mapped, truth).items()})
     write_json(json_ready(scores), destination / "map_metrics.json")
     return json_ready(scores)
+
+
+def cells_of(mapped: np.ndarray, table: pd.DataFrame) -> np.ndarray:
+    """The map's values at a table's ``row``/``col`` cells (NaN cells dropped), shape (n,)."""
+    values = mapped[table["row"].to_numpy(int), table["col"].to_numpy(int)]
+    return values[np.isfinite(values)]
 
 
 def comparison_table(results: list[dict]) -> pd.DataFrame:
@@ -258,11 +268,11 @@ def publish_prospectivity(training: dict, results: list[dict], requested: str | 
         publish(ref.path, folder / "training" / name)
     for result in results:
         key = f"{result['label']}-{result['imbalance']}"
-        for step in ("cv", "fit", "map"):
-            for name, ref in result[step]["files"].items():
+        for step in ("cv", "fit", "map", "uncertainty", "explain"):
+            for name, ref in result.get(step, {"files": {}})["files"].items():
                 publish(ref.path, folder / "models" / key / name)
-    table = comparison_table([{"label": r["label"], "imbalance": r["imbalance"], "cv": r["cv"], "map": r["map"]["scores"]}
-                              for r in results])
+    table = comparison_table([{"label": r["label"], "imbalance": r["imbalance"], "cv": r["cv"],
+                               "map": {**r["map"]["scores"], **r.get("uncertainty", {}).get("summary", {})}} for r in results])
     unfitted = [f for f in failures if requested in (f["label"], f"{f['label']}-{f['imbalance']}")]
     if unfitted:
         raise InputError("prospectivity.save_model", f"model {requested!r} could not be fitted ({unfitted[0]['reason']})",
@@ -306,7 +316,9 @@ def publish_prospectivity(training: dict, results: list[dict], requested: str | 
                                 "Permutation importances on the held-out folds (drop in average precision; mean and SD across folds).",
                                 table=importance,
                                 images=[(f"models/{key}/{name}", name.removesuffix(".png").replace("_", " "))
-                                        for name in ("map.png", "success_rate.png", "prediction_rate.png", "roc_pr.png")]))
+                                        for name in ("map.png", "uncertainty.png", "shap_panel.png", "success_rate.png",
+                                                     "prediction_rate.png", "roc_pr.png")
+                                        if (folder / "models" / key / name).is_file()]))
     report = folder / "report.html"
     with atomic_path(report) as tmp:
         tmp.write_text(report_html(f"Prospectivity: {study_area}", f"geoprospect prospectivity flow, code {code_digest('geoprospect.pipelines.prospectivity')[:12]}",
@@ -348,3 +360,8 @@ def ingested_products(folder: Path, vectors: list[str]) -> dict:
             "truth": FileRef.of(truth) if truth.is_file() else None,
             "vectors": {name: FileRef.of(folder / "vectors" / f"{name}.gpkg") for name in vectors
                         if (folder / "vectors" / f"{name}.gpkg").is_file()}}
+
+
+# Public names for the companion steps in prospectivity_extras (uncertainty, explanations, ensemble).
+pipeline_factory = _pipeline_factory
+feature_columns = _feature_columns

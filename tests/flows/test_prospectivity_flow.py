@@ -15,7 +15,7 @@ def _catalog(small_demo_catalog, folder, name, models=MODELS, extra=""):
     path = folder / f"{name}.yaml"
     path.write_text(f"study_area: flowtest\ndemo: {{seed: 5, folder: {demo}, size_m: 4000, resolution_m: 60}}\n"
                     f"prospectivity:\n  models: {models}\n  imbalance: [none]\n  n_folds: 3\n  background_samples: 400\n"
-                    f"  map_sample: 2000\n{extra}")
+                    f"  map_sample: 2000\n  save_model: pu_rf\n{extra}")  # kept: a tree model, explained quickly
     return path
 
 
@@ -47,13 +47,20 @@ def test_every_model_gets_a_cog_map_curves_metrics_and_a_safe_model_file(first_r
             assert src.crs.to_string() == "EPSG:32612"  # (a map this small needs no overviews)
             assert src.tags(ns="IMAGE_STRUCTURE").get("LAYOUT") == "COG"
         for name in ("map.png", "success_rate.png", "prediction_rate.png", "roc_pr.png", "cv_metrics.json",
-                     "feature_importance.csv", "model.skops", "model.manifest.json"):
+                     "feature_importance.csv", "model.skops", "model.manifest.json", "uncertainty.tif", "uncertainty.png",
+                     "targets.csv"):
             assert (model / name).is_file(), (key, name)
         assert f"models/{key}/map.png" in html
     metrics = json.loads((folder / "metrics.json").read_text())
-    assert metrics["training"]["block_size_m"] > 0 and len(metrics["models"]) == 2
+    assert metrics["training"]["block_size_m"] > 0 and len(metrics["models"]) == 3  # and the ensemble of the two
     for row in metrics["models"]:
         assert 0.5 < row["roc_auc_mean"] <= 1 and row["truth_spearman"] > 0.2  # better than chance, tracks the truth
+        assert row["spread_source"] == {"rf": "folds", "pu_rf": "rounds", "ensemble": "own"}[row["model"]] and row["spread_mean"] > 0
+    kept = folder / "models" / metrics["chosen_model"]  # explained: SHAP maps of its top features
+    with rasterio.open(kept / "shap.tif") as src:
+        assert src.count == 4 and all(d.startswith("SHAP of ") for d in src.descriptions)
+    assert (kept / "shap_panel.png").is_file() and (kept / "shap_dependence_1.png").is_file()
+    assert f"models/{metrics['chosen_model']}/shap_panel.png" in html
 
 
 def test_changing_one_models_parameters_retrains_only_that_model(first_run, small_demo_catalog):
@@ -61,8 +68,9 @@ def test_changing_one_models_parameters_retrains_only_that_model(first_run, smal
     models = MODELS.replace("n_estimators: 40", "n_estimators: 41")
     _, runs = _run(_catalog(small_demo_catalog, folder, "second", models=models), folder / "outputs")
     computed = sorted(name for name, state in runs if state != "Cached")
+    # rf and the ensemble that holds it
     assert [n for n in computed if n in ("cross_validate_model", "fit_final_model", "map_and_score")] == \
-        ["cross_validate_model", "fit_final_model", "map_and_score"]
+        ["cross_validate_model"] * 2 + ["fit_final_model"] * 2 + ["map_and_score"] * 2
     assert "engineer_features" not in computed and "make_training_data" not in computed
 
 

@@ -1,0 +1,37 @@
+"""The rank-averaging ensemble and the choice of its members."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from sklearn.datasets import make_classification
+
+from geoprospect.catalog import ModelSpec, ProspectivitySpec
+from geoprospect.models.pipeline import build_pipeline
+from geoprospect.pipelines.prospectivity_extras import ensemble_model
+from geoprospect.uncertainty import spread_source
+
+MEMBERS = [{"model": "rf", "params": {"n_estimators": 20}}, {"model": "lgbm", "params": {"n_estimators": 30}}]
+
+
+def test_the_ensemble_is_the_mean_percentile_of_its_members_over_the_background():
+    X, y = make_classification(300, 5, n_informative=3, n_redundant=0, weights=[0.9], random_state=0)
+    X = pd.DataFrame(X, columns=list("abcde"))
+    model = build_pipeline("ensemble", {"members": MEMBERS}).fit(X, y)
+    ensemble = model.steps[-1][1]
+    ranks = []
+    for member in ensemble.estimators_:
+        background = np.sort(member.predict_proba(X[y == 0])[:, 1])
+        ranks.append(np.searchsorted(background, member.predict_proba(X)[:, 1], side="right") / background.size)
+    assert np.allclose(model.predict_proba(X)[:, 1], np.mean(ranks, axis=0))
+    assert spread_source(model) == "own" and np.allclose(ensemble.predict_sd(X), np.std(ranks, axis=0))
+
+
+def test_the_ensemble_takes_the_best_models_by_cv_pr_auc():
+    runs = [("rf", ModelSpec(model="rf"), "none", {"pr_auc": {"mean": 0.3}}),
+            ("svm", ModelSpec(model="svm"), "none", {"pr_auc": {"mean": 0.5}}),
+            ("gp", ModelSpec(model="gp"), "smote", {"pr_auc": {"mean": 0.4}}),
+            ("mlp", ModelSpec(model="mlp"), "none", {"pr_auc": {"mean": float("nan")}})]
+    spec = ensemble_model(runs, 2, ProspectivitySpec())
+    assert spec.model == "ensemble" and [(m["model"], m["imbalance"]) for m in spec.params["members"]] == [("svm", "none"), ("gp", "smote")]
+    assert ensemble_model(runs, 1, ProspectivitySpec()) is None
