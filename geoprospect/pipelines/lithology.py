@@ -80,8 +80,30 @@ def label_layer(cube: xr.DataArray, spec: LithologySpec) -> tuple[str, dict[int,
     if spec.labels not in cube.band.values:
         raise InputError("lithology.labels", f"no layer '{spec.labels}' in the feature cube",
                          "name a polygon layer with a class_column or a categorical raster of the catalog, or set labels: null")
+    kind = str(cube.kind.sel(band=spec.labels).item()) if "kind" in cube.coords else "categorical"
+    if kind != "categorical":
+        raise InputError(f"rasters.{spec.labels}.kind", f"the label layer '{spec.labels}' was ingested as {kind}: "
+                         "resampled bilinearly, its class codes were averaged into codes that no unit has",
+                         f"set 'kind: categorical' on rasters.{spec.labels} in the catalog (nearest-neighbour resampling)")
     names = {**cube.attrs.get("classes", {}).get(spec.labels, {}), **spec.class_names}
     return spec.labels, names
+
+
+def check_fill_code(labels: np.ndarray, layer: str, names: dict[int, str], spec: LithologySpec) -> None:
+    """Refuse a label raster whose code 0 is neither declared unlabelled (``label_nodata``) nor named.
+
+    Rasterised geology commonly fills the cells outside every polygon with 0: taken as a unit, it
+    would be learned and mapped as one, and fail only when the class map is written.
+    """
+    if spec.label_nodata is not None or 0 in names:
+        return
+    zeros = int(np.count_nonzero(labels == 0))
+    if zeros:
+        share = zeros / max(int(np.isfinite(labels).sum()), 1)
+        raise InputError("lithology.label_nodata", f"code 0 covers {zeros} cells ({share:.0%} of the labelled cells) of the "
+                         f"label layer '{layer}' and has no class name: it looks like fill",
+                         "set 'label_nodata: 0' in the lithology section if 0 marks unlabelled cells, or name the unit "
+                         "in 'class_names' (0: ...) if it is one")
 
 
 def load_scene(cube_path: Path, scene: str, sensor: str, spec: LithologySpec) -> dict:
@@ -96,6 +118,7 @@ def load_scene(cube_path: Path, scene: str, sensor: str, spec: LithologySpec) ->
     layer = label_layer(cube, spec)
     if layer is not None:
         labels = cube.sel(band=layer[0]).values.astype(np.float64)
+        check_fill_code(labels, layer[0], layer[1], spec)
         if spec.label_nodata is not None:
             labels[labels == spec.label_nodata] = np.nan
         codes = np.unique(labels[np.isfinite(labels)]).astype(int)
