@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import xml.etree.ElementTree as ET
 
 import numpy as np
 import pandas as pd
@@ -50,7 +51,7 @@ def test_class_cog_round_trip(tmp_path):
     colours = {1: (255, 0, 0), 3: (0, 128, 0), 4: (10, 20, 30)}
     path = write_class_cog(codes, tmp_path / "lithology.tif", NAMES, colours, description="unit", blocksize=128,
                            tags={"model": "svm"})
-    assert [p.name for p in tmp_path.iterdir()] == ["lithology.tif"]  # atomic: no staging file left
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["lithology.tif", "lithology.tif.aux.xml"]  # no staging file left
     with rasterio.open(path) as src:
         assert src.tags(ns="IMAGE_STRUCTURE")["LAYOUT"] == "COG"
         assert src.block_shapes == [(128, 128)] and src.overviews(1) == [2, 4]
@@ -59,6 +60,7 @@ def test_class_cog_round_trip(tmp_path):
         assert src.descriptions == ("unit",) and src.tags()["model"] == "svm"
         assert json.loads(src.tags()["CLASS_NAMES"]) == {"1": "granite", "3": "basalt", "4": "shale"}
         assert src.colormap(1)[3] == (0, 128, 0, 255) and src.colormap(1)[0][3] == 0
+        assert len(src.colormap(1)) == 5  # codes 0-4, no padding to 256 black classes
         np.testing.assert_array_equal(src.read(1), np.nan_to_num(checkerboard()).astype(np.uint8))
     with rasterio.open(path, overview_level=0) as overview:
         assert set(np.unique(overview.read(1))) <= {0, 1, 3, 4}  # nearest: no averaged codes
@@ -66,6 +68,14 @@ def test_class_cog_round_trip(tmp_path):
     assert names == NAMES and read_colours == colours
     assert read.dtype == np.uint8 and read.rio.crs.to_string() == CRS and read.rio.transform() == transform
     np.testing.assert_array_equal(read.values, np.nan_to_num(checkerboard()))
+    band = ET.parse(tmp_path / "lithology.tif.aux.xml").getroot().find("PAMRasterBand")
+    assert [c.text or "" for c in band.find("CategoryNames")] == ["", "granite", "", "basalt", "shale"]
+    rat = band.find("GDALRasterAttributeTable")
+    assert [f.find("Name").text for f in rat.findall("FieldDefn")] == ["Value", "Class", "Red", "Green", "Blue", "Count"]
+    rows = [[f.text for f in row] for row in rat.findall("Row")]
+    counts = {code: int((np.nan_to_num(checkerboard()) == code).sum()) for code in (1, 3, 4)}
+    assert rows == [["1", "granite", "255", "0", "0", str(counts[1])], ["3", "basalt", "0", "128", "0", str(counts[3])],
+                    ["4", "shale", "10", "20", "30", str(counts[4])]]
 
 
 def test_default_colours_are_the_stable_palette(tmp_path):
