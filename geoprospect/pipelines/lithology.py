@@ -16,6 +16,7 @@ the codes (after the EarthByte autoencoder work on remote sensing).
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 import numpy as np
@@ -136,6 +137,28 @@ def load_scene(cube_path: Path, scene: str, sensor: str, spec: LithologySpec) ->
     template = cube.isel(band=0, drop=True).drop_vars(["units", "kind"], errors="ignore")
     return {"image": image, "names": names, "labels": labels, "classes": class_names, "template": template,
             "resolution_m": float(abs(cube.x[1] - cube.x[0]))}
+
+
+def scene_digest(cube_path: Path, scene: str, sensor: str, spec: LithologySpec) -> str:
+    """SHA-256 of what a scene's lithology steps read from the cube: its bands and the label layer (values,
+    names, kind and class names) on the cube's grid (coordinates and CRS).
+
+    The cache key of the scene's tasks: editing another layer of the cube (a DEM pixel) leaves it, and
+    so the cached comparison, maps and clusters, unchanged.
+    """
+    cube = open_cube(cube_path)
+    bands = scene_band_names(cube, scene, sensor, spec.bands.get(scene))
+    layer = label_layer(cube, spec)
+    if layer is not None:
+        bands.append(layer[0])
+    digest = hashlib.sha256(repr((str(cube.rio.crs), bands, layer)).encode())
+    for coord in (cube.x, cube.y):
+        digest.update(np.ascontiguousarray(coord.values).tobytes())
+    for band in bands:
+        digest.update(np.ascontiguousarray(cube.sel(band=band).values).tobytes())
+        if "kind" in cube.coords:
+            digest.update(str(cube.kind.sel(band=band).item()).encode())
+    return digest.hexdigest()
 
 
 def _block_cells(spec: LithologySpec, resolution_m: float) -> int:
