@@ -164,7 +164,8 @@ def make_model(name: str, pca_components: int = 0, seed: int = 0, epochs: int = 
     unknown = sorted(set(chosen) - set(estimator.get_params(deep=False)))
     if unknown:
         raise InputError(f"lithology.model_params.{name}", f"unknown parameter(s) {unknown} of {type(estimator).__name__}",
-                         f"use some of {sorted(estimator.get_params(deep=False))}")
+                         f"use some of {sorted(estimator.get_params(deep=False))}"
+                         + (" (fix C and gamma with param_grid: {C: [10], gamma: [scale]})" if name == "svm" else ""))
     estimator.set_params(**chosen)
     return Pipeline([*steps, ("model", estimator)])
 

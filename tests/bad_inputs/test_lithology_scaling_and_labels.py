@@ -68,3 +68,20 @@ def test_zero_fill_without_label_nodata():
         check_fill_code(labels, "units", {}, LithologySpec(labels="units"))
     check_fill_code(labels, "units", {}, LithologySpec(labels="units", label_nodata=0))
     check_fill_code(labels, "units", {0: "alluvium"}, LithologySpec(labels="units"))
+
+
+def test_unknown_model_parameter():
+    from geoprospect.lithology.experiment import make_model
+
+    with pytest.raises(InputError, match=r"lithology.model_params.svm: unknown parameter\(s\) \['C'\] of TunedSVC.*"
+                                         r"param_grid"):
+        make_model("svm", params={"svm": {"C": 10}})
+
+
+def test_fewer_blocks_than_folds():
+    from geoprospect.lithology.split import block_folds
+
+    labels = np.repeat(np.arange(1.0, 3.0), 20)[None, :].repeat(20, axis=0)
+    with pytest.raises(InputError, match=r"lithology.block_size_m: only 2 blocks of 20 cells hold labels, fewer than the 5 "
+                                         r"folds.*smaller blocks \(block_size_m\) or fewer folds \(n_folds\)"):
+        block_folds(labels, 20, 5)
