@@ -147,7 +147,7 @@ def plot_accuracy_comparison(summary: pd.DataFrame, title: str = "Overall accura
     x = np.arange(len(groups))
     for i, split in enumerate(splits):
         rows = table[table["split"].astype(str) == split].set_index("group").reindex(groups)
-        label = f"{split} split (optimistic)" if "random" in split else f"{split} split"
+        label = f"{split} k-fold CV (optimistic)" if "random" in split else f"{split} k-fold CV"
         ax.bar(x + (i - (len(splits) - 1) / 2) * width, rows["overall_accuracy_mean"], width,
                yerr=rows["overall_accuracy_sd"].fillna(0), capsize=3, label=label, hatch="//" if "random" in split else None,
                alpha=0.6 if "random" in split else 1.0)

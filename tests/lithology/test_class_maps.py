@@ -11,6 +11,7 @@ import pytest
 import rasterio
 import xarray as xr
 from affine import Affine
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 
 from geoprospect.errors import InputError
 from geoprospect.io.maps import read_class_map, write_class_cog, write_cog
@@ -124,7 +125,20 @@ def test_quicklooks_have_titles_legends_and_colour_bars():
     fig = plot_class_map(codes, bounds, NAMES, title="Lithology (SVM, ASTER)", crs_label="EPSG:32618")
     ax = fig.axes[0]
     assert ax.get_title() == "Lithology (SVM, ASTER)" and "EPSG:32618" in ax.get_xlabel()
-    assert [t.get_text().split(" (")[0] for t in ax.get_legend().get_texts()] == ["1: granite", "3: basalt", "4: shale"]
+    assert [t.get_text().split(" (")[0] for t in fig.legends[0].get_texts()] == ["1: granite", "3: basalt", "4: shale"]
+    # legend (with its title) and northing labels lie inside the figure, for wide and tall maps and long names
+    names = {k: f"{v} with a long description of the unit, its age and its facies" for k, v in NAMES.items()}
+    for extent in (bounds, (0.0, 0.0, 1800.0, 9000.0), (0.0, 0.0, 9000.0, 1500.0)):
+        fig = plot_class_map(codes, extent, names, title="Lithology (SVM, ASTER)", crs_label="EPSG:32618")
+        canvas = FigureCanvasAgg(fig)
+        canvas.draw()
+        renderer = canvas.get_renderer()
+        inside = fig.bbox.padded(1)
+        legend, ylabel = fig.legends[0], fig.axes[0].yaxis.label
+        assert legend.get_title().get_text() == "class (share of mapped area)"
+        for artist in (legend, legend.get_title(), ylabel, *fig.axes[0].get_yticklabels()):
+            box = artist.get_window_extent(renderer)
+            assert inside.x0 <= box.x0 and box.x1 <= inside.x1 and inside.y0 <= box.y0 and box.y1 <= inside.y1
 
     fig = plot_confidence(np.linspace(0, 1, 60).reshape(6, 10), bounds, title="Cluster confidence")
     assert fig.axes[0].get_title() == "Cluster confidence" and "confidence" in fig.axes[1].get_ylabel()
@@ -141,7 +155,7 @@ def test_quicklooks_have_titles_legends_and_colour_bars():
     fig = plot_accuracy_comparison(summary)
     ax = fig.axes[0]
     assert ax.get_title() and "overall accuracy" in ax.get_ylabel()
-    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["block split", "random split (optimistic)"]
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["block k-fold CV", "random k-fold CV (optimistic)"]
     assert sorted(round(p.get_height(), 2) for p in ax.patches) == [0.7, 0.75, 0.85, 0.9]
 
 
