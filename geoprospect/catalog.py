@@ -267,7 +267,8 @@ class LithologySpec(_Section):
     samples_per_class: int = Field(default=800, ge=10, description="training pixels per class and fold")
     test_samples_per_class: int | None = Field(default=None, ge=10, description="cap on the test pixels per class and fold, "
                                                "for huge scenes; default: every labelled pixel is tested")
-    seeds: list[int] = Field(default_factory=lambda: [0, 1, 2], min_length=1, description="one run per seed: mean and SD")
+    seeds: list[int] = Field(default_factory=lambda: [0], min_length=1, description="one k-fold run per seed (its own fold "
+                             "assignment): mean and SD over seeds; each run already tests every labelled pixel")
     epochs: int = Field(default=30, ge=1)
     clusters: int = Field(default=8, ge=2, description="k-means clusters of the unsupervised map")
     autoencoder_components: int = Field(default=4, ge=1)
