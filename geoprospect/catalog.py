@@ -389,7 +389,7 @@ class Catalog(_Section):
     def _categorical_labels(self) -> "Catalog":
         """A label raster is resampled by nearest neighbour, or its codes would be averaged into new ones."""
         labels = self.lithology.labels
-        if labels in self.rasters and self.rasters[labels].kind != "categorical":
+        if self.scenes and labels in self.rasters and self.rasters[labels].kind != "categorical":
             raise ValueError(f"lithology.labels names the raster '{labels}', whose kind is "
                              f"{self.rasters[labels].kind}: its class codes would be resampled bilinearly into codes "
                              f"no unit has. Set 'kind: categorical' on rasters.{labels}")

@@ -47,8 +47,9 @@ def test_digital_numbers_read_as_reflectance(tmp_path, write_tif):
 
 def test_continuous_label_raster_in_the_catalog(tmp_path, write_tif):
     write_tif(tmp_path / "units.tif", np.ones((4, 4), "uint8"), CRS, Affine(30, 0, X0, 0, -30, Y0))
+    write_tif(tmp_path / "scene.tif", np.ones((2, 4, 4), "uint16"), CRS, Affine(30, 0, X0, 0, -30, Y0))
     path = text_file(tmp_path, "area.yaml", "study_area: area\n" + GRID_YAML + "rasters: {units: {path: units.tif}}\n"
-                     "lithology: {labels: units}\n")
+                     "scenes: {l8: {sensor: landsat8, path: scene.tif, bands: [B4, B5]}}\nlithology: {labels: units}\n")
     raises_input_error(read_catalog, path, r"lithology.labels names the raster 'units', whose kind is continuous.*"
                                            r"Set 'kind: categorical' on rasters.units")
 
