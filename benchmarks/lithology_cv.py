@@ -29,6 +29,7 @@ SETTINGS = ("lithology: {models: [svm, mlp, cnn], chip_sizes: [3, 5], seeds: [0,
 def _print(table: pd.DataFrame) -> None:
     wide = table.pivot_table(index=["sensor", "model", "chip_size"], columns="split",
                              values=["overall_accuracy", "kappa"], aggfunc="mean")
+    wide = wide[["overall_accuracy", "kappa"]]  # pivot_table sorts the values alphabetically
     wide[("ratio", "block/random OA")] = wide[("overall_accuracy", "block")] / wide[("overall_accuracy", "random")]
     print(wide.round(3).to_string())
 
