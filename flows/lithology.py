@@ -19,7 +19,7 @@ from flows.ingest import ingest
 from flows.runners import task_runner
 from tasks.artifacts import publish_artifacts
 from tasks.ingest import load_catalog
-from tasks.lithology import cluster_scene, compare_models, ingested_cube, map_scene, publish, scenes_to_map
+from tasks.lithology import cluster_scene, compare_models, ingested_cube, map_scene, publish, scene_inputs, scenes_to_map
 
 
 @flow(name="lithology", task_runner=task_runner(threads=2))
@@ -34,9 +34,15 @@ def lithology(catalog: str = DEMO_CATALOG, outputs: str = "outputs", run_ingest:
     cube = ingested_cube(str(area / "ingest"))
     scenes = scenes_to_map({name: scene.sensor for name, scene in cat.scenes.items()}, spec)
 
-    clusters = {s: cluster_scene.submit(cube, s, sensor, spec, work) for s, sensor in scenes.items()} if spec.unsupervised else {}
-    comparisons = {s: compare_models.submit(cube, s, sensor, spec, work) for s, sensor in scenes.items()} if spec.labels else {}
-    maps = {f"{s}/{model}": map_scene.submit(cube, s, scenes[s], model, comparison.result()["best_chip"][model], spec, work)
+    # keyed on the scene's bands and labels, not on the whole cube (the cube's path is passed as text)
+    inputs = {s: scene_inputs(cube, s, sensor, spec) for s, sensor in scenes.items()}
+    path = cube.path
+    clusters = ({s: cluster_scene.submit(path, inputs[s], s, sensor, spec, work) for s, sensor in scenes.items()}
+                if spec.unsupervised else {})
+    comparisons = ({s: compare_models.submit(path, inputs[s], s, sensor, spec, work) for s, sensor in scenes.items()}
+                   if spec.labels else {})
+    maps = {f"{s}/{model}": map_scene.submit(path, inputs[s], s, scenes[s], model, comparison.result()["best_chip"][model],
+                                             spec, work)
             for s, comparison in comparisons.items() for model in spec.models}
     folder = area / "lithology"
     report = publish({s: c.result() for s, c in comparisons.items()}, {k: m.result() for k, m in maps.items()},

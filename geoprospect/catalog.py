@@ -353,18 +353,26 @@ class LithologySpec(_Section):
     label_nodata: float | None = Field(default=None, description="label raster code that marks unlabelled cells")
     models: list[Literal["svm", "mlp", "cnn"]] = Field(default_factory=lambda: ["svm", "mlp", "cnn"], min_length=1)
     chip_sizes: list[int] = Field(default_factory=lambda: [5, 7], min_length=1, description="CNN chip sides, cells (odd)")
-    chip_stride: int = Field(default=2, ge=1, description="spacing of the training chip centres, cells")
+    chip_stride: int = Field(default=2, ge=1, description="spacing of the training chip centres, cells (test: every labelled cell)")
     indices: bool = Field(default=False, description="add band-ratio indices as inputs")
     pca_components: int | None = Field(default=None, ge=1, description="add this many principal components as inputs")
-    block_size_m: float | None = Field(default=None, gt=0, description="split block side; default 30 cells")
-    test_fraction: float = Field(default=0.3, gt=0, lt=1)
-    samples_per_class: int = Field(default=800, ge=10, description="training pixels per class")
-    test_samples_per_class: int = Field(default=800, ge=10, description="test pixels per class scored")
-    seeds: list[int] = Field(default_factory=lambda: [0, 1, 2], min_length=1, description="one run per seed: mean and SD")
+    block_size_m: float | None = Field(default=None, gt=0, description="cross-validation block side; default 30 cells")
+    samples_per_class: int = Field(default=800, ge=10, description="training pixels per class and fold")
+    test_samples_per_class: int | None = Field(default=None, ge=10, description="cap on the test pixels per class and fold, "
+                                               "for huge scenes; default: every labelled pixel is tested")
+    seeds: list[int] = Field(default_factory=lambda: [0], min_length=1, description="one k-fold run per seed (its own fold "
+                             "assignment): mean and SD over seeds; each run already tests every labelled pixel")
     epochs: int = Field(default=30, ge=1)
     clusters: int = Field(default=8, ge=2, description="k-means clusters of the unsupervised map")
     autoencoder_components: int = Field(default=4, ge=1)
     unsupervised: bool = Field(default=True, description="also write the autoencoder + k-means cluster map")
+    # k-fold cross-validation and per-model parameters (issue 17)
+    n_folds: int = Field(default=5, ge=2, description="folds of the block (and random-pixel) cross-validation")
+    buffer_cells: int | None = Field(default=None, ge=0, description="training pixels this close to a test fold are "
+                                     "dropped, cells; default (and minimum) the largest chip's half-width")
+    model_params: dict[Literal["svm", "mlp", "cnn"], dict[str, Any]] = Field(
+        default_factory=dict, description="parameters of each model's estimator over the defaults of "
+        "geoprospect.lithology.experiment.DEFAULT_PARAMS, e.g. {mlp: {alpha: 0.001}, svm: {param_grid: {C: [1, 10]}}}")
 
     @field_validator("chip_sizes")
     @classmethod
@@ -469,3 +477,13 @@ class Catalog(_Section):
 
         walk(self, "")
         return found
+
+    @model_validator(mode="after")
+    def _categorical_labels(self) -> "Catalog":
+        """A label raster is resampled by nearest neighbour, or its codes would be averaged into new ones."""
+        labels = self.lithology.labels
+        if self.scenes and labels in self.rasters and self.rasters[labels].kind != "categorical":
+            raise ValueError(f"lithology.labels names the raster '{labels}', whose kind is "
+                             f"{self.rasters[labels].kind}: its class codes would be resampled bilinearly into codes "
+                             f"no unit has. Set 'kind: categorical' on rasters.{labels}")
+        return self

@@ -1,8 +1,10 @@
 """Lithology tasks: thin, cached wrappers over :mod:`geoprospect.pipelines.lithology`.
 
-Inputs are the ingested feature cube's :class:`FileRef` and the settings; one task per scene for the
-model comparison and the clusters, and one per scene and model for the maps, so that changing a
-scene's bands or one model reruns only what depends on it.
+The cached tasks are keyed on what they read (issue 22): the digest of the scene's bands and the label
+layer (:func:`scene_inputs`), the settings and the code, not on the whole feature cube, whose path
+they take as text. Editing another layer of the cube (a DEM pixel) reruns no lithology task. One
+task per scene for the model comparison and the clusters, and one per scene and model for the maps,
+so that changing a scene's bands or one model reruns only what depends on it.
 """
 
 from __future__ import annotations
@@ -45,24 +47,30 @@ def scenes_to_map(scenes: dict[str, str], spec: LithologySpec) -> dict[str, str]
     return {name: sensor for name, sensor in scenes.items() if not spec.scenes or name in spec.scenes}
 
 
+@task(**IO_RETRIES)
+def scene_inputs(cube: FileRef, scene: str, sensor: str, spec: LithologySpec) -> str:
+    """The digest of the scene's bands and label layer in the cube: the cache key of its tasks."""
+    return core.scene_digest(Path(cube.path), scene, sensor, spec)
+
+
 @task(**CACHED)
-def compare_models(cube: FileRef, scene: str, sensor: str, spec: LithologySpec, work: str) -> dict:
-    folder = work_file(work, "lithology", f"compare-{scene}", "", cube, scene, sensor, spec, modules=_CORE)
-    summary = core.compare_models(Path(cube.path), scene, sensor, spec, folder)
+def compare_models(cube: str, inputs: str, scene: str, sensor: str, spec: LithologySpec, work: str) -> dict:
+    folder = work_file(work, "lithology", f"compare-{scene}", "", inputs, scene, sensor, spec, modules=_CORE)
+    summary = core.compare_models(Path(cube), scene, sensor, spec, folder)
     return {"files": _refs(folder), **summary}
 
 
 @task(**CACHED)
-def map_scene(cube: FileRef, scene: str, sensor: str, model: str, chip_size: int, spec: LithologySpec, work: str) -> dict:
-    folder = work_file(work, "lithology", f"map-{scene}-{model}", "", cube, scene, sensor, model, chip_size, spec, modules=_CORE)
-    summary = core.map_scene(Path(cube.path), scene, sensor, model, chip_size, spec, folder)
+def map_scene(cube: str, inputs: str, scene: str, sensor: str, model: str, chip_size: int, spec: LithologySpec, work: str) -> dict:
+    folder = work_file(work, "lithology", f"map-{scene}-{model}", "", inputs, scene, sensor, model, chip_size, spec, modules=_CORE)
+    summary = core.map_scene(Path(cube), scene, sensor, model, chip_size, spec, folder)
     return {"files": _refs(folder), "chip_size": chip_size, **summary}
 
 
 @task(**CACHED)
-def cluster_scene(cube: FileRef, scene: str, sensor: str, spec: LithologySpec, work: str) -> dict:
-    folder = work_file(work, "lithology", f"clusters-{scene}", "", cube, scene, sensor, spec, modules=_CORE)
-    summary = core.cluster_scene(Path(cube.path), scene, sensor, spec, folder)
+def cluster_scene(cube: str, inputs: str, scene: str, sensor: str, spec: LithologySpec, work: str) -> dict:
+    folder = work_file(work, "lithology", f"clusters-{scene}", "", inputs, scene, sensor, spec, modules=_CORE)
+    summary = core.cluster_scene(Path(cube), scene, sensor, spec, folder)
     return {"files": _refs(folder), **summary}
 
 

@@ -4,12 +4,14 @@ A map is computed into a plain tiled GeoTIFF one dask block at a time (each bloc
 finishes, so memory is bounded by the blocks in flight, whatever the map size), then GDAL's COG
 driver copies it into a Cloud-Optimized GeoTIFF (deflate, overviews, tiles in COG order) that QGIS and
 HTTP range readers open directly. The final file appears atomically; the intermediate is removed.
-Class maps are written the same way as paletted uint8 COGs with their class names.
+Class maps are written the same way as uint8 COGs, with their class names, colours and attribute
+table in GDAL's ``.aux.xml`` beside them.
 """
 
 from __future__ import annotations
 
 import json
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import dask.array as dsa
@@ -109,11 +111,16 @@ CLASS_NAMES_TAG = "CLASS_NAMES"  # dataset tag: JSON object {"code": "name"} of 
 def write_class_cog(codes: xr.DataArray, path: str | Path, class_names: dict[int, str],
                     colours: dict[int, tuple[int, int, int]], description: str = "class",
                     tags: dict[str, str] | None = None, blocksize: int = 512) -> Path:
-    """Write a class map as a paletted Cloud-Optimized GeoTIFF of uint8 codes (0 = nodata).
+    """Write a class map as a Cloud-Optimized GeoTIFF of uint8 codes (0 = nodata) that QGIS shows with its legend.
 
-    The file holds a colour table (code 0 transparent), the class names as the JSON dataset tag
-    ``CLASS_NAMES`` (``{"1": "granite", ...}``) and a band description, with overviews resampled by
-    ``nearest`` (averaging codes would invent classes). QGIS shows it with its legend as it is.
+    The COG holds the codes, a band description, the class names as the JSON dataset tag
+    ``CLASS_NAMES`` (``{"1": "granite", ...}``) and overviews resampled by ``nearest`` (averaging codes
+    would invent classes). Beside it, GDAL's auxiliary file ``<name>.tif.aux.xml`` (read by GDAL,
+    hence QGIS and rasterio, with the file) holds what a GeoTIFF cannot: the band's category names, a
+    colour table of exactly ``max code + 1`` entries (code 0 transparent; a TIFF palette always has
+    256, the unused ones shown as black classes) and a thematic raster attribute table with one row
+    per class: ``Value``, ``Class``, ``Red``, ``Green``, ``Blue``, ``Count`` (pixels in the map).
+    Publish both files together.
 
     Parameters
     ----------
@@ -121,7 +128,7 @@ def write_class_cog(codes: xr.DataArray, path: str | Path, class_names: dict[int
         Class codes 1-255 with a CRS (rioxarray) and regular ``x``/``y`` coordinates; 0 or NaN marks
         cells without a class. Integer or float (whole numbers) dtype; numpy or dask backed.
     path : str or Path
-        Destination ``.tif``; written atomically.
+        Destination ``.tif``; written atomically, then its ``.aux.xml``.
     class_names : dict of int to str
         Name of every code present in the map (codes 1-255).
     colours : dict of int to (r, g, b)
@@ -149,10 +156,15 @@ def write_class_cog(codes: xr.DataArray, path: str | Path, class_names: dict[int
         codes = codes.fillna(0)
     elif not np.issubdtype(codes.dtype, np.integer):
         raise InputError(path, f"class codes of dtype {codes.dtype}", "pass integer codes (or floats with NaN for nodata)")
-    present = codes.data.ravel()
-    present = dsa.unique(present).compute() if isinstance(present, dsa.Array) else np.unique(present)
-    if not np.all(np.isin(present, [0, *class_names])):
-        unnamed = sorted(v.item() for v in present if v != 0 and v not in class_names)
+    flat = codes.data.ravel()
+    outside = (flat < 0) | (flat > 255) | (flat != np.floor(flat))  # uint8 would wrap or truncate these
+    outside = bool(outside.any().compute() if isinstance(flat, dsa.Array) else outside.any())
+    # one pass over the (possibly lazy) map: the pixel count of every code, for the attribute table
+    counts = dsa.bincount(flat.clip(0, 255).astype(np.int64), minlength=256).compute() if isinstance(flat, dsa.Array) \
+        else np.bincount(flat.clip(0, 255).astype(np.int64), minlength=256)
+    present = np.flatnonzero(counts)
+    if outside or not np.all(np.isin(present, [0, *class_names])):
+        unnamed = sorted(int(v) for v in present if v != 0 and v not in class_names) or ["not whole numbers in 0-255"]
         raise InputError(path, f"codes {unnamed[:10]} in the map have no class name",
                          "name every code in class_names (whole numbers 1-255; 0 or NaN for nodata)")
     if set(class_names) - set(colours):
@@ -160,10 +172,48 @@ def write_class_cog(codes: xr.DataArray, path: str | Path, class_names: dict[int
                          "give a colour for every named class (geoprospect.render.lithology.class_colours makes a palette)")
     if any(len(colours[k]) != 3 or not all(0 <= c <= 255 for c in colours[k]) for k in class_names):
         raise InputError(path, "colours must be (r, g, b) with each component 0-255", "correct the colours")
-    colormap = {0: (0, 0, 0, 0), **{int(k): (*(int(c) for c in colours[k]), 255) for k in class_names}}
     names = json.dumps({str(int(k)): str(v) for k, v in sorted(class_names.items())})
-    return _stream_cog(codes.astype(np.uint8), path, 0, True, [description], {**(tags or {}), CLASS_NAMES_TAG: names}, "", "nearest",
-                       blocksize, colormap=colormap)
+    classes = {int(k): (str(v), tuple(int(c) for c in colours[k]), int(counts[int(k)])) for k, v in sorted(class_names.items())}
+    _stream_cog(codes.astype(np.uint8), path, 0, True, [description], {**(tags or {}), CLASS_NAMES_TAG: names}, "", "nearest",
+                blocksize)
+    with atomic_path(path.with_name(path.name + ".aux.xml")) as aux:
+        aux.write_text(_class_pam(classes, description))
+    return path
+
+
+def _class_pam(classes: dict[int, tuple[str, tuple[int, int, int], int]], description: str) -> str:
+    """GDAL's PAM XML for band 1 of a class map: category names, colour table, thematic attribute table.
+
+    ``classes``: code -> (name, (r, g, b), pixel count). Field types and usages are GDAL's
+    ``GDALRATFieldType`` (0 integer, 2 string) and ``GDALRATFieldUsage`` (5 min-max: the value,
+    2 name, 6/7/8 red/green/blue, 1 pixel count).
+    """
+    top = max(classes)
+    band = ET.Element("PAMRasterBand", band="1")
+    ET.SubElement(band, "Description").text = description
+    ET.SubElement(band, "ColorInterp").text = "Palette"
+    categories = ET.SubElement(band, "CategoryNames")
+    for code in range(top + 1):
+        ET.SubElement(categories, "Category").text = classes[code][0] if code in classes else ""
+    table = ET.SubElement(band, "ColorTable")
+    for code in range(top + 1):
+        r, g, b = classes[code][1] if code in classes else (0, 0, 0)
+        ET.SubElement(table, "Entry", c1=str(r), c2=str(g), c3=str(b), c4="255" if code in classes else "0")
+    rat = ET.SubElement(band, "GDALRasterAttributeTable", tableType="thematic")
+    fields = (("Value", 0, 5), ("Class", 2, 2), ("Red", 0, 6), ("Green", 0, 7), ("Blue", 0, 8), ("Count", 0, 1))
+    for index, (name, kind, usage) in enumerate(fields):
+        definition = ET.SubElement(rat, "FieldDefn", index=str(index))
+        ET.SubElement(definition, "Name").text = name
+        ET.SubElement(definition, "Type").text = str(kind)
+        ET.SubElement(definition, "Usage").text = str(usage)
+    for row, (code, (name, (r, g, b), count)) in enumerate(classes.items()):
+        entry = ET.SubElement(rat, "Row", index=str(row))
+        for value in (code, name, r, g, b, count):
+            ET.SubElement(entry, "F").text = str(value)
+    dataset = ET.Element("PAMDataset")
+    dataset.append(band)
+    ET.indent(dataset)
+    return ET.tostring(dataset, encoding="unicode") + "\n"
 
 
 def read_class_map(path: str | Path) -> tuple[xr.DataArray, dict[int, str], dict[int, tuple[int, int, int]]]:

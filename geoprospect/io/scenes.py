@@ -13,6 +13,7 @@ file), with band names from the catalog or ``band1, band2, ...``.
 
 from __future__ import annotations
 
+import logging
 import re
 from dataclasses import replace
 from pathlib import Path
@@ -24,6 +25,11 @@ from geoprospect.io.rasters import BandSpec, align_raster, describe_raster
 from geoprospect.sensors import Band, Sensor, get_sensor
 
 RASTER_SUFFIXES = {".tif", ".tiff", ".jp2", ".img", ".vrt", ".nc", ".hdf"}
+# Plausible mean reflectance of a scene after scaling: TOA or surface reflectance of land, water and
+# cloud lies in about 0-1 (slightly below 0 after atmospheric correction, above 1 on bright cloud).
+REFLECTANCE_RANGE = (-0.05, 1.5)
+
+log = logging.getLogger(__name__)
 
 
 def band_pattern(name: str) -> re.Pattern:
@@ -92,6 +98,46 @@ def align_scene(source: SceneSource, grid: TargetGrid, destination: str | Path, 
 
     Output bands are named ``<name>_<band>`` and carry their quantity as units.
     """
+    bands = scene_bands(source, name)
     sources = [(file, BandSpec(index, f"{name}_{band.name}", band.quantity, band.scale, band.offset, band.nodata))
-               for file, band, index in scene_bands(source, name)]
-    return align_raster(sources, grid, destination)
+               for file, band, index in bands]
+    stats = align_raster(sources, grid, destination)
+    check_reflectance(stats, [band for _, band, _ in bands], name, source)
+    return stats
+
+
+def check_reflectance(stats: dict[str, dict[str, float]], bands: list[Band], name: str, source: SceneSource) -> None:
+    """Refuse a scene whose reflectance bands, once scaled, are not reflectance.
+
+    The mean of each band must lie in :data:`REFLECTANCE_RANGE`. Far outside it, the scaling is
+    wrong: data already in reflectance given a Level-1 scale (every value near the offset, e.g.
+    -0.1), or digital numbers read as reflectance (hundreds or thousands). The message says which
+    ``scale``/``offset`` to set; values beyond the range in part of the scene (cloud, shadow) are only
+    logged.
+    """
+    low, high = REFLECTANCE_RANGE
+    key = f"scenes.{name}"
+    for band in bands:
+        stat = stats.get(f"{name}_{band.name}")
+        if band.quantity != "reflectance" or not stat:
+            continue
+        mean = stat["mean"]
+        if low <= mean <= high:
+            if stat["min"] < low or stat["max"] > high:
+                log.warning("%s band %s: reflectance from %.3f to %.3f (mean %.3f), partly outside %g..%g: cloud, "
+                            "shadow or saturation?", key, band.name, stat["min"], stat["max"], mean, low, high)
+            continue
+        stored = (mean - band.offset) / band.scale if band.scale else float("nan")
+        found = (f"band {band.name} has a mean of {mean:.4g} after scaling (value = stored * {band.scale:g} + {band.offset:g}; "
+                 f"stored mean {stored:.4g}), outside the reflectance range {low:g}..{high:g}")
+        if low <= stored <= high:
+            fix = (f"the file already holds reflectance: set {key}.scale: 1 and {key}.offset: 0 in the catalog "
+                   f"(the {source.sensor} band table assumes Level-1 digital numbers)")
+        elif stored > high and band.scale >= 0.01:
+            fix = (f"the file holds digital numbers: set {key}.scale and {key}.offset to the product's reflectance "
+                   "scaling (Landsat MTL REFLECTANCE_MULT_BAND_n/REFLECTANCE_ADD_BAND_n, Sentinel-2 1/QUANTIFICATION_VALUE "
+                   "and BOA_ADD_OFFSET), or remove them to use the sensor's table")
+        else:
+            fix = (f"set {key}.scale and {key}.offset to the product's reflectance scaling (its metadata file), "
+                   "or check that 'sensor' names the right product level")
+        raise InputError(key, found, fix)

@@ -220,3 +220,42 @@ def format_mean_sd(mean: pd.DataFrame, sd: pd.DataFrame, digits: int = 3) -> pd.
 
     values = [[cell(m, s) for m, s in zip(row_m, row_s)] for row_m, row_s in zip(mean.to_numpy(), sd.to_numpy())]
     return pd.DataFrame(values, index=mean.index, columns=mean.columns)
+
+
+def corrected_paired_test(a, b, test_train_ratio: float) -> dict:
+    """Paired t-test of two models' scores over the same cross-validation folds, variance corrected.
+
+    The folds' training sets overlap, so their scores are correlated and the plain paired t-test is
+    too confident; the corrected resampled t-test of Nadeau and Bengio (2003, *Machine Learning* 52:
+    239-281), as recommended by Bouckaert and Frank (2004, PAKDD), inflates the variance of the mean
+    difference by ``1/J + n_test/n_train`` instead of ``1/J`` (J pairs).
+
+    Parameters
+    ----------
+    a, b : array-like (J,)
+        Scores of the two models on the same folds (and seeds), in the same order.
+    test_train_ratio : float
+        Test over training pixels of a fold (``1 / (k - 1)`` for k folds).
+
+    Returns
+    -------
+    dict
+        ``difference`` (mean of a - b), ``t``, ``p`` (two-sided), ``pairs``. ``p`` is NaN for fewer
+        than two pairs, 1 for identical scores.
+    """
+    from scipy import stats
+
+    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    if a.shape != b.shape or a.ndim != 1:
+        raise InputError("scores", f"score vectors of shapes {a.shape} and {b.shape}", "pass one score per fold for both models")
+    diff = a - b
+    pairs = diff.size
+    result = {"difference": float(diff.mean()) if pairs else float("nan"), "t": float("nan"), "p": float("nan"), "pairs": pairs}
+    if pairs < 2:
+        return result
+    variance = diff.var(ddof=1) * (1 / pairs + test_train_ratio)
+    if variance == 0:
+        return result | {"t": 0.0 if diff.mean() == 0 else float(np.sign(diff.mean()) * np.inf),
+                         "p": 1.0 if diff.mean() == 0 else 0.0}
+    t = diff.mean() / np.sqrt(variance)
+    return result | {"t": float(t), "p": float(2 * stats.t.sf(abs(t), pairs - 1))}

@@ -1,25 +1,33 @@
-"""Train/test splits of a labelled class raster: spatial blocks with a buffer, and the random-pixel split.
+"""k-fold cross-validation of a labelled class raster: spatial blocks with a buffer, and random pixels.
 
 Neighbouring pixels of one geological unit look alike, so a random-pixel split puts near-copies of
 the test pixels in the training set, and chips make it worse: a training chip can contain its test
 neighbour outright. Its accuracy is optimistic (Roberts et al. 2017, "Cross-validation strategies
 for data with temporal, spatial, hierarchical, or phylogenetic structure", *Ecography* 40; Karasiak
 et al. 2022, "Spatial dependence between training and test sets: another pitfall of classification
-accuracy assessment in remote sensing", *Machine Learning* 111). :func:`block_split` assigns whole
-square blocks to train or test and drops the training pixels within a buffer of any test pixel;
-:func:`random_split` is kept to show how optimistic the random split is.
+accuracy assessment in remote sensing", *Machine Learning* 111).
 
-Labels are a (H, W) float raster of class codes (whole numbers), NaN where unlabelled. Masks are
-(H, W) bool. A ``rng`` is a :class:`numpy.random.Generator` or a seed for one.
+:func:`block_folds` deals whole square blocks into ``k`` folds with scikit-learn's
+:class:`~sklearn.model_selection.StratifiedGroupKFold` (groups = blocks), which balances every
+class across the folds so that a class spread over two blocks or more is in every training fold
+where the blocks allow; :func:`fold_masks` then drops the training pixels within a buffer of the
+fold's test pixels. Every labelled pixel is tested exactly once; predictions are pooled over the
+folds. :func:`random_folds` is the random-pixel k-fold (scikit-learn's
+:class:`~sklearn.model_selection.StratifiedKFold`), kept to show how optimistic it is.
+
+Labels are a (H, W) float raster of class codes (whole numbers), NaN where unlabelled. Fold rasters
+are (H, W) int, -1 where unlabelled. A ``rng`` is a :class:`numpy.random.Generator` or a seed for one.
 """
 
 from __future__ import annotations
 
 import logging
-from numbers import Integral, Real
+import warnings
+from numbers import Integral
 
 import numpy as np
 from scipy.ndimage import maximum_filter
+from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold
 
 from geoprospect.errors import InputError
 
@@ -53,28 +61,25 @@ def _generator(rng) -> np.random.Generator:
     return rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
 
 
-def _check_fraction(test_fraction) -> float:
-    if not isinstance(test_fraction, Real) or not 0 < test_fraction < 1:
-        raise InputError("lithology.test_fraction", f"the test fraction is {test_fraction!r}", "use a number between 0 and 1")
-    return float(test_fraction)
-
-
 def _check_count(value, name: str, minimum: int) -> int:
     if not isinstance(value, Integral) or isinstance(value, bool) or value < minimum:
         raise InputError(f"lithology.{name}", f"{name} is {value!r}", f"use an integer >= {minimum}")
     return int(value)
 
 
-def block_split(labels, block_cells: int, test_fraction: float, buffer_cells: int, rng=None) -> tuple[np.ndarray, np.ndarray]:
-    """Spatial block split: whole square blocks go to test, training pixels near a test pixel are dropped.
+def _seed(rng) -> int:
+    return int(_generator(rng).integers(2**31 - 1))
 
-    The grid is cut into ``block_cells x block_cells`` blocks. Blocks are drawn in random order and
-    put in the test set class by class, rarest class first, until each class has about
-    ``test_fraction`` of its labelled pixels in test; a block is skipped if taking it would leave a
-    class with no training block, so every class spread over two blocks or more appears in both sets.
-    Then the training pixels within ``buffer_cells`` (Chebyshev distance, in pixels) of a test pixel
-    are dropped: with ``buffer_cells >= size // 2`` no training chip of side ``size`` holds a test
-    pixel, and with ``buffer_cells >= size - 1`` no training chip shares a pixel with a test chip.
+
+def block_ids(shape: tuple[int, int], block_cells: int) -> np.ndarray:
+    """The (H, W) index of the ``block_cells x block_cells`` block of every pixel, row-major."""
+    height, width = shape
+    blocks_x = -(-width // block_cells)
+    return (np.arange(height) // block_cells)[:, None] * blocks_x + (np.arange(width) // block_cells)[None, :]
+
+
+def block_folds(labels, block_cells: int, n_folds: int, rng=None) -> np.ndarray:
+    """Whole blocks dealt into ``n_folds`` folds, stratified by class: the (H, W) fold of every pixel.
 
     Parameters
     ----------
@@ -82,79 +87,79 @@ def block_split(labels, block_cells: int, test_fraction: float, buffer_cells: in
         Class codes, NaN where unlabelled.
     block_cells : int
         Block side in pixels (larger than the spatial correlation of the units, ideally).
-    test_fraction : float
-        Target share of each class's labelled pixels in the test set, in (0, 1).
-    buffer_cells : int
-        Chebyshev distance in pixels, >= 0.
+    n_folds : int
+        At least 2, and at most the number of blocks holding labels.
     rng : Generator or int, optional
+        Shuffles blocks of equal class mix.
 
     Returns
     -------
-    train_mask, test_mask : ndarray of shape (H, W), bool
-        Disjoint; labelled pixels only. A class that cannot be in both sets is logged.
+    folds : ndarray of shape (H, W), int64
+        0 .. n_folds - 1 on labelled pixels, -1 elsewhere.
     """
     labels = check_labels(labels)
     block_cells = _check_count(block_cells, "block_cells", 1)
-    buffer_cells = _check_count(buffer_cells, "buffer_cells", 0)
-    test_fraction = _check_fraction(test_fraction)
-    rng = _generator(rng)
-
+    n_folds = _check_count(n_folds, "n_folds", 2)
     labelled = np.isfinite(labels)
-    height, width = labels.shape
-    blocks_x = -(-width // block_cells)
-    block_id = (np.arange(height) // block_cells)[:, None] * blocks_x + (np.arange(width) // block_cells)[None, :]
-    classes, codes = np.unique(labels[labelled], return_inverse=True)
-    counts = np.zeros((block_id.max() + 1, classes.size), dtype=np.int64)
-    np.add.at(counts, (block_id[labelled], codes), 1)
-    total = counts.sum(axis=0)
-
-    order = rng.permutation(np.flatnonzero(counts.sum(axis=1)))
-    in_test = np.zeros(len(counts), dtype=bool)
-    test_count = np.zeros(classes.size, dtype=np.int64)
-    # Rarest class first: its few blocks must reach the test set before common classes fill it.
-    for k in np.argsort(total, kind="stable"):
-        for b in order:
-            if test_count[k] >= test_fraction * total[k]:
-                break
-            if in_test[b] or counts[b, k] == 0 or np.any((counts[b] > 0) & (test_count + counts[b] >= total)):
-                continue
-            in_test[b] = True
-            test_count += counts[b]
-
-    test_mask = labelled & in_test[block_id]
-    near_test = maximum_filter(test_mask, size=2 * buffer_cells + 1, mode="constant", cval=False)
-    train_mask = labelled & ~in_test[block_id] & ~near_test
-    _log_missing(classes, labels, train_mask, test_mask)
-    return train_mask, test_mask
+    groups = block_ids(labels.shape, block_cells)[labelled]
+    n_blocks = np.unique(groups).size
+    if n_blocks < n_folds:
+        raise InputError("lithology.block_size_m", f"only {n_blocks} blocks of {block_cells} cells hold labels, fewer than "
+                         f"the {n_folds} folds", "use smaller blocks (block_size_m) or fewer folds (n_folds)")
+    splitter = StratifiedGroupKFold(n_splits=n_folds, shuffle=True, random_state=_seed(rng))
+    folds = np.full(labels.shape, -1, dtype=np.int64)
+    fold_of = np.empty(groups.size, dtype=np.int64)
+    with warnings.catch_warnings():  # a class with fewer blocks than folds: reported by missing_from_training
+        warnings.simplefilter("ignore", UserWarning)
+        for k, (_, test) in enumerate(splitter.split(np.zeros(groups.size), labels[labelled], groups)):
+            fold_of[test] = k
+    folds[labelled] = fold_of
+    return folds
 
 
-def _log_missing(classes: np.ndarray, labels: np.ndarray, train_mask: np.ndarray, test_mask: np.ndarray) -> None:
-    for name, mask in (("training", train_mask), ("test", test_mask)):
-        missing = np.setdiff1d(classes, labels[mask])
-        if missing.size:
-            log.warning("classes %s have no %s pixel (too few blocks or pixels)", missing.astype(int).tolist(), name)
+def random_folds(labels, n_folds: int, rng=None) -> np.ndarray:
+    """Random pixels dealt into ``n_folds`` folds, stratified by class (optimistic, see the module)."""
+    labels = check_labels(labels)
+    n_folds = _check_count(n_folds, "n_folds", 2)
+    labelled = np.isfinite(labels)
+    folds = np.full(labels.shape, -1, dtype=np.int64)
+    fold_of = np.empty(int(labelled.sum()), dtype=np.int64)
+    splitter = StratifiedKFold(n_splits=n_folds, shuffle=True, random_state=_seed(rng))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        for k, (_, test) in enumerate(splitter.split(np.zeros(fold_of.size), labels[labelled])):
+            fold_of[test] = k
+    folds[labelled] = fold_of
+    return folds
 
 
-def random_split(labels, test_fraction: float, rng=None) -> tuple[np.ndarray, np.ndarray]:
-    """The random-pixel split, stratified by class: optimistic (see the module), kept for comparison.
+def fold_masks(folds: np.ndarray, fold: int, buffer_cells: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Training and test masks of one fold: test is the fold, training the other folds' pixels farther
+    than ``buffer_cells`` (Chebyshev distance) from any test pixel.
 
-    Each class's labelled pixels are shuffled and ``round(test_fraction * n)`` of them go to test,
-    keeping at least one pixel in each set for a class of two pixels or more.
+    With ``buffer_cells >= size // 2`` no training chip of side ``size`` holds a test pixel; with
+    ``buffer_cells >= size - 1`` no training chip shares a pixel with a test chip.
+    """
+    buffer_cells = _check_count(buffer_cells, "buffer_cells", 0)
+    test = folds == fold
+    near_test = maximum_filter(test, size=2 * buffer_cells + 1, mode="constant", cval=False) if buffer_cells else test
+    return (folds >= 0) & ~test & ~near_test, test
 
-    Returns
-    -------
-    train_mask, test_mask : ndarray of shape (H, W), bool
+
+def missing_from_training(folds: np.ndarray, labels, buffer_cells: int = 0) -> dict[int, list[int]]:
+    """Class -> the folds whose training set lacks it (a class in too few blocks, or eaten by the buffer).
+
+    Logged as a warning; an empty dict when every class is in every training fold.
     """
     labels = check_labels(labels)
-    test_fraction = _check_fraction(test_fraction)
-    rng = _generator(rng)
-    test_mask = np.zeros(labels.shape, dtype=bool)
-    flat = labels.ravel()
-    for value in np.unique(flat[np.isfinite(flat)]):
-        pixels = np.flatnonzero(flat == value)
-        n_test = min(max(round(test_fraction * pixels.size), 1), pixels.size - 1) if pixels.size > 1 else 0
-        test_mask.flat[rng.choice(pixels, n_test, replace=False)] = True
-    return np.isfinite(labels) & ~test_mask, test_mask
+    missing: dict[int, list[int]] = {}
+    for k in range(int(folds.max()) + 1):
+        train, _ = fold_masks(folds, k, buffer_cells)
+        for code in np.setdiff1d(np.unique(labels[folds >= 0]), labels[train]):
+            missing.setdefault(int(code), []).append(k)
+    if missing:
+        log.warning("classes absent from some training folds (fold numbers): %s: too few blocks hold them", missing)
+    return missing
 
 
 def sample_per_class(mask, labels, n_per_class: int | None, rng=None) -> tuple[np.ndarray, np.ndarray]:
@@ -163,7 +168,7 @@ def sample_per_class(mask, labels, n_per_class: int | None, rng=None) -> tuple[n
     Parameters
     ----------
     mask : ndarray of shape (H, W), bool
-        Where to draw from (a split's train or test mask).
+        Where to draw from (a fold's train or test mask).
     labels : ndarray of shape (H, W)
         Class codes, NaN where unlabelled (never drawn).
     n_per_class : int or None
@@ -179,7 +184,7 @@ def sample_per_class(mask, labels, n_per_class: int | None, rng=None) -> tuple[n
     mask = np.asarray(mask)
     if mask.shape != labels.shape or mask.dtype != bool:
         raise InputError("lithology.mask", f"the mask is {mask.dtype} of shape {mask.shape}, not bool of the labels' "
-                         f"shape {labels.shape}", "pass a boolean mask from block_split or random_split")
+                         f"shape {labels.shape}", "pass a boolean mask from fold_masks")
     if n_per_class is not None:
         n_per_class = _check_count(n_per_class, "samples_per_class", 1)
     rng = _generator(rng)

@@ -5,17 +5,18 @@ read the study area's feature cube and write through :mod:`geoprospect.io`, pass
 arrays.
 
 After Shirmard et al. (2022), *Remote Sensing* 14(4):819: SVM (RBF), MLP and a CNN on image chips
-classify lithological units from each sensor's bands, compared per class. Scores come from the
-spatial block split (train and test areas disjoint, with a buffer of the largest chip's width, so
-that no chip straddles both); the random-pixel split is reported beside it as the optimistic figure
-that pixel-level papers quote. The maps come from each model refitted on every labelled pixel (up to
-``samples_per_class`` per class), at the chip size that scored best on the block split. Where there
+classify lithological units from each sensor's bands, compared per class. Scores come from k-fold
+spatial block cross-validation (every labelled pixel tested once, train and test blocks separated by
+a buffer of the largest chip's half-width, so that no training chip holds a test pixel); the
+random-pixel k-fold is reported beside it as the optimistic figure that pixel-level papers quote. The maps come from each model refitted on every labelled pixel (up to
+``samples_per_class`` per class), at the chip size that scored best in the block CV. Where there
 are no labels, or as an extra view, a stacked autoencoder compresses the bands and k-means clusters
 the codes (after the EarthByte autoencoder work on remote sensing).
 """
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 import numpy as np
@@ -32,10 +33,17 @@ from geoprospect.io.maps import write_class_cog, write_cog
 from geoprospect.io.models import save_model
 from geoprospect.io.reports import write_html
 from geoprospect.io.tables import read_csv, write_csv, write_json
-from geoprospect.lithology.chips import materialise_chips, valid_centres
+from geoprospect.lithology.chips import valid_centres
 from geoprospect.lithology.classify import classify_image
-from geoprospect.lithology.experiment import make_model, run_experiment, trainable, with_indices
-from geoprospect.lithology.metrics import classification_metrics, format_mean_sd, paper_table, per_class_records, summarise
+from geoprospect.lithology.experiment import fit_model, make_model, run_experiment, trainable, training_lattice, with_indices
+from geoprospect.lithology.metrics import (
+    classification_metrics,
+    corrected_paired_test,
+    format_mean_sd,
+    paper_table,
+    per_class_records,
+    summarise,
+)
 from geoprospect.lithology.split import sample_per_class
 from geoprospect.lithology.unsupervised import AutoencoderClusters, cluster_image, sample_pixels
 from geoprospect.provenance import code_digest
@@ -43,7 +51,7 @@ from geoprospect.render.lithology import class_colours, plot_accuracy_comparison
 from geoprospect.render.report import Section, report_html
 from geoprospect.sensors import get_sensor
 
-BLOCK_CELLS = 30  # default split block side, in cells
+BLOCK_CELLS = 30  # default cross-validation block side, in cells
 CLUSTER_SAMPLE = 20_000  # pixels the autoencoder and k-means are fitted on
 METRICS = ("overall_accuracy", "kappa", "macro_f1", "macro_auc")
 
@@ -80,8 +88,30 @@ def label_layer(cube: xr.DataArray, spec: LithologySpec) -> tuple[str, dict[int,
     if spec.labels not in cube.band.values:
         raise InputError("lithology.labels", f"no layer '{spec.labels}' in the feature cube",
                          "name a polygon layer with a class_column or a categorical raster of the catalog, or set labels: null")
+    kind = str(cube.kind.sel(band=spec.labels).item()) if "kind" in cube.coords else "categorical"
+    if kind != "categorical":
+        raise InputError(f"rasters.{spec.labels}.kind", f"the label layer '{spec.labels}' was ingested as {kind}: "
+                         "resampled bilinearly, its class codes were averaged into codes that no unit has",
+                         f"set 'kind: categorical' on rasters.{spec.labels} in the catalog (nearest-neighbour resampling)")
     names = {**cube.attrs.get("classes", {}).get(spec.labels, {}), **spec.class_names}
     return spec.labels, names
+
+
+def check_fill_code(labels: np.ndarray, layer: str, names: dict[int, str], spec: LithologySpec) -> None:
+    """Refuse a label raster whose code 0 is neither declared unlabelled (``label_nodata``) nor named.
+
+    Rasterised geology commonly fills the cells outside every polygon with 0: taken as a unit, it
+    would be learned and mapped as one, and fail only when the class map is written.
+    """
+    if spec.label_nodata is not None or 0 in names:
+        return
+    zeros = int(np.count_nonzero(labels == 0))
+    if zeros:
+        share = zeros / max(int(np.isfinite(labels).sum()), 1)
+        raise InputError("lithology.label_nodata", f"code 0 covers {zeros} cells ({share:.0%} of the labelled cells) of the "
+                         f"label layer '{layer}' and has no class name: it looks like fill",
+                         "set 'label_nodata: 0' in the lithology section if 0 marks unlabelled cells, or name the unit "
+                         "in 'class_names' (0: ...) if it is one")
 
 
 def load_scene(cube_path: Path, scene: str, sensor: str, spec: LithologySpec) -> dict:
@@ -96,6 +126,7 @@ def load_scene(cube_path: Path, scene: str, sensor: str, spec: LithologySpec) ->
     layer = label_layer(cube, spec)
     if layer is not None:
         labels = cube.sel(band=layer[0]).values.astype(np.float64)
+        check_fill_code(labels, layer[0], layer[1], spec)
         if spec.label_nodata is not None:
             labels[labels == spec.label_nodata] = np.nan
         codes = np.unique(labels[np.isfinite(labels)]).astype(int)
@@ -108,13 +139,26 @@ def load_scene(cube_path: Path, scene: str, sensor: str, spec: LithologySpec) ->
             "resolution_m": float(abs(cube.x[1] - cube.x[0]))}
 
 
-def _strided(labels: np.ndarray, stride: int) -> np.ndarray:
-    """Labels kept only on a lattice of ``stride`` cells: chip centres no closer than the stride."""
-    if stride == 1:
-        return labels
-    thinned = np.full_like(labels, np.nan)
-    thinned[::stride, ::stride] = labels[::stride, ::stride]
-    return thinned
+def scene_digest(cube_path: Path, scene: str, sensor: str, spec: LithologySpec) -> str:
+    """SHA-256 of what a scene's lithology steps read from the cube: its bands and the label layer (values,
+    names, kind and class names) on the cube's grid (coordinates and CRS).
+
+    The cache key of the scene's tasks: editing another layer of the cube (a DEM pixel) leaves it, and
+    so the cached comparison, maps and clusters, unchanged.
+    """
+    cube = open_cube(cube_path)
+    bands = scene_band_names(cube, scene, sensor, spec.bands.get(scene))
+    layer = label_layer(cube, spec)
+    if layer is not None:
+        bands.append(layer[0])
+    digest = hashlib.sha256(repr((str(cube.rio.crs), bands, layer)).encode())
+    for coord in (cube.x, cube.y):
+        digest.update(np.ascontiguousarray(coord.values).tobytes())
+    for band in bands:
+        digest.update(np.ascontiguousarray(cube.sel(band=band).values).tobytes())
+        if "kind" in cube.coords:
+            digest.update(str(cube.kind.sel(band=band).item()).encode())
+    return digest.hexdigest()
 
 
 def _block_cells(spec: LithologySpec, resolution_m: float) -> int:
@@ -122,28 +166,35 @@ def _block_cells(spec: LithologySpec, resolution_m: float) -> int:
 
 
 def compare_models(cube_path: Path, scene: str, sensor: str, spec: LithologySpec, destination: Path) -> dict:
-    """Every model x chip size x seed x split on one scene: ``runs.csv`` (one row per run), ``per_class.csv``
-    and the pooled block-split confusion matrices (``confusion_<model>_<chip>.csv``)."""
+    """k-fold cross-validation of every model x chip size x seed x split on one scene: ``runs.csv`` (one row
+    per run, pooled over folds), ``folds.csv`` (overall accuracy per fold, for the paired test),
+    ``per_class.csv`` and the pooled block-CV confusion matrices (``confusion_<model>_<chip>.csv``)."""
     data = load_scene(cube_path, scene, sensor, spec)
     if data["labels"] is None:
         raise InputError("lithology.labels", "the model comparison needs labels", "set 'labels' to a class layer")
-    records = run_experiment(data["image"], _strided(data["labels"], spec.chip_stride), models=spec.models,
-                             chip_sizes=spec.chip_sizes, seeds=spec.seeds, block_cells=_block_cells(spec, data["resolution_m"]),
-                             test_fraction=spec.test_fraction, samples_per_class=spec.samples_per_class,
-                             test_per_class=spec.test_samples_per_class, pca_components=spec.pca_components or 0,
-                             epochs=spec.epochs)
-    runs, per_class, confusion = [], [], {}
+    records = run_experiment(data["image"], data["labels"], models=spec.models, chip_sizes=spec.chip_sizes, seeds=spec.seeds,
+                             block_cells=_block_cells(spec, data["resolution_m"]), n_folds=spec.n_folds,
+                             samples_per_class=spec.samples_per_class, test_per_class=spec.test_samples_per_class,
+                             chip_stride=spec.chip_stride, pca_components=spec.pca_components or 0, epochs=spec.epochs,
+                             buffer_cells=spec.buffer_cells, params=spec.model_params)
+    runs, folds, per_class, confusion = [], [], [], {}
     for r in records:
         metrics = classification_metrics(r.y_true, r.y_pred, r.proba, r.classes)
         run = {"sensor": scene, "model": r.model, "chip_size": r.chip_size, "split": r.split, "seed": r.seed}
+        missing = "; ".join(f"{data['classes'].get(c, c)} (folds {', '.join(map(str, f))})" for c, f in r.missing.items())
         runs.append({**run, **{m: metrics[m] for m in METRICS}, "n_train": r.n_train, "n_test": int(r.y_true.size),
-                     "fit_s": round(r.fit_seconds, 2)})
+                     "fit_s": round(r.fit_seconds, 2), "missing_from_training": missing})
+        for k in np.unique(r.fold):
+            tested = r.fold == k
+            folds.append({**run, "fold": int(k), "n_test": int(tested.sum()),
+                          "overall_accuracy": float(np.mean(r.y_true[tested] == r.y_pred[tested]))})
         per_class.append(per_class_records(metrics, **run))
         if r.split == "block":
             key = f"{r.model}_{r.chip_size}"
             confusion[key] = confusion.get(key, 0) + metrics["confusion"]
     destination.mkdir(parents=True, exist_ok=True)
     write_csv(pd.DataFrame(runs), destination / "runs.csv")
+    write_csv(pd.DataFrame(folds), destination / "folds.csv")
     write_csv(pd.concat(per_class, ignore_index=True), destination / "per_class.csv")
     classes = records[0].classes
     for key, matrix in confusion.items():
@@ -152,7 +203,7 @@ def compare_models(cube_path: Path, scene: str, sensor: str, spec: LithologySpec
 
 
 def best_chip_sizes(runs: pd.DataFrame) -> dict[str, int]:
-    """Per model, the chip size with the highest mean kappa on the block split."""
+    """Per model, the chip size with the highest mean kappa in the block CV."""
     block = runs[runs["split"] == "block"].groupby(["model", "chip_size"])["kappa"].mean().reset_index()
     return {m: int(g.loc[g["kappa"].idxmax(), "chip_size"]) for m, g in block.groupby("model")}
 
@@ -167,11 +218,13 @@ def map_scene(cube_path: Path, scene: str, sensor: str, model_name: str, chip_si
     colour table and class names), ``confidence.tif`` (the top class probability), their PNGs and the
     model (``model.skops`` with its manifest: bands, chip size, classes)."""
     data = load_scene(cube_path, scene, sensor, spec)
-    labels = np.where(valid_centres(data["image"], chip_size), _strided(data["labels"], spec.chip_stride), np.nan)
+    labels = np.where(valid_centres(data["image"], chip_size), data["labels"], np.nan)
     rng = np.random.default_rng([spec.seeds[0], 7])
-    rows, cols = trainable(*sample_per_class(np.isfinite(labels), labels, spec.samples_per_class, rng), labels)
-    model = make_model(model_name, spec.pca_components or 0, spec.seeds[0], spec.epochs)
-    model.fit(materialise_chips(data["image"], rows, cols, chip_size), labels[rows, cols].astype(np.int64))
+    lattice = training_lattice(labels.shape, spec.chip_stride)
+    rows, cols = trainable(*sample_per_class(np.isfinite(labels) & lattice, labels, spec.samples_per_class, rng), labels)
+    model = make_model(model_name, spec.pca_components or 0, spec.seeds[0], spec.epochs, spec.model_params)
+    fit_model(model, data["image"], rows, cols, labels[rows, cols].astype(np.int64), chip_size,
+              _block_cells(spec, data["resolution_m"]))
     codes, confidence = classify_image(model, data["image"], chip_size)
     names, template = data["classes"], data["template"]
     destination.mkdir(parents=True, exist_ok=True)
@@ -218,8 +271,9 @@ def cluster_scene(cube_path: Path, scene: str, sensor: str, spec: LithologySpec,
     return summary
 
 
-def _verdict(summary: pd.DataFrame) -> str:
-    """Whether the CNN is at least as good as SVM and MLP on the block split, per scene, in words."""
+def _verdict(summary: pd.DataFrame, folds: pd.DataFrame, n_folds: int) -> str:
+    """Per scene, the CNN against the best other model on the block CV, in words: "better" or "worse" only
+    where a corrected paired t-test over the folds (and seeds) finds the difference (p < 0.05)."""
     block = summary[summary["split"] == "block"]
     lines = []
     for scene, rows in block.groupby("sensor"):
@@ -228,10 +282,21 @@ def _verdict(summary: pd.DataFrame) -> str:
             continue
         cnn, others = best.loc["cnn"], best.drop(index="cnn")
         rival = others["kappa_mean"].idxmax()
-        gap = cnn["kappa_mean"] - others.loc[rival, "kappa_mean"]
-        noise = np.nanmax([cnn["kappa_sd"], others.loc[rival, "kappa_sd"], 0.0])
-        verdict = ("at least as good as" if gap >= 0 else "within one SD of" if -gap <= noise else "worse than")
-        lines.append(f"{scene}: CNN kappa {cnn['kappa_mean']:.3f} is {verdict} {rival.upper()} ({others.loc[rival, 'kappa_mean']:.3f}).")
+
+        def scores(model: str) -> pd.Series:
+            chosen = folds[(folds["sensor"] == scene) & (folds["split"] == "block") & (folds["model"] == model)
+                           & (folds["chip_size"] == best.loc[model, "chip_size"])]
+            return chosen.set_index(["seed", "fold"])["overall_accuracy"].sort_index()
+
+        a, b = scores("cnn").align(scores(rival), join="inner")
+        test = corrected_paired_test(a.to_numpy(), b.to_numpy(), 1 / (n_folds - 1))
+        if test["p"] < 0.05:
+            verdict = "better than" if test["difference"] > 0 else "worse than"
+        else:
+            verdict = "not distinguishable from"
+        lines.append(f"{scene}: CNN (overall accuracy {a.mean():.3f}) is {verdict} {rival.upper()} ({b.mean():.3f}): "
+                     f"mean paired difference {test['difference']:+.3f} over {test['pairs']} folds, corrected paired "
+                     f"t-test p = {test['p']:.2g}.")
     return " ".join(lines)
 
 
@@ -247,16 +312,21 @@ def publish_lithology(comparisons: dict[str, dict], maps: dict[str, dict], clust
         for name, product in products.items():
             for relative, ref in product["files"].items():
                 publish(ref.path, folder / name / relative)
-    sections = [Section("Settings", f"Models {', '.join(spec.models)}; CNN chips {spec.chip_sizes} with centres every "
-                        f"{spec.chip_stride} cell(s); seeds {spec.seeds}; test share {spec.test_fraction:g}; up to "
-                        f"{spec.samples_per_class} training pixels per class. Block split: train and test in disjoint "
-                        "blocks with a buffer of the largest chip's width (no chip straddles both). The random-pixel split "
-                        "beside it is optimistic: neighbouring, correlated pixels fall on both sides.")]
+    buffer = spec.buffer_cells if spec.buffer_cells is not None else max(spec.chip_sizes) // 2
+    sections = [Section("Settings", f"Models {', '.join(spec.models)}; CNN chips {spec.chip_sizes}, training chip centres "
+                        f"every {spec.chip_stride} cell(s); seeds {spec.seeds}; up to {spec.samples_per_class} training "
+                        f"pixels per class and fold. Block CV: {spec.n_folds} folds of whole blocks, stratified by class, "
+                        f"every labelled pixel tested once and predictions pooled; training pixels within {buffer} cell(s) "
+                        "of a test fold dropped (the chip half-width: no training chip holds a test pixel). The random-pixel "
+                        "k-fold beside it is optimistic: neighbouring, correlated pixels fall on both sides. SVM C and gamma "
+                        "are tuned on an inner block split of each training fold; MLP and CNN stop early on a validation "
+                        "share of it.")]
     summary_out: dict = {"study_area": study_area}
     if comparisons:
         runs = pd.concat([read_csv(folder / scene / "runs.csv") for scene in comparisons], ignore_index=True)
+        folds = pd.concat([read_csv(folder / scene / "folds.csv") for scene in comparisons], ignore_index=True)
         per_class = pd.concat([read_csv(folder / scene / "per_class.csv") for scene in comparisons], ignore_index=True)
-        summary = summarise(runs.drop(columns=["n_train", "n_test", "fit_s"]))
+        summary = summarise(runs.drop(columns=["n_train", "n_test", "fit_s", "missing_from_training"]))
         write_csv(runs, folder / "runs.csv")
         write_csv(summary, folder / "summary.csv")
         class_names = next(iter(comparisons.values()))["classes"]
@@ -267,14 +337,19 @@ def publish_lithology(comparisons: dict[str, dict], maps: dict[str, dict], clust
         table.columns = [f"{s} {m}" for s, m in table.columns]
         write_csv(table.rename_axis("class").reset_index(), folder / "paper_table.csv")
         save_png(plot_accuracy_comparison(summary), folder / "accuracy.png")
-        verdict = _verdict(summary)
+        verdict = _verdict(summary, folds, spec.n_folds)
+        gaps = runs[runs["missing_from_training"].fillna("") != ""].drop_duplicates(["sensor", "split", "seed"])
+        if len(gaps):
+            verdict += " Classes that could not be in every training fold (too few blocks hold them): " + "; ".join(
+                f"{r.sensor} {r.split} seed {r.seed}: {r.missing_from_training}" for r in gaps.itertuples()) + "."
         means = summary[[f"{m}_mean" for m in METRICS]].set_axis(list(METRICS), axis=1)
         sds = summary[[f"{m}_sd" for m in METRICS]].set_axis(list(METRICS), axis=1)
         shown = pd.concat([summary[["sensor", "model", "chip_size", "split", "n_seeds"]], format_mean_sd(means, sds)], axis=1)
         sections += [
-            Section("Model comparison (mean ± SD over seeds)", f"Test pixels only. {verdict}", table=shown,
-                    images=[("accuracy.png", "Overall accuracy, block and random splits")]),
-            Section("Per class (producer's accuracy, block split)", "Shaped like Shirmard et al. (2022)'s table: each model at "
+            Section("Model comparison (mean ± SD over seeds)", f"Every labelled pixel tested once per run, pooled over "
+                    f"the folds; 'random' is the optimistic random-pixel k-fold. {verdict}", table=shown,
+                    images=[("accuracy.png", "Overall accuracy, block and random k-fold CV")]),
+            Section("Per class (producer's accuracy, block CV)", "Shaped like Shirmard et al. (2022)'s table: each model at "
                     "its best chip size.", table=table.rename_axis("class").reset_index()),
         ]
         for scene in comparisons:
@@ -282,7 +357,7 @@ def publish_lithology(comparisons: dict[str, dict], maps: dict[str, dict], clust
             for csv in sorted((folder / scene).glob("confusion_*.csv")):
                 matrix = read_csv(csv).set_index("true")
                 fig = plot_confusion(matrix.to_numpy(), [class_names.get(int(c), str(c)) for c in matrix.index],
-                                     title=f"{scene} {csv.stem.removeprefix('confusion_')}: block split, pooled over seeds")
+                                     title=f"{scene} {csv.stem.removeprefix('confusion_')}: block CV, pooled over folds and seeds")
                 save_png(fig, csv.with_suffix(".png"))
                 images.append((f"{scene}/{csv.stem}.png", csv.stem.removeprefix("confusion_")))
             sections.append(Section(f"Confusion matrices: {scene}", "Rows: true unit; columns: predicted.", images=images))

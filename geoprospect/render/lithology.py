@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Iterable, Sequence
 
 import numpy as np
@@ -11,6 +12,8 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
 from geoprospect.render.maps import CATEGORY_COLOURS, map_furniture
+
+LEGEND_WRAP = 40  # characters per legend line: long unit names wrap instead of widening the figure without end
 
 
 def class_colours(codes: Iterable[int] | np.ndarray) -> dict[int, tuple[int, int, int]]:
@@ -57,11 +60,24 @@ def plot_class_map(codes: np.ndarray, bounds: tuple[float, float, float, float],
         cells = codes == code
         rgba[cells] = (*colour, 1.0)
         handles.append(Patch(color=colour, label=f"{code}: {name} ({cells.sum() / mapped:.0%})"))
-    fig = Figure(figsize=(7, 6), dpi=100, layout="constrained")
-    ax = fig.add_subplot()
-    ax.imshow(rgba, extent=(bounds[0], bounds[2], bounds[1], bounds[3]), interpolation="nearest")
-    ax.legend(handles=handles, title="class (share of mapped area)", loc="upper left", bbox_to_anchor=(1.01, 1),
-              fontsize=8, frameon=False)
+    # Margins in inches around a map sized by its aspect, the legend in its own column: a legend placed past
+    # the axes of a fixed-size, constrained figure clipped the legend's title and squeezed out the northing
+    # labels of tall maps.
+    labels = [textwrap.fill(h.get_label(), LEGEND_WRAP) for h in handles]
+    for handle, label in zip(handles, labels):
+        handle.set_label(label)
+    legend_width = 0.9 + 0.065 * max([len(line) for label in labels for line in label.splitlines()] + [30])
+    legend_height = 0.6 + 0.2 * sum(label.count("\n") + 1 for label in labels)
+    aspect = (bounds[3] - bounds[1]) / max(bounds[2] - bounds[0], 1e-9)
+    map_width, map_height = (5.0, 5.0 * aspect) if aspect <= 1.2 else (6.0 / aspect, 6.0)
+    left, right, bottom, top = 1.15, 0.5, 0.75, 0.55  # northing ticks and label; easting ticks and label; title
+    width = left + map_width + right + legend_width
+    height = max(bottom + map_height + top, legend_height + top)
+    fig = Figure(figsize=(width, height), dpi=100)
+    ax = fig.add_axes((left / width, (height - top - map_height) / height, map_width / width, map_height / height))
+    ax.imshow(rgba, extent=(bounds[0], bounds[2], bounds[1], bounds[3]), interpolation="nearest", aspect="auto")
+    fig.legend(handles=handles, title="class (share of mapped area)", loc="upper left", fontsize=8, title_fontsize=9,
+               frameon=False, bbox_to_anchor=((left + map_width + right) / width, 1 - 0.1 / height))
     map_furniture(ax, bounds, title, crs_label, metric)
     return fig
 
@@ -131,7 +147,7 @@ def plot_accuracy_comparison(summary: pd.DataFrame, title: str = "Overall accura
     x = np.arange(len(groups))
     for i, split in enumerate(splits):
         rows = table[table["split"].astype(str) == split].set_index("group").reindex(groups)
-        label = f"{split} split (optimistic)" if "random" in split else f"{split} split"
+        label = f"{split} k-fold CV (optimistic)" if "random" in split else f"{split} k-fold CV"
         ax.bar(x + (i - (len(splits) - 1) / 2) * width, rows["overall_accuracy_mean"], width,
                yerr=rows["overall_accuracy_sd"].fillna(0), capsize=3, label=label, hatch="//" if "random" in split else None,
                alpha=0.6 if "random" in split else 1.0)

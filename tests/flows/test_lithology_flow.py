@@ -13,7 +13,7 @@ from geoprospect.errors import InputError
 from geoprospect.io.maps import read_class_map
 
 SETTINGS = ("lithology: {models: [svm, mlp, cnn], chip_sizes: [3, 5], seeds: [0, 1], epochs: 4, samples_per_class: 60, "
-            "test_samples_per_class: 60, block_size_m: 600, clusters: 4}\n")
+            "block_size_m: 600, n_folds: 2, clusters: 4, model_params: {svm: {param_grid: {C: [1, 10], gamma: [scale]}}}}\n")
 SCENE = Path(__file__).resolve().parents[3] / "shared" / "realdata" / "landsat7_bahamas" / "RGB.byte.tif"
 
 
@@ -42,6 +42,15 @@ def test_every_sensor_and_model_is_scored_on_both_splits(first_run):
     table = pd.read_csv(first_run / "paper_table.csv")
     assert {"overall accuracy", "kappa"} <= set(table["class"]) and "landsat8 cnn" in table.columns
     assert "±" in table.loc[table["class"] == "kappa", "aster svm"].iloc[0]
+    runs = pd.read_csv(first_run / "runs.csv")
+    with rasterio.open(first_run.parent / "ingest" / "layers" / "geology.tif") as src:
+        labelled = int(np.isfinite(src.read(1, masked=True).filled(np.nan)).sum())
+    for _, scene in runs.groupby("sensor"):  # every labelled pixel with a complete chip tested once per run
+        assert scene["n_test"].nunique() == 1 and 0.8 * labelled <= scene["n_test"].iloc[0] <= labelled
+    folds = pd.read_csv(first_run / "landsat8" / "folds.csv")
+    assert set(folds["fold"]) == {0, 1} and folds.groupby(["model", "chip_size", "split", "seed"])["n_test"].sum().nunique() == 1
+    verdict = json.loads((first_run / "metrics.json").read_text())["verdict"]
+    assert "corrected paired t-test" in verdict and verdict.count("CNN") == 3
 
 
 def test_class_maps_are_cogs_on_the_grid_with_names_and_colours(first_run):
@@ -55,6 +64,7 @@ def test_class_maps_are_cogs_on_the_grid_with_names_and_colours(first_run):
             present = set(np.unique(codes.values)) - {0}
             assert present and present <= set(names) and set(names) <= set(colours)
             assert (first_run / scene / model / "map.png").stat().st_size > 0
+            assert "GDALRasterAttributeTable" in (first_run / scene / model / "map.tif.aux.xml").read_text()
             with rasterio.open(first_run / scene / model / "confidence.tif") as src:
                 confidence = src.read(1)
             assert np.nanmin(confidence) > 0 and np.nanmax(confidence) <= 1 + 1e-6
@@ -101,7 +111,7 @@ def test_real_landsat7_scene_clusters_then_classifies_on_its_own_grid(harness, t
     second.write_text("study_area: bahamas2\n" + grid + scenes +
                       f"rasters: {{units: {{path: {clusters}, kind: categorical, nodata: 0}}}}\n"
                       "lithology: {labels: units, models: [svm, cnn], chip_sizes: [3], seeds: [0], epochs: 40, "
-                      "samples_per_class: 80, test_samples_per_class: 80, block_size_m: 3000, unsupervised: false}\n")
+                      "samples_per_class: 80, block_size_m: 3000, n_folds: 3, unsupervised: false}\n")
     report = Path(_run(second, tmp_path / "outputs").result())
     summary = pd.read_csv(report.parent / "summary.csv")
     assert set(summary["model"]) == {"svm", "cnn"} and (summary["overall_accuracy_mean"] > 0.7).all()

@@ -1,4 +1,4 @@
-"""Chips around pixels (direct slices, reflected edges, validity) and the train/test splits."""
+"""Chips around pixels (direct slices, reflected edges, validity) and the k-fold block and random-pixel folds."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from scipy.spatial import cKDTree
 
 from geoprospect.errors import InputError
 from geoprospect.lithology.chips import chip_batches, materialise_chips, valid_centres
-from geoprospect.lithology.split import block_split, random_split, sample_per_class
+from geoprospect.lithology.split import block_folds, fold_masks, missing_from_training, random_folds, sample_per_class
 
 
 @pytest.fixture(scope="module")
@@ -93,52 +93,49 @@ def chebyshev_gap(a: np.ndarray, b: np.ndarray) -> float:
 
 
 @pytest.mark.parametrize("size", [5, 7])
-def test_block_split_keeps_training_chips_clear_of_test_pixels(labels, size):
+def test_block_folds_keep_training_chips_clear_of_test_pixels(labels, size):
     half = size // 2
-    train, test = block_split(labels, block_cells=10, test_fraction=0.3, buffer_cells=half, rng=1)
-    assert not (train & test).any() and not (train & np.isnan(labels)).any() and not (test & np.isnan(labels)).any()
-    assert chebyshev_gap(train, test) > half
-    rows, cols = np.nonzero(train)
-    chips = materialise_chips(test[None].astype(np.float32), rows, cols, size)
-    assert not chips.any()  # no training chip holds a test pixel
-    # with buffer size - 1, training chips and test chips share no pixel at all
-    train, test = block_split(labels, block_cells=10, test_fraction=0.3, buffer_cells=size - 1, rng=1)
-    assert chebyshev_gap(train, test) > 2 * half
-    for code in range(1, 6):
-        assert (labels[train] == code).any() and (labels[test] == code).any()
+    folds = block_folds(labels, block_cells=10, n_folds=5, rng=1)
+    for k in range(5):
+        train, test = fold_masks(folds, k, buffer_cells=half)
+        assert not (train & test).any() and not (train & np.isnan(labels)).any() and not (test & np.isnan(labels)).any()
+        assert chebyshev_gap(train, test) > half
+        rows, cols = np.nonzero(train)
+        assert not materialise_chips(test[None].astype(np.float32), rows, cols, size).any()  # no training chip holds a test pixel
+        for code in range(1, 6):  # stratified: every class (unit 5 lies in two blocks) in every training fold
+            assert (labels[train] == code).any()
 
 
-def test_block_split_fraction_blocks_and_seed(labels):
-    train, test = block_split(labels, block_cells=10, test_fraction=0.3, buffer_cells=0, rng=3)
-    assert (train | test).sum() == np.isfinite(labels).sum()  # no buffer: every labelled pixel is used
-    for code in range(1, 6):
-        share = (labels[test] == code).sum() / (labels == code).sum()
-        assert 0.2 < share < 0.6
-    blocks = test[:80, :100].reshape(8, 10, 10, 10).transpose(0, 2, 1, 3).reshape(80, -1)
-    labelled = np.isfinite(labels[:80, :100]).reshape(8, 10, 10, 10).transpose(0, 2, 1, 3).reshape(80, -1)
-    assert all(b[m].all() or not b[m].any() for b, m in zip(blocks, labelled))  # whole blocks
-    again = block_split(labels, 10, 0.3, 0, np.random.default_rng(3))
-    assert np.array_equal(test, again[1])
-    assert not np.array_equal(test, block_split(labels, 10, 0.3, 0, 4)[1])
+def test_block_folds_test_every_labelled_pixel_once_in_whole_blocks(labels):
+    folds = block_folds(labels, block_cells=10, n_folds=5, rng=3)
+    assert np.array_equal(folds >= 0, np.isfinite(labels)) and set(np.unique(folds)) == {-1, 0, 1, 2, 3, 4}
+    tested = sum(fold_masks(folds, k)[1].astype(int) for k in range(5))
+    assert np.array_equal(tested, np.isfinite(labels).astype(int))  # each labelled pixel tested exactly once
+    blocks = folds[:80, :100].reshape(8, 10, 10, 10).transpose(0, 2, 1, 3).reshape(80, -1)
+    assert all(np.unique(b[b >= 0]).size <= 1 for b in blocks)  # whole blocks
+    for code in range(1, 5):  # every common class spread over the folds
+        assert np.unique(folds[labels == code]).size >= 4
+    assert np.array_equal(folds, block_folds(labels, 10, 5, np.random.default_rng(3)))
+    assert not np.array_equal(folds, block_folds(labels, 10, 5, 4))
 
 
-def test_block_split_keeps_a_single_block_class_in_training(labels, caplog):
+def test_a_single_block_class_is_reported_missing_from_one_training_fold(labels, caplog):
     lonely = labels.copy()
-    lonely[40:50, 12:28] = 2
     lonely[61:68, 61:68] = 9  # inside one 10 x 10 block
+    folds = block_folds(lonely, 10, 5, rng=0)
     with caplog.at_level(logging.WARNING, logger="geoprospect.lithology.split"):
-        train, test = block_split(lonely, 10, 0.3, 0, rng=0)
-    assert (lonely[train] == 9).sum() == 49 and not (lonely[test] == 9).any()
-    assert "[9] have no test pixel" in caplog.text
+        missing = missing_from_training(folds, lonely, buffer_cells=2)
+    assert missing == {9: [int(folds[63, 63])]}
+    assert "classes absent from some training folds" in caplog.text
 
 
-def test_random_split_fractions(labels):
-    train, test = random_split(labels, 0.25, rng=0)
-    assert not (train & test).any() and np.array_equal(train | test, np.isfinite(labels))
+def test_random_folds_are_stratified_pixels(labels):
+    folds = random_folds(labels, 4, rng=0)
+    assert np.array_equal(folds >= 0, np.isfinite(labels))
     for code in range(1, 6):
-        n = (labels == code).sum()
-        assert (labels[test] == code).sum() == round(0.25 * n)
-    assert np.array_equal(test, random_split(labels, 0.25, rng=0)[1])
+        counts = np.bincount(folds[labels == code], minlength=4)
+        assert counts.max() - counts.min() <= 1
+    assert np.array_equal(folds, random_folds(labels, 4, rng=0))
 
 
 def test_sample_per_class_caps_and_stays_in_mask(labels):
@@ -155,16 +152,17 @@ def test_sample_per_class_caps_and_stays_in_mask(labels):
 
 
 @pytest.mark.parametrize("call", [
-    lambda lab: block_split(lab[0], 10, 0.3, 2),                             # not 2-D
-    lambda lab: block_split(np.full_like(lab, np.nan), 10, 0.3, 2),          # nothing labelled
-    lambda lab: block_split(lab + 0.5, 10, 0.3, 2),                          # codes not whole
-    lambda lab: block_split(lab, 0, 0.3, 2),                                 # block size
-    lambda lab: block_split(lab, 10, 0.3, -1),                               # buffer
-    lambda lab: block_split(lab, 10, 1.0, 2),                                # fraction
-    lambda lab: random_split(lab, 0, 2),
+    lambda lab: block_folds(lab[0], 10, 5),                                  # not 2-D
+    lambda lab: block_folds(np.full_like(lab, np.nan), 10, 5),               # nothing labelled
+    lambda lab: block_folds(lab + 0.5, 10, 5),                               # codes not whole
+    lambda lab: block_folds(lab, 0, 5),                                      # block size
+    lambda lab: block_folds(lab, 10, 1),                                     # folds
+    lambda lab: block_folds(lab, 60, 5),                                     # fewer blocks than folds
+    lambda lab: fold_masks(block_folds(lab, 10, 5), 0, -1),                  # buffer
+    lambda lab: random_folds(lab, 1),
     lambda lab: sample_per_class(np.ones((3, 3), bool), lab, 5),             # mask shape
     lambda lab: sample_per_class(np.isfinite(lab), lab, 0),                  # cap
-], ids=["1d", "unlabelled", "fractional-codes", "block", "buffer", "fraction", "random-fraction", "mask", "cap"])
+], ids=["1d", "unlabelled", "fractional-codes", "block", "folds", "few-blocks", "buffer", "random-folds", "mask", "cap"])
 def test_bad_split_inputs(labels, call):
     with pytest.raises(InputError):
         call(labels)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import xml.etree.ElementTree as ET
 
 import numpy as np
 import pandas as pd
@@ -10,6 +11,7 @@ import pytest
 import rasterio
 import xarray as xr
 from affine import Affine
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 
 from geoprospect.errors import InputError
 from geoprospect.io.maps import read_class_map, write_class_cog, write_cog
@@ -50,7 +52,7 @@ def test_class_cog_round_trip(tmp_path):
     colours = {1: (255, 0, 0), 3: (0, 128, 0), 4: (10, 20, 30)}
     path = write_class_cog(codes, tmp_path / "lithology.tif", NAMES, colours, description="unit", blocksize=128,
                            tags={"model": "svm"})
-    assert [p.name for p in tmp_path.iterdir()] == ["lithology.tif"]  # atomic: no staging file left
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["lithology.tif", "lithology.tif.aux.xml"]  # no staging file left
     with rasterio.open(path) as src:
         assert src.tags(ns="IMAGE_STRUCTURE")["LAYOUT"] == "COG"
         assert src.block_shapes == [(128, 128)] and src.overviews(1) == [2, 4]
@@ -59,6 +61,7 @@ def test_class_cog_round_trip(tmp_path):
         assert src.descriptions == ("unit",) and src.tags()["model"] == "svm"
         assert json.loads(src.tags()["CLASS_NAMES"]) == {"1": "granite", "3": "basalt", "4": "shale"}
         assert src.colormap(1)[3] == (0, 128, 0, 255) and src.colormap(1)[0][3] == 0
+        assert len(src.colormap(1)) == 5  # codes 0-4, no padding to 256 black classes
         np.testing.assert_array_equal(src.read(1), np.nan_to_num(checkerboard()).astype(np.uint8))
     with rasterio.open(path, overview_level=0) as overview:
         assert set(np.unique(overview.read(1))) <= {0, 1, 3, 4}  # nearest: no averaged codes
@@ -66,6 +69,14 @@ def test_class_cog_round_trip(tmp_path):
     assert names == NAMES and read_colours == colours
     assert read.dtype == np.uint8 and read.rio.crs.to_string() == CRS and read.rio.transform() == transform
     np.testing.assert_array_equal(read.values, np.nan_to_num(checkerboard()))
+    band = ET.parse(tmp_path / "lithology.tif.aux.xml").getroot().find("PAMRasterBand")
+    assert [c.text or "" for c in band.find("CategoryNames")] == ["", "granite", "", "basalt", "shale"]
+    rat = band.find("GDALRasterAttributeTable")
+    assert [f.find("Name").text for f in rat.findall("FieldDefn")] == ["Value", "Class", "Red", "Green", "Blue", "Count"]
+    rows = [[f.text for f in row] for row in rat.findall("Row")]
+    counts = {code: int((np.nan_to_num(checkerboard()) == code).sum()) for code in (1, 3, 4)}
+    assert rows == [["1", "granite", "255", "0", "0", str(counts[1])], ["3", "basalt", "0", "128", "0", str(counts[3])],
+                    ["4", "shale", "10", "20", "30", str(counts[4])]]
 
 
 def test_default_colours_are_the_stable_palette(tmp_path):
@@ -114,7 +125,20 @@ def test_quicklooks_have_titles_legends_and_colour_bars():
     fig = plot_class_map(codes, bounds, NAMES, title="Lithology (SVM, ASTER)", crs_label="EPSG:32618")
     ax = fig.axes[0]
     assert ax.get_title() == "Lithology (SVM, ASTER)" and "EPSG:32618" in ax.get_xlabel()
-    assert [t.get_text().split(" (")[0] for t in ax.get_legend().get_texts()] == ["1: granite", "3: basalt", "4: shale"]
+    assert [t.get_text().split(" (")[0] for t in fig.legends[0].get_texts()] == ["1: granite", "3: basalt", "4: shale"]
+    # legend (with its title) and northing labels lie inside the figure, for wide and tall maps and long names
+    names = {k: f"{v} with a long description of the unit, its age and its facies" for k, v in NAMES.items()}
+    for extent in (bounds, (0.0, 0.0, 1800.0, 9000.0), (0.0, 0.0, 9000.0, 1500.0)):
+        fig = plot_class_map(codes, extent, names, title="Lithology (SVM, ASTER)", crs_label="EPSG:32618")
+        canvas = FigureCanvasAgg(fig)
+        canvas.draw()
+        renderer = canvas.get_renderer()
+        inside = fig.bbox.padded(1)
+        legend, ylabel = fig.legends[0], fig.axes[0].yaxis.label
+        assert legend.get_title().get_text() == "class (share of mapped area)"
+        for artist in (legend, legend.get_title(), ylabel, *fig.axes[0].get_yticklabels()):
+            box = artist.get_window_extent(renderer)
+            assert inside.x0 <= box.x0 and box.x1 <= inside.x1 and inside.y0 <= box.y0 and box.y1 <= inside.y1
 
     fig = plot_confidence(np.linspace(0, 1, 60).reshape(6, 10), bounds, title="Cluster confidence")
     assert fig.axes[0].get_title() == "Cluster confidence" and "confidence" in fig.axes[1].get_ylabel()
@@ -131,7 +155,7 @@ def test_quicklooks_have_titles_legends_and_colour_bars():
     fig = plot_accuracy_comparison(summary)
     ax = fig.axes[0]
     assert ax.get_title() and "overall accuracy" in ax.get_ylabel()
-    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["block split", "random split (optimistic)"]
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["block k-fold CV", "random k-fold CV (optimistic)"]
     assert sorted(round(p.get_height(), 2) for p in ax.patches) == [0.7, 0.75, 0.85, 0.9]
 
 

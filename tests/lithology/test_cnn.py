@@ -75,7 +75,7 @@ def test_early_stopping_keeps_the_best_epoch(texture):
 def test_cnn_pickles_and_saves_as_numpy_state(texture):
     X_train, y_train, X_test, _ = texture
     model = make_model("cnn", seed=1, epochs=1).fit(X_train[:200], y_train[:200])
-    state = model.named_steps["cnn"].__getstate__()
+    state = model.named_steps["model"].__getstate__()
     assert isinstance(state["net_"]["tensors"]["head.weight"], np.ndarray)
     expected = model.predict_proba(X_test[:50])
     assert np.array_equal(pickle.loads(pickle.dumps(model)).predict_proba(X_test[:50]), expected)

@@ -155,3 +155,18 @@ def test_format_mean_sd_leaves_out_undefined_sd():
     assert text["a"].tolist() == ["0.5", ""]
     with pytest.raises(InputError, match="different rows"):
         format_mean_sd(mean, pd.DataFrame({"b": [0.1, 0.1]}))
+
+
+def test_corrected_paired_test_is_more_cautious_than_the_plain_one():
+    from scipy import stats
+
+    from geoprospect.lithology.metrics import corrected_paired_test
+
+    a = np.array([0.80, 0.82, 0.85, 0.79, 0.84])
+    b = a - np.array([0.02, 0.01, 0.03, 0.015, 0.025])
+    test = corrected_paired_test(a, b, 1 / 4)
+    plain = stats.ttest_rel(a, b)
+    assert test["difference"] == pytest.approx(0.02) and test["pairs"] == 5
+    assert test["p"] > plain.pvalue and test["t"] == pytest.approx(plain.statistic / np.sqrt(1 + 5 / 4))
+    assert corrected_paired_test(a, a, 0.25)["p"] == 1.0
+    assert np.isnan(corrected_paired_test(a[:1], b[:1], 0.25)["p"])
