@@ -61,10 +61,13 @@ def run(flow_path: str, description: str) -> None:
             if args.dask:
                 os.environ[DASK_ENV] = _cluster_address(args.dask, stack)
             console = stack.enter_context(progress.terminal())
-            stack.enter_context(_one_line_per_warning(console))
+            stack.enter_context(one_line_per_warning(console))
+            starting = "starting Prefect" + ("" if os.environ.get("PREFECT_API_URL") else " and its temporary server")
+            progress.advance(starting, step=0)
             _quiet_temporary_server()
             module, name = flow_path.split(":")
             flow = getattr(importlib.import_module(module), name)
+            progress.finish(starting)
             _one_line_for_bad_input(quiet=console is not None)
             result = flow(catalog=args.catalog, outputs=args.outputs)
     except InputError as exc:
@@ -73,10 +76,10 @@ def run(flow_path: str, description: str) -> None:
     except (OSError, RunFailed) as exc:  # an I/O fault after the retries, or failed pipelines of a run
         print(f"error: {exc}", file=sys.stderr)
         sys.exit(1)
-    _summary(result, time.monotonic() - started)
+    print_summary(result, time.monotonic() - started)
 
 
-def _summary(result, seconds: float) -> None:
+def print_summary(result, seconds: float) -> None:
     """What the run wrote, as a short table (the run page last), and how long it took."""
     from rich.console import Console
     from rich.table import Table
@@ -161,7 +164,7 @@ _OWN = tuple(str(ROOT / folder) for folder in ("geoprospect", "tasks", "flows"))
 
 
 @contextmanager
-def _one_line_per_warning(console):
+def one_line_per_warning(console):
     """Show each of the project's own warnings once, as one line; drop library warnings."""
     seen: set[str] = set()
     previous = warnings.showwarning

@@ -26,15 +26,17 @@ from geoprospect.errors import InputError
 from geoprospect.grid import TargetGrid, rasterize_classes
 from geoprospect.io.deposits import read_deposit_table
 from geoprospect.io.figures import save_png
+from geoprospect.io.maps import make_cog, write_class_cog
 from geoprospect.io.files import FileRef, atomic_path, publish
 from geoprospect.io.plates import read_features, read_rotation_model
-from geoprospect.io.rasters import BandSpec, align_raster, describe_raster, read_preview, write_geotiff
+from geoprospect.io.rasters import BandSpec, align_raster, describe_raster, read_preview
 from geoprospect.io.scenes import align_scene
 from geoprospect.io.surveys import read_point_survey, read_sp_profile, read_tem, read_ves
 from geoprospect.io.tables import write_csv
 from geoprospect.io.vectors import read_deposits, read_vector, to_grid_crs, write_vector
 from geoprospect.io.waveforms import WaveformGapWarning, read_event_catalog, read_waveforms, read_windows
 from geoprospect.provenance import code_digest
+from geoprospect.render.lithology import class_colours
 from geoprospect.render.maps import plot_features, plot_layer
 from geoprospect.render.plates import plot_plate_model
 from geoprospect.render.report import Section, report_html
@@ -51,12 +53,16 @@ def ingest_raster(source: RasterSource, grid: TargetGrid, destination: Path, nam
     if len(names) != info.count:
         raise InputError(source.path, f"{len(names)} band names given for a file of {info.count} bands", "list one name per band in 'bands'")
     specs = [(source.path, BandSpec(i, band, source.units, nodata=source.nodata)) for i, band in enumerate(names, start=1)]
-    return align_raster(specs, grid, destination, kind=source.kind)
+    stats = align_raster(specs, grid, destination, kind=source.kind)
+    make_cog(destination, resampling="nearest" if source.kind == "categorical" else "average")
+    return stats
 
 
 def ingest_scene(source: SceneSource, grid: TargetGrid, destination: Path, name: str) -> dict:
     """Align a multispectral scene's bands onto the grid as physical values."""
-    return align_scene(source, grid, destination, name)
+    stats = align_scene(source, grid, destination, name)
+    make_cog(destination)
+    return stats
 
 
 def ingest_vector(source: VectorSource, grid: TargetGrid, destination: Path, classes_destination: Path | None, name: str) -> dict:
@@ -78,9 +84,9 @@ def ingest_vector(source: VectorSource, grid: TargetGrid, destination: Path, cla
             lookup = {n: i for i, n in enumerate(sorted(names.unique()), start=1)}
             codes = names.map(lookup).to_numpy()
         classes = {int(c): n for c, n in sorted(set(zip(codes, names)))}
-        raster = rasterize_classes(gdf.geometry, codes, grid).astype("float32")
-        raster[raster == 0] = np.nan
-        write_geotiff(raster, classes_destination, grid.crs, grid.transform, [name], ["class"])
+        raster = rasterize_classes(gdf.geometry, codes, grid)  # 0: no polygon
+        write_class_cog(grid.data_array(raster, name), classes_destination, classes, class_colours(sorted(classes)),
+                        description=name, blocksize=256)  # 256: overviews from a few-km grid up
     return {"features": int(len(gdf)), "classes": classes}
 
 

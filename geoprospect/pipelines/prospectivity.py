@@ -154,7 +154,9 @@ def map_and_score(model_path: Path, features_path: Path, table_path: Path, sampl
     model, _ = load_model(model_path)
     features = open_cube(features_path)
     probability = predict_map(model, features)
-    cog = write_cog(probability, destination / "probability.tif", description=f"{label} prospectivity", units="probability")
+    tags = {"MODEL": label, "QUANTITY": "probability of a deposit per cell (0-1)", "FEATURES": ",".join(map(str, features.band.values)),
+            "MODEL_FILE": Path(model_path).name}
+    cog = write_cog(probability, destination / "probability.tif", description=f"{label} prospectivity", units="probability", tags=tags)
     values, bounds, _, _ = read_preview(cog)
     table, sample = read_csv(table_path), read_csv(sample_path)
     columns = _feature_columns(table)
