@@ -40,8 +40,27 @@ class RunFailed(RuntimeError):
 
 def main(flow_path: str, description: str) -> None:
     """Run ``module:flow`` from the command line and exit (see :func:`run`)."""
-    run(flow_path, description)
+    try:
+        run(flow_path, description)
+    finally:
+        _quiet_shutdown()
     sys.exit(0)
+
+
+def _quiet_shutdown() -> None:
+    """Once the run's outcome is printed, what Prefect's exit handlers print (a stopped server's
+    tracebacks, logs that could not be sent) goes to ``$PREFECT_HOME/shutdown.log``, not the console."""
+    if "prefect" not in sys.modules:
+        return
+    from prefect.settings import PREFECT_HOME
+
+    logging.disable(logging.CRITICAL)
+    sys.stdout.flush(), sys.stderr.flush()
+    home = Path(PREFECT_HOME.value())
+    home.mkdir(parents=True, exist_ok=True)
+    log = open(home / "shutdown.log", "a")  # left open: written until the process ends
+    os.dup2(log.fileno(), 2)
+    sys.stderr = log
 
 
 def run(flow_path: str, description: str) -> None:
