@@ -53,3 +53,13 @@ def test_only_the_projects_own_warnings_reach_the_console(capsys):
         warnings.warn_explicit("3 deposits dropped: outside the grid\nmore detail", UserWarning,
                                str(ROOT / "geoprospect" / "labels.py"), 2)
     assert capsys.readouterr().err.splitlines() == ["warning: 3 deposits dropped: outside the grid"]
+
+
+def test_the_two_demo_profiles():
+    from geoprospect.io.catalog import read_catalog
+
+    small, full = read_catalog(ROOT / "data/catalogs/demo.yaml"), read_catalog(ROOT / "data/catalogs/demo-full.yaml")
+    # `make demo` (run by CI after the tests) stays small; `make demo-full` is the papers' sizes
+    assert small.demo.size_m <= 10_000 and small.inversion.study_size == "tiny" and len(small.lithology.seeds) == 1
+    assert full.demo.size_m == 30_000 and full.inversion.study_size == "full" and full.lithology == type(full.lithology)()
+    assert small.demo.folder != full.demo.folder and small.study_area != full.study_area
