@@ -1,5 +1,6 @@
-# Two commands: `make demo` runs the pipeline on the built-in demo region, `make test` runs the tests.
-# Both create the virtual environment (.venv) on first use; nothing needs installing by hand.
+# Two commands: `make demo` runs every pipeline on the small built-in demo region (minutes), `make test`
+# runs the tests; `make demo-full` is the paper-size run (30 km region, the papers' settings).
+# All create the virtual environment (.venv) on first use; nothing needs installing by hand.
 # `make dashboard [PORT=4200]` starts the local Prefect dashboard with every deployment and a worker;
 # `make dashboard-stop` stops it (ops/dashboard.py; pids and logs in $(PREFECT_HOME)/run/).
 PYTHON ?= python3
@@ -13,7 +14,7 @@ export PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS ?= 120
 export PREFECT_HOME ?= $(CURDIR)/.prefect
 PORT ?= 4200
 
-.PHONY: demo test bench clean dashboard dashboard-stop dashboard-status
+.PHONY: demo demo-full test bench clean dashboard dashboard-stop dashboard-status
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -23,6 +24,9 @@ $(VENV)/.installed: pyproject.toml
 
 demo: $(VENV)/.installed
 	$(PY) -m flows.regenerate --catalog data/catalogs/demo.yaml
+
+demo-full: $(VENV)/.installed
+	$(PY) -m flows.regenerate --catalog data/catalogs/demo-full.yaml
 
 test: $(VENV)/.installed
 	$(PY) -m pytest
@@ -40,4 +44,4 @@ dashboard-status:
 	$(PY) -m ops.dashboard status
 
 clean:
-	rm -rf outputs/demo .prefect data/demo
+	rm -rf outputs/demo outputs/demo-full .prefect data/demo data/demo-full

@@ -8,11 +8,16 @@ Writes ``outputs/<study_area>/ingest/``: ``cube.zarr``, ``layers/``, ``vectors/`
 
 from __future__ import annotations
 
+if __name__ == "__main__":  # the command line: the catalog is checked before Prefect is imported
+    from flows.cli import main
+
+    main("flows.ingest:ingest", __doc__)
+
 from pathlib import Path
 
 from prefect import flow
 
-from flows.cli import DEMO_CATALOG, run
+from flows.cli import DEMO_CATALOG
 from flows.runners import task_runner
 from geoprospect.catalog import RasterSource
 from geoprospect.grid import TargetGrid
@@ -94,6 +99,3 @@ def _preview(folder: Path) -> str | None:
             return str(folder / "quicklooks" / name)
     return None
 
-
-if __name__ == "__main__":
-    run("flows.ingest:ingest", __doc__.splitlines()[0])

@@ -9,11 +9,16 @@ Writes ``outputs/<study_area>/inversion/``: ``studies/{sp,ves,tem}/`` (compariso
 
 from __future__ import annotations
 
+if __name__ == "__main__":  # the command line: the catalog is checked before Prefect is imported
+    from flows.cli import main
+
+    main("flows.inversion:inversion", __doc__)
+
 from pathlib import Path
 
 from prefect import flow
 
-from flows.cli import DEMO_CATALOG, run
+from flows.cli import DEMO_CATALOG
 from flows.runners import task_runner
 from tasks.artifacts import publish_artifacts
 from tasks.ingest import fingerprint, load_catalog
@@ -46,6 +51,3 @@ def inversion(catalog: str = DEMO_CATALOG, outputs: str = "outputs") -> str:
     publish_artifacts(cat.study_area, "inversion", report, str(folder / "summary.csv"), preview)
     return report
 
-
-if __name__ == "__main__":
-    run("flows.inversion:inversion", __doc__.splitlines()[0])

@@ -10,11 +10,16 @@ and class names, PNG with legend) and a confidence map, the autoencoder + k-mean
 
 from __future__ import annotations
 
+if __name__ == "__main__":  # the command line: the catalog is checked before Prefect is imported
+    from flows.cli import main
+
+    main("flows.lithology:lithology", __doc__)
+
 from pathlib import Path
 
 from prefect import flow
 
-from flows.cli import DEMO_CATALOG, run
+from flows.cli import DEMO_CATALOG
 from flows.ingest import ingest
 from flows.runners import task_runner
 from tasks.artifacts import publish_artifacts
@@ -53,6 +58,3 @@ def lithology(catalog: str = DEMO_CATALOG, outputs: str = "outputs", run_ingest:
     publish_artifacts(cat.study_area, "lithology", report, str(table), png)
     return report
 
-
-if __name__ == "__main__":
-    run("flows.lithology:lithology", __doc__.splitlines()[0])

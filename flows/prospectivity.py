@@ -9,11 +9,16 @@ GeoTIFF map with its PNG (class breaks, deposits), curves, importances, metrics 
 
 from __future__ import annotations
 
+if __name__ == "__main__":  # the command line: the catalog is checked before Prefect is imported
+    from flows.cli import main
+
+    main("flows.prospectivity:prospectivity", __doc__)
+
 from pathlib import Path
 
 from prefect import flow
 
-from flows.cli import DEMO_CATALOG, run
+from flows.cli import DEMO_CATALOG
 from flows.runners import task_runner
 from flows.ingest import ingest
 from geoprospect.grid import TargetGrid
@@ -94,6 +99,3 @@ def _best_map(metrics: Path) -> str | None:
     chosen = json.loads(metrics.read_text())["chosen_model"]
     return str(metrics.parent / "models" / chosen / "map.png")
 
-
-if __name__ == "__main__":
-    run("flows.prospectivity:prospectivity", __doc__.splitlines()[0])

@@ -11,11 +11,16 @@ version, input hashes and task timings; it is written even when a pipeline fails
 
 from __future__ import annotations
 
+if __name__ == "__main__":  # the command line: the catalog is checked before Prefect is imported
+    from flows.cli import main
+
+    main("flows.regenerate:regenerate", __doc__)
+
 from datetime import datetime, timezone
 
 from prefect import flow, runtime
 
-from flows.cli import DEMO_CATALOG, RunFailed, run
+from flows.cli import DEMO_CATALOG, RunFailed
 from flows.ingest import ingest
 from flows.inversion import inversion
 from flows.lithology import lithology
@@ -55,6 +60,3 @@ def _outcome(state) -> dict:
         return {"state": state.name, "report": state.result()}
     return {"state": state.name, "error": state.message or ""}
 
-
-if __name__ == "__main__":
-    run("flows.regenerate:regenerate", __doc__.splitlines()[0])

@@ -11,11 +11,16 @@ average precision, F1, MCC, low-SNR AUC, the real obspy event, false alarms per 
 
 from __future__ import annotations
 
+if __name__ == "__main__":  # the command line: the catalog is checked before Prefect is imported
+    from flows.cli import main
+
+    main("flows.seismic:seismic", __doc__)
+
 from pathlib import Path
 
 from prefect import flow
 
-from flows.cli import DEMO_CATALOG, run
+from flows.cli import DEMO_CATALOG
 from flows.runners import task_runner
 from tasks.artifacts import publish_artifacts
 from tasks.ingest import fingerprint, load_catalog
@@ -42,6 +47,3 @@ def seismic(catalog: str = DEMO_CATALOG, outputs: str = "outputs") -> str:
     publish_artifacts(cat.study_area, "seismic", report, str(folder / "metrics.csv"), str(folder / "detections_cnn.png"))
     return report
 
-
-if __name__ == "__main__":
-    run("flows.seismic:seismic", __doc__.splitlines()[0])

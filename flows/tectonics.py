@@ -11,11 +11,16 @@ schemes beside the shuffled 10-fold), importances, ``scores.csv``, ``windows.gpk
 
 from __future__ import annotations
 
+if __name__ == "__main__":  # the command line: the catalog is checked before Prefect is imported
+    from flows.cli import main
+
+    main("flows.tectonics:tectonics", __doc__)
+
 from pathlib import Path
 
 from prefect import flow
 
-from flows.cli import DEMO_CATALOG, run
+from flows.cli import DEMO_CATALOG
 from flows.runners import task_runner
 from tasks.artifacts import publish_artifacts
 from tasks.ingest import fingerprint, load_catalog
@@ -47,6 +52,3 @@ def tectonics(catalog: str = DEMO_CATALOG, outputs: str = "outputs") -> str:
     publish_artifacts(cat.study_area, "tectonics", report, str(folder / "cv_metrics.csv"), str(folder / first))
     return report
 
-
-if __name__ == "__main__":
-    run("flows.tectonics:tectonics", __doc__.splitlines()[0])

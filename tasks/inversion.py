@@ -11,6 +11,7 @@ from geoprospect.pipelines import inversion as core
 from geoprospect.io.files import FileRef
 from tasks.caching import content_policy, retry_on_io, work_file
 from tasks.cluster import cluster_compute
+from tasks.progress import counted
 
 _CORE = ("geoprospect.pipelines.inversion",)
 CACHED = dict(cache_policy=content_policy(*_CORE), persist_result=True, retries=2, retry_delay_seconds=[1, 5],
@@ -35,8 +36,8 @@ def invert_survey_line(refs: list[FileRef], method: str, n_layers: int, depth_ma
     # Stations in parallel: on the cluster's workers under Dask, else threads (the TEM kernel releases the GIL).
     with cluster_compute() as client, ThreadPoolExecutor(2) as threads:
         executor = client.get_executor() if client else threads
-        summary = core.invert_survey_line([Path(r.path) for r in refs], method, n_layers, depth_max_m, folder, executor.map,
-                                           settings)
+        summary = core.invert_survey_line([Path(r.path) for r in refs], method, n_layers, depth_max_m, folder,
+                                          counted(executor.map, f"{method.upper()} stations inverted"), settings)
     return {"files": _refs(folder), "summary": summary}
 
 

@@ -12,6 +12,7 @@ from prefect import task
 
 from geoprospect.catalog import Catalog
 from geoprospect.io.reports import list_products, write_html
+from geoprospect.io.stac import write_stac_catalog
 from geoprospect.provenance import code_digest
 from geoprospect.pipelines.regenerate import PipelineOutcome, run_report
 from tasks.runs import task_run_table
@@ -40,7 +41,9 @@ def write_run_report(catalog: Catalog, inputs: dict, outcomes: dict[str, dict], 
     table = pd.DataFrame([{"key": k, "file": ref.path, "sha256": ref.sha256[:16]} for k, ref in inputs.items()],
                          columns=["key", "file", "sha256"])
     catalog_yaml = yaml.safe_dump(catalog.model_dump(mode="json", exclude_none=True), sort_keys=False, width=110)
-    page = run_report(catalog.study_area, started, code_version(), catalog_yaml, table, pipelines, task_run_table(flow_run_id))
+    stac = write_stac_catalog(area, catalog.study_area)
+    page = run_report(catalog.study_area, started, code_version(), catalog_yaml, table, pipelines, task_run_table(flow_run_id),
+                      stac=stac.relative_to(area).as_posix())
     return str(write_html(page, area / "index.html"))
 
 

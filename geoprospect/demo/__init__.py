@@ -38,6 +38,7 @@ from geoprospect.io.catalog import write_catalog
 from geoprospect.io.rasters import write_geotiff
 from geoprospect.io.tables import read_json, write_json
 from geoprospect.io.vectors import write_vector
+from geoprospect.progress import report
 from geoprospect.provenance import code_digest
 from geoprospect.sensors import SENSORS
 
@@ -60,25 +61,35 @@ def build_demo(folder: str | Path, seed: int = 42, size_m: float = 30_000, resol
     grid = TargetGrid.from_spec(GridSpec(crs=DEMO_CRS, bounds=bounds, resolution_m=resolution_m))
     region = Region.draw(streams[0], DEMO_CRS, bounds)
 
+    step = report(f"building the demo region ({size_m / 1000:g} km, {resolution_m:g} m)")
+    steps = 7
+    step(0, steps)
     catalog: dict = {
         "study_area": "demo",
         "grid": {"crs": DEMO_CRS, "bounds": list(bounds), "resolution_m": resolution_m},
     }
     catalog["vectors"], catalog["deposits"], catalog["truth"] = _write_geology(folder, region, grid, streams[1], deposits_per_100km2)
+    step(1, steps)
     catalog["rasters"] = _write_geophysics(folder, region, grid, streams[2])
+    step(2, steps)
     catalog["scenes"] = _write_scenes(folder, region, streams[3])
+    step(3, steps)
     surveys = write_surveys(folder, streams[4], DEMO_CRS, bounds)
     catalog["surveys"] = {kind: [_rel(p, folder) for p in paths] for kind, paths in surveys.items()}
+    step(4, steps)
     plates = write_plate_model(folder, streams[5])
     catalog["plate_model"] = {key: ([_rel(p, folder) for p in value] if isinstance(value, list) else _rel(value, folder))
                               for key, value in plates.items()}
     for key in ("static_polygons", "coastlines"):
         catalog["plate_model"][key] = [catalog["plate_model"][key]]
+    step(5, steps)
     seismic = write_waveforms(folder / "seismic", streams[6])
     catalog["waveforms"] = {"files": [_rel(p, folder) for p in seismic["waveforms"]],
                             "events": _rel(seismic["events"], folder), "windows": _rel(seismic["windows"], folder)}
+    step(6, steps)
     path = folder / "catalog.yaml"
     write_catalog(catalog, path, header=f"Demo region built by geoprospect.demo.build_demo(seed={seed}, size_m={size_m}, resolution_m={resolution_m})")
+    step(steps, steps)
     return path
 
 

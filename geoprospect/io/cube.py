@@ -40,7 +40,7 @@ def write_cube(layers: list[str | Path], destination: str | Path, kinds: dict[st
         # names and units per band from the file itself: rioxarray keeps only band 1's tags
         with rasterio.open(path) as src:
             names = [d or f"{Path(path).stem}_b{i}" for i, d in enumerate(src.descriptions, start=1)]
-            units = [src.tags(i).get("units", "") for i in src.indexes]
+            units = [src.tags(i).get("units") or src.units[i - 1] or "" for i in src.indexes]
         da = rioxarray.open_rasterio(path, chunks={"band": 1, "y": chunk, "x": chunk}, masked=True)
         da = da.assign_coords(band=names, units=("band", units))
         arrays.append(da)
@@ -63,9 +63,15 @@ def save_cube(cube: xr.DataArray, destination: str | Path, chunk: int = 512) -> 
         if name not in cube.coords:
             cube = cube.assign_coords({name: ("band", [default] * cube.sizes["band"])})
     classes = cube.attrs.get("classes", {})
+    crs = cube.rio.crs
     cube.attrs = {"classes": json.dumps({k: {str(c): n for c, n in v.items()} for k, v in classes.items()})}
     cube.encoding = {}
-    ds = cube.astype("float32").chunk({"band": 1, "y": chunk, "x": chunk}).to_dataset(name="cube")
+    cube = cube.astype("float32")
+    if crs is not None:
+        # CF's grid_mapping for xarray/rioxarray, GDAL's own _CRS for GDAL and QGIS (they read no CF in Zarr)
+        cube = cube.rio.write_crs(crs)
+        cube.attrs["_CRS"] = {"wkt": crs.to_wkt()}  # write_crs keeps grid_mapping in the encoding
+    ds = cube.chunk({"band": 1, "y": chunk, "x": chunk}).to_dataset(name="cube")
     with atomic_path(destination) as tmp:
         ds.to_zarr(tmp, mode="w", consolidated=True, zarr_format=2)  # v2: read by GDAL, QGIS and every zarr library
     return Path(destination)
@@ -79,5 +85,6 @@ def open_cube(path: str | Path) -> xr.DataArray:
         raise InputError(path, f"not a geoprospect feature cube ({exc})", "run the ingest flow to build it") from None
     # the per-band coordinates are tiny: load them so that they index and compare like numpy arrays
     cube = cube.assign_coords({name: cube[name].compute() for name in ("units", "kind") if name in cube.coords})
+    cube.attrs.pop("_CRS", None)  # GDAL's copy of the CRS; rioxarray reads spatial_ref
     cube.attrs["classes"] = {k: {int(c): n for c, n in v.items()} for k, v in json.loads(cube.attrs.get("classes", "{}")).items()}
     return cube

@@ -31,7 +31,7 @@ GDAL_CACHE_MB = 256  # GDAL's default (5 % of RAM) would dominate the memory of 
 
 def write_cog(da: xr.DataArray, path: str | Path, nodata: float = np.nan, overviews: bool = True,
               description: str | list[str] | None = None, tags: dict[str, str] | None = None,
-              units: str | None = None, resampling: str = "average", blocksize: int = 512) -> Path:
+              units: str | None = None, resampling: str = "average", blocksize: int = 256) -> Path:
     """Write a (y, x) or (band, y, x) DataArray as a Cloud-Optimized GeoTIFF, streaming its blocks.
 
     Parameters
@@ -54,7 +54,7 @@ def write_cog(da: xr.DataArray, path: str | Path, nodata: float = np.nan, overvi
     resampling : str
         Overview resampling (``average`` for continuous maps, ``nearest`` for class maps).
     blocksize : int
-        Tile side in pixels (a multiple of 16).
+        Tile side in pixels (a multiple of 16); overviews halve the map until it fits one tile.
 
     Returns
     -------
@@ -94,6 +94,7 @@ def _stream_cog(da: xr.DataArray, path: Path, nodata: float, overviews: bool, de
                     dst.set_band_description(i, text)
                     if units:
                         dst.update_tags(i, units=units)
+                        dst.set_band_unit(i, units)  # GDAL's own field: QGIS and gdalinfo show it
                 if tags:
                     dst.update_tags(**{k: str(v) for k, v in tags.items()})
                 if colormap:
@@ -102,6 +103,27 @@ def _stream_cog(da: xr.DataArray, path: Path, nodata: float, overviews: bool, de
             rasterio.shutil.copy(staging, final, driver="COG", **options)
         finally:
             staging.unlink(missing_ok=True)
+    return path
+
+
+def make_cog(path: str | Path, resampling: str = "average", blocksize: int = 256) -> Path:
+    """Rewrite a GeoTIFF in place (atomically) as a Cloud-Optimized GeoTIFF with internal overviews.
+
+    For GeoTIFFs written whole (aligned layers, scenes): GDAL's COG driver orders the header, the
+    overviews (halvings until one tile; the 256-pixel tiles give a few-km grid at least one) and the
+    tiles as readers expect. A band's ``units`` tag becomes GDAL's own band unit where that is empty, so
+    QGIS and ``gdalinfo`` show it. ``resampling``: ``average`` for values, ``nearest`` for codes.
+    """
+    path = Path(path)
+    with rasterio.open(path, "r+") as dst:
+        for i in dst.indexes:
+            unit = dst.tags(i).get("units")
+            if unit and not dst.units[i - 1]:
+                dst.set_band_unit(i, unit)
+    options = dict(COMPRESS="DEFLATE", PREDICTOR="YES", BLOCKSIZE=blocksize, BIGTIFF="IF_SAFER", NUM_THREADS="ALL_CPUS",
+                   OVERVIEWS="IGNORE_EXISTING", RESAMPLING=resampling.upper())
+    with atomic_path(path) as final, rasterio.Env(GDAL_CACHEMAX=GDAL_CACHE_MB):
+        rasterio.shutil.copy(path, final, driver="COG", **options)
     return path
 
 

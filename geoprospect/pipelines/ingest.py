@@ -28,6 +28,7 @@ from geoprospect.features.gridding import grid_survey
 from geoprospect.grid import TargetGrid, rasterize_classes
 from geoprospect.io.deposits import read_deposit_table
 from geoprospect.io.figures import save_png
+from geoprospect.io.maps import make_cog, write_class_cog
 from geoprospect.io.files import FileRef, atomic_path, publish
 from geoprospect.io.plates import read_features, read_rotation_model
 from geoprospect.io.rasters import BandSpec, align_raster, describe_raster, read_band, read_preview, write_geotiff
@@ -37,6 +38,7 @@ from geoprospect.io.tables import write_csv
 from geoprospect.io.vectors import read_deposits, read_vector, to_grid_crs, write_vector
 from geoprospect.io.waveforms import WaveformGapWarning, read_event_catalog, read_waveforms, read_windows
 from geoprospect.provenance import code_digest
+from geoprospect.render.lithology import class_colours
 from geoprospect.render.maps import plot_features, plot_layer
 from geoprospect.render.plates import plot_plate_model
 from geoprospect.render.report import Section, report_html
@@ -53,12 +55,16 @@ def ingest_raster(source: RasterSource, grid: TargetGrid, destination: Path, nam
     if len(names) != info.count:
         raise InputError(source.path, f"{len(names)} band names given for a file of {info.count} bands", "list one name per band in 'bands'")
     specs = [(source.path, BandSpec(i, band, source.units, nodata=source.nodata)) for i, band in enumerate(names, start=1)]
-    return align_raster(specs, grid, destination, kind=source.kind)
+    stats = align_raster(specs, grid, destination, kind=source.kind)
+    make_cog(destination, resampling="nearest" if source.kind == "categorical" else "average")
+    return stats
 
 
 def ingest_scene(source: SceneSource, grid: TargetGrid, destination: Path, name: str) -> dict:
     """Align a multispectral scene's bands onto the grid as physical values."""
-    return align_scene(source, grid, destination, name)
+    stats = align_scene(source, grid, destination, name)
+    make_cog(destination)
+    return stats
 
 
 def ingest_vector(source: VectorSource, grid: TargetGrid, destination: Path, classes_destination: Path | None, name: str) -> dict:
@@ -80,9 +86,9 @@ def ingest_vector(source: VectorSource, grid: TargetGrid, destination: Path, cla
             lookup = {n: i for i, n in enumerate(sorted(names.unique()), start=1)}
             codes = names.map(lookup).to_numpy()
         classes = {int(c): n for c, n in sorted(set(zip(codes, names)))}
-        raster = rasterize_classes(gdf.geometry, codes, grid).astype("float32")
-        raster[raster == 0] = np.nan
-        write_geotiff(raster, classes_destination, grid.crs, grid.transform, [name], ["class"])
+        raster = rasterize_classes(gdf.geometry, codes, grid)  # 0: no polygon
+        write_class_cog(grid.data_array(raster, name), classes_destination, classes, class_colours(sorted(classes)),
+                        description=name, blocksize=256)  # 256: overviews from a few-km grid up
     return {"features": int(len(gdf)), "classes": classes}
 
 
@@ -98,6 +104,7 @@ def ingest_mask(path: Path, grid: TargetGrid, destination: Path) -> dict:
         raise InputError(path, "the study-area polygon holds no cell centre of the grid",
                          "check the mask's CRS and the grid's bounds and resolution")
     write_geotiff(np.where(inside, 1.0, np.nan).astype("float32"), destination, grid.crs, grid.transform, ["study_area"], ["mask"])
+    make_cog(destination, resampling="nearest")
     save_png(plot_features(gdf, grid.bounds, "study area", grid.crs), destination.with_suffix(".png"))
     return {"inside_fraction": float(inside.mean()), "polygons": int(len(gdf))}
 
@@ -119,6 +126,7 @@ def grid_point_survey(source: PointSurveySource, name: str, grid: TargetGrid, de
     names = list(layers)
     units = ["m" if n == f"{name}_distance_m" else ("log10(value)" if spec.transform == "log10" else "") for n in names]
     write_geotiff(np.stack([layers[n] for n in names]), destination, grid.crs, grid.transform, names, units)
+    make_cog(destination)
     stats = {n: {"valid_fraction": float(np.isfinite(a).mean()), "min": float(np.nanmin(a)), "max": float(np.nanmax(a)),
                  "mean": float(np.nanmean(a))} for n, a in layers.items()}
     bounds = grid.bounds

@@ -167,7 +167,10 @@ def map_and_score(model_path: Path, features_path: Path, table_path: Path, sampl
     value_label = "score" if is_positive_unlabelled(metadata.get("model", "")) else "probability"
     features = open_cube(features_path)
     probability = predict_map(model, features)
-    cog = write_cog(probability, destination / "probability.tif", description=f"{label} prospectivity", units=value_label)
+    tags = {"MODEL": label, "QUANTITY": ("score ranking cells (positive-unlabelled)" if value_label == "score"
+                                         else "probability of a deposit per cell (0-1)"),
+            "FEATURES": ",".join(map(str, features.band.values)), "MODEL_FILE": Path(model_path).name}
+    cog = write_cog(probability, destination / "probability.tif", description=f"{label} prospectivity", units=value_label, tags=tags)
     values, bounds, _, _ = read_preview(cog)
     table, sample = read_csv(table_path), read_csv(sample_path)
     # Scores come from the written map, read once: predicting the sample and the deposits again cost the GP
