@@ -33,7 +33,8 @@ def tectonics(catalog: str = DEMO_CATALOG, outputs: str = "outputs") -> str:
     work = str(area / "work")
 
     files = inputs["files"]
-    chunks = [kinematics_steps.submit(files, plates, times, spec.spacing_deg, {t: inputs["age_grids"][t] for t in times}, work)
+    chunks = [kinematics_steps.submit(inputs["model_files"], inputs["kinematics_files"], times, spec.spacing_deg,
+                                      {t: inputs["age_grids"][t] for t in times}, work)
               for times in inputs["chunks"]]
     kinematics = collect_kinematics([ref for chunk in chunks for ref in chunk.result()], work)
     samples = make_samples(files, plates, kinematics["table"], spec, work)

@@ -139,6 +139,21 @@ class DepositSource(_Section):
         return None if value is None else _check_crs(value)
 
 
+class DepositColumns(_Section):
+    """Columns of a dated deposit table (CSV), as named in the file. Defaults: the USGS PorCuEX2008
+    layout; ``id``, ``age_text`` and ``region`` left empty use ``DepositID`` and ``Deposit Age`` where
+    the table has them (else the row number and no age text) and no region."""
+
+    id: str | None = Field(default=None, description="deposit id column (default DepositID if present, else the row number)")
+    lon: str = "LongitudeDecimal"
+    lat: str = "LatitudeDecimal"
+    age: str | None = Field(default="AgeMY", description="numeric age column, Ma")
+    age_text: str | None = Field(default=None, description="age as text ('6-5', '8.0±0.1 to 6.7'), used where age is empty "
+                                 "(default 'Deposit Age' if present)")
+    region: str | None = Field(default=None, description="region label column (e.g. continent): leave-region-out holds "
+                               "out these regions instead of lon/lat blocks")
+
+
 class PlateModelSource(_Section):
     """A plate model in the EarthByte/GPlates layout, and dated deposits to reconstruct with it."""
 
@@ -149,6 +164,22 @@ class PlateModelSource(_Section):
     age_grid: str | None = Field(default=None, description="path template with {time}, e.g. agegrid_{time}.nc")
     deposits: FilePath | None = None
     barren: FilePath | None = Field(default=None, description="dated barren samples (lon, lat, age), same layout as deposits")
+    deposit_columns: DepositColumns = Field(default_factory=DepositColumns)
+    region_box: tuple[float, float, float, float] | None = Field(
+        default=None, description="study region, present-day lon_min, lat_min, lon_max, lat_max (degrees): candidates "
+        "are scored on a grid inside it (default: the dated deposits' box, 5 degrees wider)")
+    region_polygon: FilePath | None = Field(default=None, description="study region as a polygon file (any CRS), "
+                                            "instead of region_box")
+
+    @field_validator("region_box")
+    @classmethod
+    def _box(cls, value):
+        if value is not None:
+            lon0, lat0, lon1, lat1 = value
+            if not (-180 <= lon0 < lon1 <= 180 and -90 <= lat0 < lat1 <= 90):
+                raise ValueError("region_box is [lon_min, lat_min, lon_max, lat_max] in degrees with lon in [-180, 180], "
+                                 "lat in [-90, 90], min < max")
+        return value
 
     @field_validator("age_grid")
     @classmethod

@@ -20,6 +20,8 @@ from geoprospect.errors import InputError
 from geoprospect.io.deposits import read_deposit_table
 from geoprospect.io.plates import (
     PlateModelFiles,
+    PlateModelWarning,
+    plate_id_check,
     plate_ids_without_rotation,
     read_age_grid,
     read_features,
@@ -233,11 +235,33 @@ def test_plate_id_without_rotation_is_named(tmp_path, demo):
     _, rotation_model, _ = demo
     path = tmp_path / "orphans.gpml"
     pygplates.FeatureCollection([_feature(201), _feature(555)]).write(str(path))
-    with pytest.raises(InputError, match=r"orphans\.gpml: plate id\(s\) 555 \(at 0 Ma\) have no rotation"):
+    with pytest.raises(InputError, match=r"orphans\.gpml: reconstruction plate id\(s\) 555 \(at 0 Ma\) have no rotation"):
         read_features(path, "coastline", rotation_model)
     assert read_features(path, "coastline")[0].get(lambda f: f.get_reconstruction_plate_id() == 555)
     # a feature that ended at 250 Ma needs a rotation at 250 Ma; the demo's stop at 240 Ma
     assert plate_ids_without_rotation([_feature(201, valid_time=(300.0, 250.0)), _feature(0)], rotation_model) == {201: 250.0}
+
+
+def test_only_what_reconstruction_needs_is_refused(tmp_path, demo):
+    """GPlates accepts plate ids that only label a boundary's sides, and features older than the times
+    asked for: those are a warning; a reconstruction plate id missing within the time range is refused."""
+    _, rotation_model, _ = demo
+    old = _feature(201, valid_time=(300.0, 250.0))  # the demo's rotations stop at 240 Ma
+    labelled = pygplates.Feature.create_reconstructable_feature(
+        pygplates.FeatureType.gpml_mid_ocean_ridge, pygplates.PolylineOnSphere([(0.0, 0.0), (1.0, 1.0)]),
+        reconstruction_plate_id=201)
+    labelled.set_left_plate(777)
+    labelled.set_right_plate(201)
+    needed, other = plate_id_check([old, labelled], rotation_model, (0.0, 100.0))
+    assert needed == {} and set(other) == {201, 777} and "left/right" in other[777] and "outside 0-100 Ma" in other[201]
+    path = tmp_path / "model.gpml"
+    pygplates.FeatureCollection([old, labelled]).write(str(path))
+    with pytest.warns(PlateModelWarning, match=r"model\.gpml: 2 plate id\(s\) without a rotation, not needed"):
+        read_features(path, "coastline", rotation_model, time_range=(0.0, 100.0))
+    # asked for 0-260 Ma, the old feature needs a rotation at 250 Ma
+    assert plate_ids_without_rotation([old], rotation_model, (0.0, 260.0)) == {201: 250.0}
+    with pytest.raises(InputError, match=r"reconstruction plate id\(s\) 201 \(at 250 Ma\) have no rotation"):
+        read_features(path, "coastline", rotation_model, time_range=(0.0, 260.0))
 
 
 @pytest.mark.parametrize(

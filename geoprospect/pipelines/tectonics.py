@@ -16,12 +16,14 @@ from __future__ import annotations
 
 import functools
 import threading
+import time
+import warnings
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from geoprospect.catalog import PlateModelSource, TectonicsSpec
+from geoprospect.catalog import DepositColumns, PlateModelSource, TectonicsSpec
 from geoprospect.errors import InputError
 from geoprospect.evaluate import json_ready
 from geoprospect.io.deposits import read_deposit_table
@@ -29,6 +31,8 @@ from geoprospect.io.figures import save_png, write_gif
 from geoprospect.io.files import publish
 from geoprospect.io.plates import (
     PlateModelFiles,
+    PlateModelWarning,
+    check_plate_ids,
     read_age_grid,
     read_features,
     read_kinematics,
@@ -57,19 +61,46 @@ def model_files(plates: PlateModelSource) -> PlateModelFiles:
                            tuple(plates.coastlines), plates.age_grid)
 
 
+_KINDS = (("topologies", "topology"), ("static_polygons", "static polygon"), ("coastlines", "coastline"))
+
+
 @functools.lru_cache(maxsize=2)
 def _load(files: PlateModelFiles) -> dict:
-    rotations = read_rotation_model(files.rotations)
-    return {"rotations": rotations,
-            "topologies": read_features(files.topologies, "topology", rotations),
-            "static": read_features(files.static_polygons, "static polygon", rotations) if files.static_polygons else [],
-            "coastlines": read_features(files.coastlines, "coastline", rotations) if files.coastlines else []}
+    model = {"rotations": read_rotation_model(files.rotations)}
+    for name, what in _KINDS:
+        paths = getattr(files, name)
+        model[name] = read_features(paths, what) if paths else []
+    return model
 
 
-def load_plate_model(plates: PlateModelSource) -> dict:
-    """The model's rotation model and feature collections, read (and checked) once per process."""
+@functools.lru_cache(maxsize=8)
+def _check(files: PlateModelFiles, time_range: tuple[float, float]) -> tuple[str, ...]:
+    """Check the plate ids over ``time_range``; return the warnings (plate ids reconstruction does not need)."""
+    model = _load(files)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", PlateModelWarning)
+        for name, what in _KINDS:
+            # topologies are resolved at t and t + 1 Myr (velocities); points and coastlines at t only
+            span = (time_range[0], time_range[1] + 1.0) if name == "topologies" else time_range
+            for path, collection in zip(getattr(files, name), model[name]):
+                check_plate_ids(path, collection, what, model["rotations"], span)
+    return tuple(str(w.message) for w in caught if issubclass(w.category, PlateModelWarning))
+
+
+def load_plate_model(plates: PlateModelSource | PlateModelFiles, time_range: tuple[float, float]) -> dict:
+    """The model's rotation model and feature collections (``rotations``, ``topologies``, ``static``,
+    ``coastlines``), read once per process and checked over ``time_range`` (Ma); ``notes``: what the
+    plate-id check reported without refusing."""
+    files = plates if isinstance(plates, PlateModelFiles) else model_files(plates)
     with _LOADING:
-        return _load(model_files(plates))
+        model = _load(files)
+        notes = _check(files, (float(time_range[0]), float(time_range[1])))
+    return {"rotations": model["rotations"], "topologies": model["topologies"], "static": model["static_polygons"],
+            "coastlines": model["coastlines"], "notes": list(notes)}
+
+
+def time_range(spec: TectonicsSpec) -> tuple[float, float]:
+    return float(spec.start_ma), float(spec.stop_ma)
 
 
 def steps(spec: TectonicsSpec) -> list[float]:
@@ -82,14 +113,23 @@ def age_grid_for(plates: PlateModelSource, time_ma: float) -> Path | None:
     return model_files(plates).nearest_age_grid_path(time_ma) if plates.age_grid else None
 
 
-def kinematics_step(plates: PlateModelSource, time_ma: float, spec: TectonicsSpec, age_grid: Path | None,
-                    destination: Path) -> dict:
-    """Trench-point kinematics at one time, as Parquet (see :mod:`geoprospect.tectonics.kinematics`)."""
-    model = load_plate_model(plates)
+def kinematics_files(plates: PlateModelSource) -> PlateModelFiles:
+    """The files kinematics need (rotations and topologies; age grids are passed per step): their cache
+    key leaves out the deposits, the study area and the other settings."""
+    return PlateModelFiles(tuple(plates.rotations), tuple(plates.topologies))
+
+
+def kinematics_step(files: PlateModelFiles, time_ma: float, spacing_deg: float, age_grid: Path | None,
+                    destination: Path, checked_range: tuple[float, float] | None = None) -> dict:
+    """Trench-point kinematics at one time, as Parquet (see :mod:`geoprospect.tectonics.kinematics`).
+    The plate ids are checked over ``checked_range`` (default: this time), once per process."""
+    model = load_plate_model(files, checked_range or (time_ma, time_ma))
     grid = read_age_grid(age_grid) if age_grid is not None else None
-    table = subduction_kinematics(model["topologies"], model["rotations"], time_ma, spec.spacing_deg, age_grid=grid)
+    started = time.perf_counter()
+    table = subduction_kinematics(model["topologies"], model["rotations"], time_ma, spacing_deg, age_grid=grid)
+    seconds = time.perf_counter() - started
     write_kinematics(table, destination)
-    return {"time_ma": time_ma, "trench_points": len(table),
+    return {"time_ma": time_ma, "trench_points": len(table), "seconds": seconds,
             "mean_convergence_orthogonal_cm_yr": float(table["convergence_orthogonal_cm_yr"].mean()) if len(table) else float("nan")}
 
 
@@ -103,29 +143,58 @@ def collect_kinematics(paths: list[Path], destination: Path) -> dict:
     return {"time_steps": int(table["time_ma"].nunique()), "trench_points": len(table)}
 
 
-def _deposits(plates: PlateModelSource) -> tuple[pd.DataFrame, pd.DataFrame]:
+def read_deposits(plates: PlateModelSource) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The dated deposits as points (:func:`deposit_points`) and the rows skipped or kept without an age."""
     if plates.deposits is None:
-        raise InputError("plate_model.deposits", "no dated deposit table", "add 'deposits:' (PorCuEX2008 layout: "
-                         "LatitudeDecimal, LongitudeDecimal, AgeMY) to the plate_model section")
-    table, report = read_deposit_table(plates.deposits)
-    return deposit_points(table), report
+        raise InputError("plate_model.deposits", "no dated deposit table", "add 'deposits:' (a CSV with longitude, latitude "
+                         "and age columns; name them in plate_model.deposit_columns) to the plate_model section")
+    return _read_points(plates.deposits, plates.deposit_columns, "plate_model.deposits")
+
+
+def check_deposits(plates: PlateModelSource) -> None:
+    """Read the deposit (and barren) tables with the catalog's column mapping, before any kinematics."""
+    read_deposits(plates)
+    if plates.barren is not None:
+        _read_points(plates.barren, plates.deposit_columns, "plate_model.barren")
+
+
+def _read_points(path: Path, columns: DepositColumns, key: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    names = [str(c) for c in read_csv(path, skipinitialspace=True).columns]
+    id_column = columns.id or ("DepositID" if "DepositID" in names else None)
+    text_column = columns.age_text or ("Deposit Age" if "Deposit Age" in names else None)
+    named = {"id": id_column, "lon": columns.lon, "lat": columns.lat, "age": columns.age, "age_text": text_column,
+             "region": columns.region}
+    absent = {k: v for k, v in named.items() if v is not None and v not in names}
+    if absent:
+        listed = ", ".join(f"{k}: {v!r}" for k, v in absent.items())
+        raise InputError(key, f"{path.name} has no column {listed}; its columns are {names[:30]}",
+                         "name the table's columns in plate_model.deposit_columns (id, lon, lat, age, age_text, region), "
+                         "e.g. deposit_columns: {lon: longitude, lat: latitude, age: age_ma}")
+    if columns.age is None and text_column is None:
+        raise InputError(key, "no age column named", "set plate_model.deposit_columns.age (Ma) or age_text")
+    table, report = read_deposit_table(path, columns.lon, columns.lat, columns.age, text_column)
+    points = deposit_points(table, id_column, columns.region)
+    if columns.region:  # read as text: pandas would read the label "NA" (North America) as missing
+        labels = read_csv(path, skipinitialspace=True, usecols=[columns.region], keep_default_na=False, dtype=str)
+        points["region_label"] = labels[columns.region].to_numpy()[table["row_number"].to_numpy() - 1]
+    return points, report
 
 
 def _barren(plates: PlateModelSource, model: dict) -> pd.DataFrame | None:
     if plates.barren is None:
         return None
-    points = deposit_points(read_deposit_table(plates.barren)[0])
+    points = _read_points(plates.barren, plates.deposit_columns, "plate_model.barren")[0]
     return points.assign(plate_id=assign_plate_ids(points["lon"], points["lat"], model["static"], model["rotations"]))
 
 
 def make_samples(plates: PlateModelSource, kinematics: Path, spec: TectonicsSpec, destination: Path) -> dict:
     """Co-registered positives (deposits at their age) and negatives: ``samples.csv`` and ``samples_report.csv``
     (deposits without age or plate, or unmatched within the largest radius, with the reason)."""
-    model = load_plate_model(plates)
+    model = load_plate_model(plates, time_range(spec))
     if not model["static"]:
         raise InputError("plate_model.static_polygons", "no static polygons to give the deposits plate ids",
                          "add the model's static polygons file")
-    deposits, read_report = _deposits(plates)
+    deposits, read_report = read_deposits(plates)
     dated = deposits[np.isfinite(deposits["age_ma"])
                      & deposits["age_ma"].between(spec.start_ma, spec.stop_ma)].reset_index(drop=True)
     plate_ids = assign_plate_ids(dated["lon"], dated["lat"], model["static"], model["rotations"])
@@ -140,7 +209,7 @@ def make_samples(plates: PlateModelSource, kinematics: Path, spec: TectonicsSpec
     return {"positives": int((samples["label"] == 1).sum()), "negatives": int((samples["label"] == 0).sum()),
             "deposits_in_table": len(deposits), "deposits_undated_or_outside_time_range": outside,
             "rows_skipped_reading": int(read_report["skipped"].sum()) if "skipped" in read_report else 0,
-            "not_used": len(report), "features": feature_columns(samples)}
+            "not_used": len(report), "features": feature_columns(samples), "plate_model_notes": model["notes"]}
 
 
 def cross_validate(samples: Path, spec: TectonicsSpec, destination: Path) -> dict:
@@ -176,7 +245,7 @@ def through_time(plates: PlateModelSource, kinematics: Path, samples: Path, mode
                  destination: Path) -> dict:
     """Score candidate points along the margin at every time step with the model fitted on every sample:
     ``scores.csv``, ``windows.gpkg`` and ``window_<a>-<b>ma.png`` per window, ``animation.gif``."""
-    model = load_plate_model(plates)
+    model = load_plate_model(plates, time_range(spec))
     table, kin = read_csv(samples), read_kinematics(kinematics)
     features = feature_columns(table)
     fitted = fit_final(table, features, model_name, seed=spec.seed)
@@ -184,7 +253,7 @@ def through_time(plates: PlateModelSource, kinematics: Path, samples: Path, mode
     candidates = margin_candidates(present, sorted(present["trench_plate_id"].unique()))
     scores = score_through_time(candidates, kin, model["rotations"], fitted, features, spec.radii_deg)
     summary = window_summary(scores, spec.windows)
-    deposits = _deposits(plates)[0]
+    deposits = read_deposits(plates)[0]
     destination.mkdir(parents=True, exist_ok=True)
     write_csv(scores, destination / "scores.csv")
     write_vector(window_points(summary), destination / "windows.gpkg", layer="windows")

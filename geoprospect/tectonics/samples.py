@@ -75,23 +75,34 @@ def feature_columns(table: pd.DataFrame) -> list[str]:
     return [f for f in FEATURES if f in table.columns]
 
 
-def deposit_points(deposits: gpd.GeoDataFrame, id_column: str = "DepositID") -> pd.DataFrame:
+def deposit_points(deposits: gpd.GeoDataFrame, id_column: str | None = "DepositID",
+                   region_column: str | None = None) -> pd.DataFrame:
     """Deposits as read by :func:`geoprospect.io.deposits.read_deposit_table`, in the layout of
-    :func:`training_samples`: ``deposit_id``, ``lon``, ``lat`` (degrees), ``age_ma`` (NaN if undated).
+    :func:`training_samples`: ``deposit_id``, ``lon``, ``lat`` (degrees), ``age_ma`` (NaN if undated),
+    and ``region_label`` (str) with a ``region_column``.
+
+    ``id_column`` None numbers the deposits by their row in the file.
 
     Raises
     ------
     InputError
-        If ``id_column`` is not a column.
+        If ``id_column`` or ``region_column`` is not a column.
     """
-    if id_column not in deposits.columns:
-        raise InputError("deposit table", f"no id column '{id_column}'", "pass id_column= naming the deposit id column")
-    return pd.DataFrame({
-        "deposit_id": deposits[id_column].to_numpy(),
+    for name, column in (("id_column", id_column), ("region_column", region_column)):
+        if column is not None and column not in deposits.columns:
+            raise InputError("deposit table", f"no column '{column}'", f"pass {name}= naming a column of the table")
+    age = deposits["age_ma"] if "age_ma" in deposits.columns else pd.Series(np.nan, index=deposits.index)
+    if isinstance(age, pd.DataFrame):  # the table's own "age_ma" column, then the one the reader parsed
+        age = age.iloc[:, -1]
+    points = pd.DataFrame({
+        "deposit_id": (deposits[id_column] if id_column else deposits["row_number"]).to_numpy(),
         "lon": deposits.geometry.x.to_numpy(),
         "lat": deposits.geometry.y.to_numpy(),
-        "age_ma": deposits["age_ma"].to_numpy(dtype=float),
+        "age_ma": age.to_numpy(dtype=float),
     })
+    if region_column:
+        points["region_label"] = deposits[region_column].astype(str).to_numpy()
+    return points
 
 
 def training_samples(

@@ -125,7 +125,7 @@ def test_deposit_points_from_a_read_table():
                              crs="EPSG:4326")
     points = deposit_points(table)
     assert points.to_dict("records") == [{"deposit_id": 7, "lon": -70.0, "lat": -20.0, "age_ma": 12.5}]
-    with pytest.raises(InputError, match="no id column 'ID'"):
+    with pytest.raises(InputError, match="no column 'ID'"):
         deposit_points(table, id_column="ID")
 
 
