@@ -325,9 +325,10 @@ class TectonicsSpec(_Section):
                                    description="co-registration search radii, tried in order, degrees; the largest is "
                                    "the cut-off (5 degrees, 555 km: an arc lies 100-400 km from its trench, plus "
                                    "reconstruction error); deposits farther away are listed in samples_report.csv")
-    models: list[str] = Field(default_factory=lambda: ["svm", "rf", "mlp", "gp"], min_length=1,
-                              description="registry names (geoprospect.models)")
-    n_splits: int = Field(default=10, ge=2)
+    models: list[str] = Field(default_factory=lambda: ["rf", "svm"], min_length=1,
+                              description="registry names (geoprospect.models; mlp and gp too): every one is fitted "
+                              "per design, scheme and fold, beside two controls")
+    n_splits: int = Field(default=5, ge=2)
     region_size_deg: float = Field(default=5, gt=0, description="leave-region-out block side, degrees")
     age_bin_myr: float = Field(default=10, gt=0, description="leave-age-bin-out bin width")
     min_gap_myr: float = Field(default=10, ge=0, description="negatives: at least this far in time from a nearby deposit")

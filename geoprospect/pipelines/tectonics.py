@@ -5,11 +5,11 @@ read the plate model through :mod:`geoprospect.io` and write tables and figures,
 
 After Diaz-Rodriguez, Müller and Chandra (2021), *Ore Geology Reviews* 137:104300: subduction zones
 are sampled at each time step and their kinematics computed with pyGPlates; dated porphyry Cu
-deposits are reconstructed to their age and matched to the nearest trench point; negatives are the
-same locations at times without deposits; classifiers learn the kinematics of formation and score
-candidate points along the margin through time. The paper's plain shuffled 10-fold score is reported
-beside leave-region-out and leave-age-bin-out scores: neighbouring samples share their kinematics, so
-the shuffled score is optimistic.
+deposits are reconstructed to their age and matched to the nearest trench point (within a cut-off);
+classifiers learn the kinematics of formation and score a grid of candidate points over the study
+region through time. Three sampling designs (:data:`DESIGNS`) answer different questions and are
+each scored beside a time-only and a location-only control, under the paper's shuffled 10-fold and
+the leave-region-out and leave-age-bin-out schemes (:mod:`geoprospect.tectonics.validation`).
 """
 
 from __future__ import annotations
@@ -287,8 +287,14 @@ def cross_validate(samples: Path, spec: TectonicsSpec, destination: Path) -> dic
                                          for scheme in SCHEMES]))
             continue
         params = {m: {"n_estimators": spec.pu_rounds} for m in [*spec.models, "rf"]} if design == "pu" else {}
-        result = evaluate(rows, features, spec.models, params=params, seed=spec.seed, n_splits=spec.n_splits,
-                          n_repeats=3 if design == spec.designs[0] else 0, pu=design == "pu")
+        try:
+            result = evaluate(rows, features, spec.models, params=params, seed=spec.seed, n_splits=spec.n_splits,
+                              n_repeats=3 if design == spec.designs[0] else 0, pu=design == "pu",
+                              importance_schemes=("leave_region_out",))
+        except InputError as exc:  # e.g. too few label-0 rows for folds: this design only is not computable
+            metrics.append(pd.DataFrame([{"design": design, "scheme": scheme, "model": "all", "kind": "kinematics",
+                                          "status": f"not computable: {exc}"} for scheme in SCHEMES]))
+            continue
         metrics.append(result.metrics.assign(design=design, question=DESIGNS[design][1]))
         folds.append(result.folds.assign(design=design))
         importances.append(result.importances.assign(design=design))
@@ -313,7 +319,10 @@ def cross_validate(samples: Path, spec: TectonicsSpec, destination: Path) -> dic
 
 def control_comparison(metrics: pd.DataFrame) -> pd.DataFrame:
     """Per design and scheme: the best kinematics model's ROC-AUC against the time-only and
-    location-only controls (``margin_over_time_only``: the model's AUC minus the control's)."""
+    location-only controls. ``margin_over_time_only`` is the model's AUC minus the time-only
+    control's, taken as at least 0.5: with time-matched negatives every time holds both classes in
+    the same ratio, and a held-out fold then tilts the control below 0.5 (the held-out rows are
+    missing from their time's training ratio), which would flatter the model."""
     rows = []
     for (design, scheme), group in metrics.groupby(["design", "scheme"], sort=False):
         auc = group.set_index("model")["roc_auc_mean"] if "roc_auc_mean" in group else pd.Series(dtype=float)
@@ -324,7 +333,7 @@ def control_comparison(metrics: pd.DataFrame) -> pd.DataFrame:
                      "best_model": best["model"] if best is not None else "none computable",
                      "best_roc_auc": float(best["roc_auc_mean"]) if best is not None else np.nan,
                      "time_only_roc_auc": time_only, "location_only_roc_auc": location_only,
-                     "margin_over_time_only": float(best["roc_auc_mean"]) - time_only if best is not None else np.nan})
+                     "margin_over_time_only": float(best["roc_auc_mean"]) - max(time_only, 0.5) if best is not None else np.nan})
     return pd.DataFrame(rows)
 
 
@@ -461,7 +470,9 @@ def publish_tectonics(kinematics: dict, samples: dict, cv: dict, scored: dict, s
                 "only the present-day margin position). A kinematics model that does not beat the time-only control "
                 "learns the sampling in time, not the kinematics.", table=questions),
         Section("Best kinematics model against the controls (ROC-AUC)", "margin_over_time_only: best kinematics model "
-                "minus the time-only control.", table=controls),
+                "minus the time-only control taken as at least 0.5 (with time-matched samples a held-out fold tilts a "
+                "control that has nothing to learn below 0.5). A location-only control close to the models says the "
+                "kinematics may stand in for the place.", table=controls),
         Section("Cross-validation: every design, scheme, model and control",
                 "shuffled_10fold is optimistic: samples of one deposit location and of nearby deposits share kinematics "
                 f"across folds. Honest scores: leave_region_out ({spec.region_size_deg:g} degree blocks, or the table's "

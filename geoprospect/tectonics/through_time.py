@@ -2,9 +2,11 @@
 
 After Diaz-Rodriguez, Müller and Chandra (2021, Ore Geology Reviews 137:104300), who applied their
 trained classifier to points along the Andean margin at each time step and mapped the probability of
-porphyry formation through time. Here the candidates are fixed present-day points on the overriding
-plate, a set of distances inland of the present trench (covering the arc); each is reconstructed to
-every time step with its plate, co-registered with that step's trench kinematics and scored.
+porphyry formation through time. Candidates are fixed present-day points: a regular grid over the
+study region (:func:`grid_candidates`; scored where it lies on the overriding plate near a trench at
+that time) or distances inland of the present trench (:func:`margin_candidates`); each is
+reconstructed to every time step with its plate, co-registered with that step's trench kinematics
+and scored.
 """
 
 from __future__ import annotations

@@ -69,6 +69,7 @@ METRICS = ("accuracy", "roc_auc", "precision", "recall", "f1")
 # control name -> the columns it is given (only when the table has them); fitted with CONTROL_MODEL
 CONTROLS = {"time_only": ("kinematics_time_ma",), "location_only": ("margin_x", "margin_y", "margin_z")}
 CONTROL_MODEL = "rf"
+CONTROL_PARAMS = {"n_estimators": 100}  # one or three inputs: fewer trees than the models' default suffice
 
 
 @dataclass(frozen=True)
@@ -111,6 +112,7 @@ def evaluate(
     n_repeats: int = 5,
     controls: Mapping[str, Sequence[str]] | None = None,
     pu: bool = False,
+    importance_schemes: Sequence[str] | None = None,
 ) -> CVComparison:
     """Compare the three CV schemes of :data:`SCHEMES` for each model.
 
@@ -138,6 +140,9 @@ def evaluate(
         Label 0 is unlabelled, not negative: every model (and control) is wrapped in positive-unlabelled
         bagging (the ``pu_<name>`` models of :mod:`geoprospect.models`); scores are then positives
         against unlabelled, a lower bound of the scores against true negatives.
+    importance_schemes : sequence of str, optional
+        Schemes whose folds get the permutation importance (default: all); it costs
+        ``n_repeats`` predictions per feature and fold.
 
     Returns
     -------
@@ -184,7 +189,7 @@ def evaluate(
                 predicted = (probability >= 0.5).astype(int)
                 pooled += confusion_matrix(y[test], predicted, labels=[0, 1])
                 row.update(_scores(y[test], predicted, probability, True))
-                if n_repeats > 0 and kind == "kinematics":
+                if n_repeats > 0 and kind == "kinematics" and (importance_schemes is None or scheme in importance_schemes):
                     result = permutation_importance(pipeline, data[test], y[test], scoring="roc_auc",
                                                     n_repeats=n_repeats, random_state=seed)
                     importance_rows += [{"scheme": scheme, "model": name, "feature": f, "fold": fold, "importance": v}
@@ -202,7 +207,9 @@ def _registry(name: str, pu: bool) -> str:
 
 
 def _params(params: Mapping[str, Any], name: str, kind: str) -> Mapping[str, Any] | None:
-    return params.get(name) if kind == "kinematics" else params.get(CONTROL_MODEL)
+    if kind == "kinematics":
+        return params.get(name)
+    return params[CONTROL_MODEL] if CONTROL_MODEL in params else (CONTROL_PARAMS if not name.startswith("pu_") else None)
 
 
 def fit_final(

