@@ -86,6 +86,16 @@ def test_maps_through_time_and_points_per_window(first_run):
     assert "optimistic" in html and "animation.gif" in html
 
 
+def test_a_rerun_reads_every_time_step_from_the_cache(first_run):
+    from tasks.runs import task_run_states
+
+    folder, catalog, _ = first_run
+    state = _run(catalog, folder.parent.parent)
+    states = task_run_states(state.state_details.flow_run_id)
+    steps = [s for task, s in states if task == "kinematics_steps"]
+    assert len(steps) == 4 and set(steps) == {"Cached"}  # 31 steps of 2 Myr, 10 per task, aligned on 20 Myr
+
+
 def test_an_edited_deposit_table_reads_the_kinematics_from_the_cache(first_run, small_demo_catalog, tmp_path):
     """Kinematics are keyed on the plate model and the time steps: a new deposit table (another column
     layout, mapped in the catalog) recomputes the samples, not one time step."""
@@ -146,4 +156,5 @@ def test_real_usgs_table_feeds_the_flow_with_the_demo_rotations(first_run, small
     # deposits far from the demo's trench are skipped at the 5 degree cut-off, and listed
     assert summary["deposits_beyond_cutoff"] > 0 and summary["distance_to_trench_km_max"] <= 5 * 111.2
     skipped = pd.read_csv(report.parent / "samples_report.csv")
-    assert skipped["reason"].str.startswith("no trench point within 5 degrees").sum() == summary["deposits_beyond_cutoff"]
+    far = skipped["reason"].str.startswith("no trench point within 5 degrees") & (skipped["source"] == "deposit")
+    assert far.sum() == summary["deposits_beyond_cutoff"]
