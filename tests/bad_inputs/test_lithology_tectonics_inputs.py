@@ -97,3 +97,11 @@ def test_deposit_columns_are_mapped_in_the_catalog_and_checked_before_the_kinema
     assert points["age_ma"].tolist() == [12.0, 60.0]
     with pytest.raises(InputError, match=r"has no column region: 'plate'"):
         check_deposits(_plates(path, lon="longitude", lat="latitude", age="age_ma", region="plate"))
+
+
+def test_region_box_in_the_wrong_order(tmp_path):
+    text_file(tmp_path, "model.rot", "201 0.0 0.0 0.0 0.0 000 !\n")
+    text_file(tmp_path, "model.gpml", "<x/>\n")
+    path = text_file(tmp_path, "area.yaml", "study_area: area\nplate_model: {rotations: [model.rot], topologies: [model.gpml], "
+                     "region_box: [-60, -10, -80, 10]}\n")
+    raises_input_error(read_catalog, path, r"region_box is \[lon_min, lat_min, lon_max, lat_max\]")
