@@ -80,13 +80,14 @@ def _run(folder: Path, stop_ma: float, step_myr: float, steps_per_task: int):
     written = write_plate_model(folder / "demo", np.random.default_rng(0))
     plates = PlateModelSource(rotations=written["rotations"], topologies=written["topologies"],
                               static_polygons=[written["static_polygons"]], coastlines=[written["coastlines"]],
-                              age_grid=written["age_grid"])
+                              age_grid=written["age_grid"], deposits=written["deposits"])
     spec = TectonicsSpec(stop_ma=stop_ma, step_myr=step_myr, steps_per_task=steps_per_task)
     times = core.steps(spec)
 
     start = time.perf_counter()
     for t in times:
-        core.kinematics_step(plates, t, spec, core.age_grid_for(plates, t), folder / "serial" / f"k{t:g}.parquet")
+        core.kinematics_step(core.kinematics_files(plates), t, spec.spacing_deg, core.age_grid_for(plates, t),
+                             folder / "serial" / f"k{t:g}.parquet", (spec.start_ma, spec.stop_ma))
     serial = time.perf_counter() - start
 
     refs = {f"plate_model.{k}": FileRef.of(p) for k, p in _paths(plates).items()}
@@ -94,7 +95,7 @@ def _run(folder: Path, stop_ma: float, step_myr: float, steps_per_task: int):
 
     @flow(task_runner=DaskTaskRunner(cluster_kwargs=LOCAL_CLUSTER))
     def kinematics_only(work: str) -> list:
-        futures = [kinematics_steps.submit(inputs["files"], plates, times, spec.spacing_deg,
+        futures = [kinematics_steps.submit(inputs["model_files"], inputs["kinematics_files"], times, spec.spacing_deg,
                                            {t: inputs["age_grids"][t] for t in times}, work) for times in inputs["chunks"]]
         return [f.result() for f in futures]
 

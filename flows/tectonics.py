@@ -4,9 +4,13 @@
 
 Any plate model in the GPlates layout works (a global one such as Müller et al. 2019, given by path in
 the catalog's ``plate_model`` section). Writes ``outputs/<study_area>/tectonics/``:
-``kinematics.parquet`` (every trench point and time step), ``samples.csv``, ``cv_metrics.csv`` (block
-schemes beside the shuffled 10-fold), importances, ``scores.csv``, ``windows.gpkg``, window maps,
-``animation.gif``, ``metrics.json`` and ``report.html``.
+``kinematics.parquet`` (every trench point and time step), ``samples.csv``, ``cv_metrics.csv`` (every
+sampling design x CV scheme x model, with time-only and location-only controls and a status),
+``cv_controls.csv``, importances, ``scores.csv``, ``windows.gpkg``, window maps, ``animation.gif`` and
+its ``frame_*.png``, ``metrics.json`` and ``report.html``. Only the ``plate_model`` section is needed
+(no ``grid``); deposit columns are mapped in ``plate_model.deposit_columns``, the region in
+``plate_model.region_box`` or ``region_polygon``. Kinematics are cached on the rotation and topology
+files and the time steps only, so a new deposit table or region reuses them.
 """
 
 from __future__ import annotations
@@ -40,7 +44,8 @@ def tectonics(catalog: str = DEMO_CATALOG, outputs: str = "outputs") -> str:
     clean_leftovers(str(area))  # temporaries of killed runs
 
     files = inputs["files"]
-    chunks = [kinematics_steps.submit(files, plates, times, spec.spacing_deg, {t: inputs["age_grids"][t] for t in times}, work)
+    chunks = [kinematics_steps.submit(inputs["model_files"], inputs["kinematics_files"], times, spec.spacing_deg,
+                                      {t: inputs["age_grids"][t] for t in times}, work)
               for times in inputs["chunks"]]
     kinematics = collect_kinematics([ref for chunk in chunks for ref in chunk.result()], work)
     samples = make_samples(files, plates, kinematics["table"], spec, work)

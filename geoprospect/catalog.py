@@ -147,6 +147,21 @@ class DepositSource(_Section):
         return None if value is None else _check_crs(value)
 
 
+class DepositColumns(_Section):
+    """Columns of a dated deposit table (CSV), as named in the file. Defaults: the USGS PorCuEX2008
+    layout; ``id``, ``age_text`` and ``region`` left empty use ``DepositID`` and ``Deposit Age`` where
+    the table has them (else the row number and no age text) and no region."""
+
+    id: str | None = Field(default=None, description="deposit id column (default DepositID if present, else the row number)")
+    lon: str = "LongitudeDecimal"
+    lat: str = "LatitudeDecimal"
+    age: str | None = Field(default="AgeMY", description="numeric age column, Ma")
+    age_text: str | None = Field(default=None, description="age as text ('6-5', '8.0±0.1 to 6.7'), used where age is empty "
+                                 "(default 'Deposit Age' if present)")
+    region: str | None = Field(default=None, description="region label column (e.g. continent): leave-region-out holds "
+                               "out these regions instead of lon/lat blocks")
+
+
 class PlateModelSource(_Section):
     """A plate model in the EarthByte/GPlates layout, and dated deposits to reconstruct with it."""
 
@@ -157,6 +172,22 @@ class PlateModelSource(_Section):
     age_grid: str | None = Field(default=None, description="path template with {time}, e.g. agegrid_{time}.nc")
     deposits: FilePath | None = None
     barren: FilePath | None = Field(default=None, description="dated barren samples (lon, lat, age), same layout as deposits")
+    deposit_columns: DepositColumns = Field(default_factory=DepositColumns)
+    region_box: tuple[float, float, float, float] | None = Field(
+        default=None, description="study region, present-day lon_min, lat_min, lon_max, lat_max (degrees): candidates "
+        "are scored on a grid inside it (default: the dated deposits' box, 5 degrees wider)")
+    region_polygon: FilePath | None = Field(default=None, description="study region as a polygon file (any CRS), "
+                                            "instead of region_box")
+
+    @field_validator("region_box")
+    @classmethod
+    def _box(cls, value):
+        if value is not None:
+            lon0, lat0, lon1, lat1 = value
+            if not (-180 <= lon0 < lon1 <= 180 and -90 <= lat0 < lat1 <= 90):
+                raise ValueError("region_box is [lon_min, lat_min, lon_max, lat_max] in degrees with lon in [-180, 180], "
+                                 "lat in [-90, 90], min < max")
+        return value
 
     @field_validator("age_grid")
     @classmethod
@@ -391,11 +422,14 @@ class TectonicsSpec(_Section):
     spacing_deg: float = Field(default=0.5, gt=0, description="trench sampling spacing, degrees")
     steps_per_task: int = Field(default=10, ge=1, description="kinematics time steps per cached task: a task costs "
                                 "Prefect about 0.1-0.5 s, a demo step 0.06 s, a global model's step seconds")
-    radii_deg: list[float] = Field(default_factory=lambda: [5, 10, 30], min_length=1,
-                                   description="co-registration search radii, tried in order, degrees")
-    models: list[str] = Field(default_factory=lambda: ["svm", "rf", "mlp", "gp"], min_length=1,
-                              description="registry names (geoprospect.models)")
-    n_splits: int = Field(default=10, ge=2)
+    radii_deg: list[float] = Field(default_factory=lambda: [1, 3, 5], min_length=1,
+                                   description="co-registration search radii, tried in order, degrees; the largest is "
+                                   "the cut-off (5 degrees, 555 km: an arc lies 100-400 km from its trench, plus "
+                                   "reconstruction error); deposits farther away are listed in samples_report.csv")
+    models: list[str] = Field(default_factory=lambda: ["rf", "svm"], min_length=1,
+                              description="registry names (geoprospect.models; mlp and gp too): every one is fitted "
+                              "per design, scheme and fold, beside two controls")
+    n_splits: int = Field(default=5, ge=2)
     region_size_deg: float = Field(default=5, gt=0, description="leave-region-out block side, degrees")
     age_bin_myr: float = Field(default=10, gt=0, description="leave-age-bin-out bin width")
     min_gap_myr: float = Field(default=10, ge=0, description="negatives: at least this far in time from a nearby deposit")
@@ -403,6 +437,19 @@ class TectonicsSpec(_Section):
     map_model: str | None = Field(default=None, description="model scored through time; default: the best by leave-region-out AUC")
     animation: bool = True
     seed: int = 0
+    # Sampling designs scored in the CV (geoprospect.tectonics.samples), each with time-only and
+    # location-only controls; the first is mapped through time.
+    designs: list[Literal["time_matched", "pu", "same_location"]] = Field(
+        default_factory=lambda: ["time_matched", "pu", "same_location"], min_length=1,
+        description="time_matched: negatives at the positives' times elsewhere on the margin; pu: positive-unlabelled "
+        "bagging over margin points at the positives' times; same_location: the deposit places at other times (the paper's)")
+    negatives_per_positive: float = Field(default=1.0, gt=0, description="time-matched negatives per positive")
+    unlabelled_per_positive: float = Field(default=3.0, gt=0, description="PU: unlabelled margin points per positive")
+    exclusion_deg: float = Field(default=2.0, ge=0, description="time-matched negatives: at least this far from a "
+                                 "deposit of a time within min_gap_myr (present-day margin positions), degrees")
+    pu_rounds: int = Field(default=10, ge=1, description="PU bagging rounds per model")
+    candidate_spacing_deg: float = Field(default=1.0, gt=0, description="candidate grid spacing over the region, degrees")
+    frames_png: bool = Field(default=True, description="write each animation frame as a PNG beside the GIF")
 
     @model_validator(mode="after")
     def _range(self) -> "TectonicsSpec":
@@ -444,7 +491,7 @@ class Catalog(_Section):
 
     @model_validator(mode="after")
     def _grid_or_demo(self) -> "Catalog":
-        if self.demo is None and self.grid is None:
+        if self.demo is None and self.grid is None and self.plate_model is None:  # tectonics alone needs no grid
             raise ValueError("a catalog needs a 'grid' section (or a 'demo' section to build the demo region)")
         return self
 
@@ -455,6 +502,9 @@ class Catalog(_Section):
                "seismic": (self.waveforms is not None, "no 'waveforms' section"),
                "lithology": (bool(self.scenes), "no 'scenes' section"),
                "tectonics": (self.plate_model is not None, "no 'plate_model' section")}
+        if self.grid is None and self.demo is None:  # a plate-model-only catalog: every gridded pipeline lacks its grid
+            has = {name: (False, "no 'grid' section") if name != "tectonics" else value for name, value in has.items()}
+            has["ingest"] = (False, "no 'grid' section")
         return {name: f"the catalog has {lacking}" for name, (present, lacking) in has.items() if not present}
 
     def files(self) -> dict[str, Path]:

@@ -15,6 +15,7 @@ from geoprospect.pipelines import tectonics as core
 from geoprospect.catalog import PlateModelSource, TectonicsSpec
 from geoprospect.errors import InputError
 from geoprospect.io.files import FileRef
+from geoprospect.io.plates import PlateModelFiles
 from tasks.caching import content_policy, retry_on_io, work_file
 
 _CORE = ("geoprospect.pipelines.tectonics",)
@@ -27,33 +28,40 @@ def plate_model_inputs(plates: PlateModelSource | None, refs: dict[str, FileRef]
     if plates is None:
         raise InputError("plate_model", "the catalog has no plate model",
                          "add a 'plate_model' section (rotations, topologies, static_polygons, deposits)")
+    core.check_deposits(plates)  # the column mapping is checked before any kinematics
     times = core.steps(spec)
     grids = {t: core.age_grid_for(plates, t) for t in times}
     chunks: dict[int, list[float]] = {}
     for t in times:
         chunks.setdefault(int(t // (spec.step_myr * spec.steps_per_task)), []).append(t)
+    model = ("plate_model.rotations", "plate_model.topologies")
     return {"files": {k: v for k, v in refs.items() if k.startswith("plate_model.")}, "times": times,
+            "model_files": {k: v for k, v in refs.items() if k.startswith(model)}, "kinematics_files": core.kinematics_files(plates),
             "chunks": list(chunks.values()), "age_grids": {t: FileRef.of(p) if p else None for t, p in grids.items()}}
 
 
 @task(**CACHED)
-def kinematics_steps(files: dict[str, FileRef], plates: PlateModelSource, times: list[float], spacing_deg: float,
-                     age_grids: dict[float, FileRef | None], work: str) -> list[FileRef]:
-    spec = TectonicsSpec(spacing_deg=spacing_deg)
-    refs = []
+def kinematics_steps(files: dict[str, FileRef], model: PlateModelFiles, times: list[float], spacing_deg: float,
+                     age_grids: dict[float, FileRef | None], work: str) -> list[dict]:
+    """Kinematics of ``times``; keyed on the rotation and topology files, the times, the spacing and the
+    age grids only (not the deposits, the study area's other sections or settings)."""
+    steps = []
     for t in times:
         grid = age_grids[t]
-        path = work_file(work, "kinematics", f"kinematics-{t:g}ma", ".parquet", files, plates, t, spacing_deg, grid, modules=_CORE)
-        core.kinematics_step(plates, t, spec, Path(grid.path) if grid else None, path)
-        refs.append(FileRef.of(path))
-    return refs
+        path = work_file(work, "kinematics", f"kinematics-{t:g}ma", ".parquet", files, t, spacing_deg, grid, modules=_CORE)
+        summary = core.kinematics_step(model, t, spacing_deg, Path(grid.path) if grid else None, path, (min(times), max(times)))
+        steps.append({**summary, "table": FileRef.of(path)})
+    return steps
 
 
 @task(**CACHED)
-def collect_kinematics(steps: list[FileRef], work: str) -> dict:
-    path = work_file(work, "kinematics", "kinematics", ".parquet", steps, modules=_CORE)
-    summary = core.collect_kinematics([Path(s.path) for s in steps], path)
-    return {"table": FileRef.of(path), "files": {"kinematics.parquet": FileRef.of(path)}, **summary}
+def collect_kinematics(steps: list[dict], work: str) -> dict:
+    refs = [s["table"] for s in steps]
+    path = work_file(work, "kinematics", "kinematics", ".parquet", refs, modules=_CORE)
+    summary = core.collect_kinematics([Path(r.path) for r in refs], path)
+    seconds = [s["seconds"] for s in steps]
+    return {"table": FileRef.of(path), "files": {"kinematics.parquet": FileRef.of(path)}, **summary,
+            "seconds_per_step_mean": sum(seconds) / len(seconds), "seconds_per_step_max": max(seconds)}
 
 
 @task(**CACHED)

@@ -20,6 +20,8 @@ from geoprospect.errors import InputError
 from geoprospect.io.deposits import read_deposit_table
 from geoprospect.io.plates import (
     PlateModelFiles,
+    PlateModelWarning,
+    plate_id_check,
     plate_ids_without_rotation,
     read_age_grid,
     read_features,
@@ -233,11 +235,33 @@ def test_plate_id_without_rotation_is_named(tmp_path, demo):
     _, rotation_model, _ = demo
     path = tmp_path / "orphans.gpml"
     pygplates.FeatureCollection([_feature(201), _feature(555)]).write(str(path))
-    with pytest.raises(InputError, match=r"orphans\.gpml: plate id\(s\) 555 \(at 0 Ma\) have no rotation"):
+    with pytest.raises(InputError, match=r"orphans\.gpml: reconstruction plate id\(s\) 555 \(at 0 Ma\) have no rotation"):
         read_features(path, "coastline", rotation_model)
     assert read_features(path, "coastline")[0].get(lambda f: f.get_reconstruction_plate_id() == 555)
     # a feature that ended at 250 Ma needs a rotation at 250 Ma; the demo's stop at 240 Ma
     assert plate_ids_without_rotation([_feature(201, valid_time=(300.0, 250.0)), _feature(0)], rotation_model) == {201: 250.0}
+
+
+def test_only_what_reconstruction_needs_is_refused(tmp_path, demo):
+    """GPlates accepts plate ids that only label a boundary's sides, and features older than the times
+    asked for: those are a warning; a reconstruction plate id missing within the time range is refused."""
+    _, rotation_model, _ = demo
+    old = _feature(201, valid_time=(300.0, 250.0))  # the demo's rotations stop at 240 Ma
+    labelled = pygplates.Feature.create_reconstructable_feature(
+        pygplates.FeatureType.gpml_mid_ocean_ridge, pygplates.PolylineOnSphere([(0.0, 0.0), (1.0, 1.0)]),
+        reconstruction_plate_id=201)
+    labelled.set_left_plate(777)
+    labelled.set_right_plate(201)
+    needed, other = plate_id_check([old, labelled], rotation_model, (0.0, 100.0))
+    assert needed == {} and set(other) == {201, 777} and "left/right" in other[777] and "outside 0-100 Ma" in other[201]
+    path = tmp_path / "model.gpml"
+    pygplates.FeatureCollection([old, labelled]).write(str(path))
+    with pytest.warns(PlateModelWarning, match=r"model\.gpml: 2 plate id\(s\) without a rotation, not needed"):
+        read_features(path, "coastline", rotation_model, time_range=(0.0, 100.0))
+    # asked for 0-260 Ma, the old feature needs a rotation at 250 Ma
+    assert plate_ids_without_rotation([old], rotation_model, (0.0, 260.0)) == {201: 250.0}
+    with pytest.raises(InputError, match=r"reconstruction plate id\(s\) 201 \(at 250 Ma\) have no rotation"):
+        read_features(path, "coastline", rotation_model, time_range=(0.0, 260.0))
 
 
 @pytest.mark.parametrize(
@@ -293,7 +317,11 @@ def test_plate_quicklook(demo):
     assert "Longitude" in ax.get_xlabel() and "Latitude" in ax.get_ylabel()
     labels = [t.get_text() for t in ax.get_legend().get_texts()]
     assert {"subduction zone", "mid-ocean ridge", "other plate boundary", "coastline", "deposit, no age"} <= set(labels)
-    assert "crimson" in {line.get_color() for line in ax.get_lines()}
+    from matplotlib.colors import to_hex
+
+    colours = {to_hex(c) for collection in ax.collections for c in np.atleast_2d(collection.get_edgecolor())}
+    assert to_hex("crimson") in colours
+    assert -90 <= ax.get_ylim()[0] < ax.get_ylim()[1] <= 90 and -180 <= ax.get_xlim()[0] < ax.get_xlim()[1] <= 180
     static = []
     pygplates.reconstruct(str(paths["static_polygons"]), rotation_model, static, 10.0)
     assert len(plot_plate_model(static, 10.0).axes) == 1  # no deposits: no colour bar
@@ -328,3 +356,33 @@ def test_demo_age_grids(demo):
         grid = read_age_grid(files.age_grid_path(time_ma))
         finite = grid.values[np.isfinite(grid.values)]
         assert finite.min() < 1.0 and 100.0 < finite.max() < 400.0, time_ma  # young at the ridge
+
+
+def test_quicklook_is_the_same_whatever_the_order_of_the_sections(demo):
+    """pygplates returns resolved sections in an order that varies between runs: the picture must not."""
+    from geoprospect.render.tectonics import figure_rgb
+
+    _, _, model = demo
+    sections = list(model.topological_snapshot(30.0).get_resolved_topological_sections())
+    first = figure_rgb(plot_plate_model(sections, 30.0))
+    again = figure_rgb(plot_plate_model(sections[::-1], 30.0))
+    assert np.array_equal(first, again)
+
+
+def test_a_polygon_round_the_pole_draws_no_stray_line():
+    """An Antarctica-like outline crossing the dateline: cut there, no line along the pole or across the map."""
+    from geoprospect.render.plates import draw_plate_boundaries
+
+    ring = pygplates.PolygonOnSphere([(-70.0, lon) for lon in range(-180, 180, 10)])
+    feature = pygplates.Feature.create_reconstructable_feature(pygplates.FeatureType.gpml_coastline, ring,
+                                                               reconstruction_plate_id=0)
+    coastline = []
+    rotations = pygplates.RotationModel(pygplates.FeatureCollection())
+    pygplates.reconstruct([feature], rotations, coastline, 0.0)
+    fig = Figure()
+    ax = fig.add_subplot()
+    draw_plate_boundaries(ax, [], coastline)
+    parts = ax.collections[0].get_segments()
+    points = np.concatenate(parts)
+    assert np.allclose(points[:, 1], -70.0, atol=0.5)  # nothing drawn towards -90
+    assert all(np.abs(np.diff(part[:, 0])).max() < 180 for part in parts)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import gzip
 import math
 import re
+import warnings
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +30,10 @@ import xarray as xr
 from geoprospect.errors import InputError
 from geoprospect.io.files import atomic_path
 from geoprospect.tectonics.kinematics import KINEMATICS_COLUMNS
+
+
+class PlateModelWarning(UserWarning):
+    """Something in a plate model that reconstruction does not need but a user should know about."""
 
 _ROTATION_FIELDS = (
     ("moving plate id", int),
@@ -186,6 +191,7 @@ def check_rotation_text(path: Path) -> int:
     grot = path.suffix.lower() == ".grot"
     text = _read_text(path)
     n_rotations = 0
+    poles: list[tuple[int, int, float, int]] = []  # (moving, fixed, time, line number)
     in_quoted_attribute = False
     for number, raw in enumerate(text.splitlines(), start=1):
         line = raw.strip()
@@ -202,10 +208,69 @@ def check_rotation_text(path: Path) -> int:
         problem = _rotation_line_problem(line, grot)
         if problem:
             raise InputError(path, f"line {number}: {problem} (got {raw.strip()[:80]!r})", _ROTATION_FIX)
+        fields = line.split("!", 1)[0].split("@", 1)[0].split()
+        poles.append((int(fields[0]), int(fields[5]), float(fields[1]), number))
         n_rotations += 1
     if n_rotations == 0:
         raise InputError(path, "holds no rotation line", _ROTATION_FIX)
+    cycle = rotation_cycle(poles)
+    if cycle:
+        plates, time_ma, lines = cycle
+        raise InputError(path, f"rotation cycle {' -> '.join(map(str, plates))} around {time_ma:g} Ma (lines "
+                         f"{', '.join(map(str, lines))}): each plate is rotated relative to the next, so the pole "
+                         "pygplates uses depends on the path it takes",
+                         "make one of these plates move relative to a plate outside the cycle over that time")
     return n_rotations
+
+
+def rotation_cycle(poles: Sequence[tuple[int, int, float, int]]) -> tuple[list[int], float, list[int]] | None:
+    """A cycle of moving -> fixed plates active at one time, or None.
+
+    ``poles`` are ``(moving, fixed, time_ma, line)``; consecutive poles of one (moving, fixed) pair
+    form a sequence active between its youngest and oldest time. Self-references (``999 ... 999``
+    comment lines of PLATES4 files) are ignored. Cycles are looked for only among plates that form a
+    cycle ignoring time (scipy's strongly connected components, nearly always none), then at the
+    midpoints between those sequences' times, so that a crossover (A on B until 50 Ma, B on A before)
+    is not a cycle.
+
+    Returns
+    -------
+    (plates, time_ma, lines) or None
+        The plates of the cycle in order (the first repeated at the end), a time when it is active
+        and the line numbers of its sequences' first poles.
+    """
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    spans: dict[tuple[int, int], list[float]] = {}  # (moving, fixed) -> [youngest, oldest, first line]
+    for moving, fixed, time_ma, line in poles:
+        if moving == fixed:
+            continue
+        span = spans.setdefault((moving, fixed), [time_ma, time_ma, line])
+        span[0], span[1] = min(span[0], time_ma), max(span[1], time_ma)
+    if not spans:
+        return None
+    plates = sorted({p for pair in spans for p in pair})
+    index = {p: i for i, p in enumerate(plates)}
+    rows, cols = zip(*((index[m], index[f]) for m, f in spans))
+    graph = coo_matrix((np.ones(len(rows)), (rows, cols)), shape=(len(plates), len(plates)))
+    _, component = connected_components(graph, directed=True, connection="strong")
+    sizes = np.bincount(component)
+    suspects = {(m, f): span for (m, f), span in spans.items()
+                if component[index[m]] == component[index[f]] and sizes[component[index[m]]] > 1}
+    if not suspects:
+        return None
+    times = sorted({t for span in suspects.values() for t in span[:2]})
+    for time_ma in (np.array(times[:-1]) + np.array(times[1:])) / 2.0:
+        edges = {m: f for (m, f), (young, old, _) in suspects.items() if young < time_ma < old}
+        for start in edges:
+            path = [start]
+            while path[-1] in edges and edges[path[-1]] not in path:
+                path.append(edges[path[-1]])
+            if path[-1] in edges and edges[path[-1]] == start:
+                lines = [int(suspects[(a, b)][2]) for a, b in zip(path, path[1:] + [start])]
+                return path + [start], float(time_ma), lines
+    return None
 
 
 def _rotation_line_problem(line: str, grot: bool) -> str | None:
@@ -240,6 +305,7 @@ def read_features(
     paths: Path | str | Sequence[Path | str],
     what: str,
     rotation_model: pygplates.RotationModel | None = None,
+    time_range: tuple[float, float] | None = None,
 ) -> list[pygplates.FeatureCollection]:
     """Read feature files (GPML, GPMLZ, shapefile...) with pygplates, one collection per file.
 
@@ -249,14 +315,19 @@ def read_features(
     what : str
         What the files are ("topology", "static polygon", "coastline"), for messages.
     rotation_model : pygplates.RotationModel, optional
-        If given, every plate id the features use must have a rotation in it.
+        If given, the reconstruction plate ids of the features must have a rotation where
+        reconstruction needs one (see :func:`plate_id_check`); plate ids that only label a boundary's
+        sides (left/right) or features outside ``time_range`` are reported as a
+        :class:`PlateModelWarning`, as GPlates accepts them.
+    time_range : (young_ma, old_ma), optional
+        The times the features will be reconstructed to; default: each feature's youngest time.
 
     Raises
     ------
     InputError
         No file given, a file missing, not in a format pygplates reads, a GPML file that is
-        truncated (incomplete XML), holding no feature, or using a plate id with
-        no rotation.
+        truncated (incomplete XML), holding no feature, or a reconstruction plate id with no rotation
+        at a time it is needed.
     """
     paths = _as_paths(paths)
     if not paths:
@@ -272,51 +343,101 @@ def read_features(
                 "open it in GPlates and save it again, or point to the right file",
             )
         if rotation_model is not None:
-            missing = plate_ids_without_rotation(collection, rotation_model)
-            if missing:
-                listed = ", ".join(f"{pid} (at {t:g} Ma)" for pid, t in sorted(missing.items()))
-                raise InputError(
-                    path,
-                    f"plate id(s) {listed} have no rotation to the anchor plate",
-                    "add these plate ids to the rotation file or correct the features' plate ids",
-                )
+            check_plate_ids(path, collection, what, rotation_model, time_range)
         collections.append(collection)
     return collections
 
 
-def plate_ids_without_rotation(
-    features: Iterable[pygplates.Feature], rotation_model: pygplates.RotationModel
-) -> dict[int, float]:
-    """Plate ids used by ``features`` that the rotation model cannot rotate to its anchor plate.
+def check_plate_ids(path: Path, features: Iterable[pygplates.Feature], what: str,
+                    rotation_model: pygplates.RotationModel, time_range: tuple[float, float] | None = None) -> None:
+    """Refuse reconstruction plate ids without a rotation where needed; warn (:class:`PlateModelWarning`)
+    about the others (see :func:`plate_id_check`).
 
-    Each feature's reconstruction, left and right plate ids are looked up at the youngest time the
-    feature exists (the end of its valid time, or 0 Ma), where a feature with a missing rotation
-    would silently stay at its present-day position.
+    Raises
+    ------
+    InputError
+        Naming the file, the plate ids and the first time each lacks a rotation.
+    """
+    needed, other = plate_id_check(features, rotation_model, time_range)
+    if needed:
+        listed = ", ".join(f"{pid} (at {t:g} Ma)" for pid, t in sorted(needed.items()))
+        raise InputError(
+            path,
+            f"reconstruction plate id(s) {listed} have no rotation to the anchor plate: these features "
+            "would stay at their present-day position",
+            "use the rotation file of the same plate model, or correct the features' plate ids",
+        )
+    if other:
+        listed = ", ".join(f"{pid} ({why})" for pid, why in sorted(other.items())[:20])
+        warnings.warn(PlateModelWarning(
+            f"{Path(path).name}: {len(other)} plate id(s) without a rotation, not needed to reconstruct the {what} "
+            f"features over the requested times: {listed}{' ...' if len(other) > 20 else ''}"), stacklevel=3)
+
+
+def plate_id_check(
+    features: Iterable[pygplates.Feature],
+    rotation_model: pygplates.RotationModel,
+    time_range: tuple[float, float] | None = None,
+) -> tuple[dict[int, float], dict[int, str]]:
+    """Plate ids without a rotation: those reconstruction needs, and the others.
+
+    A feature is reconstructed with its reconstruction plate id at the times of ``time_range``
+    within its valid time; it needs a rotation at the youngest and the oldest such time (where a
+    missing rotation would silently leave it at its present-day position). Without ``time_range``
+    the feature's youngest time (the end of its valid time, or 0 Ma) is checked. Left and right
+    plate ids only label the plates on either side of a boundary (pygplates resolves topologies
+    without them), and features outside ``time_range`` are never reconstructed: their missing
+    rotations are the "other" ones.
 
     Returns
     -------
-    dict
-        Missing plate id -> the time (Ma) at which it was looked up.
+    needed : dict
+        Reconstruction plate id -> the first time (Ma) without a rotation.
+    other : dict
+        Plate id -> why it does not matter ("left/right plate id", "feature outside ... Ma").
     """
-    found: dict[tuple[int, float], bool] = {}
-    missing: dict[int, float] = {}
+    cache: dict[tuple[int, float], bool] = {}
+
+    def rotates(plate_id: int, time_ma: float) -> bool:
+        if (plate_id, time_ma) not in cache:
+            rotation = rotation_model.get_rotation(time_ma, plate_id, use_identity_for_missing_plate_ids=False)
+            cache[(plate_id, time_ma)] = rotation is not None
+        return cache[(plate_id, time_ma)]
+
+    needed: dict[int, float] = {}
+    other: dict[int, str] = {}
     for feature in features:
-        end_ma = feature.get_valid_time()[1]
-        time_ma = float(end_ma) if math.isfinite(end_ma) and end_ma > 0 else 0.0
-        for plate_id in (
-            feature.get_reconstruction_plate_id(None),
-            feature.get_left_plate(None),
-            feature.get_right_plate(None),
-        ):
-            if plate_id is None:
-                continue
-            key = (plate_id, time_ma)
-            if key not in found:
-                rotation = rotation_model.get_rotation(time_ma, plate_id, use_identity_for_missing_plate_ids=False)
-                found[key] = rotation is not None
-            if not found[key]:
-                missing.setdefault(plate_id, time_ma)
-    return missing
+        begin, end = (float(t) for t in feature.get_valid_time())
+        young = end if math.isfinite(end) and end > 0 else 0.0
+        old = begin if math.isfinite(begin) else math.inf
+        if time_range is None:
+            times, inside = [young], True
+        else:
+            lo, hi = max(young, float(time_range[0])), min(old, float(time_range[1]))
+            inside = lo <= hi
+            times = [lo, hi] if inside else [young]
+        plate_id = feature.get_reconstruction_plate_id(None)
+        if plate_id is not None:
+            gap = next((t for t in times if not rotates(plate_id, t)), None)
+            if gap is not None and inside:
+                needed.setdefault(plate_id, gap)
+            elif gap is not None:
+                other.setdefault(plate_id, f"feature valid {begin:g}-{young:g} Ma, outside {time_range[0]:g}-{time_range[1]:g} Ma")
+        for side in (feature.get_left_plate(None), feature.get_right_plate(None)):
+            if side is not None and not any(rotates(side, t) for t in times):
+                other.setdefault(side, "left/right plate id only")
+    for plate_id in needed:
+        other.pop(plate_id, None)
+    return needed, other
+
+
+def plate_ids_without_rotation(
+    features: Iterable[pygplates.Feature], rotation_model: pygplates.RotationModel,
+    time_range: tuple[float, float] | None = None,
+) -> dict[int, float]:
+    """Reconstruction plate ids that reconstruction needs and the rotation model lacks (see
+    :func:`plate_id_check`): plate id -> the first time (Ma) without a rotation."""
+    return plate_id_check(features, rotation_model, time_range)[0]
 
 
 def _as_paths(paths) -> tuple[Path, ...]:

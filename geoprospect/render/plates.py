@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 import numpy as np
 import pygplates
+from matplotlib.collections import LineCollection
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
@@ -67,7 +68,7 @@ def plot_plate_model(
 
     ax.set_xlabel("Longitude (° E)")
     ax.set_ylabel("Latitude (° N)")
-    ax.set_aspect("equal", adjustable="datalim")
+    limit_to_globe(ax)
     ax.grid(True, lw=0.3, alpha=0.5)
     ax.set_title(title or f"Plate model at {time_ma:g} Ma")
     if shown:
@@ -77,7 +78,13 @@ def plot_plate_model(
 
 def draw_plate_boundaries(ax, boundaries: Sequence, coastlines: Sequence = ()) -> dict[str, Line2D]:
     """Draw coastlines, then plate boundaries (subduction zones and ridges styled apart) on ``ax``
-    in longitude/latitude degrees.
+    in longitude/latitude degrees, one ``LineCollection`` per style (fast for global models).
+
+    Lines are cut at the dateline by ``pygplates.DateLineWrapper`` and polygons drawn as closed
+    lines, so that no stray line joins the two sides of the map or runs along a pole (Antarctica).
+    The outlines are sorted (by feature id, then by coordinates) before drawing: pygplates returns
+    resolved sections in an order that varies between runs, and overlapping lines of different
+    colours would otherwise give a different picture each time.
 
     Parameters
     ----------
@@ -91,15 +98,19 @@ def draw_plate_boundaries(ax, boundaries: Sequence, coastlines: Sequence = ()) -
         Legend label -> legend handle, for the kinds drawn.
     """
     shown = {}
-    for feature, geometry in _feature_geometries(coastlines):
-        lon, lat = _lon_lat(geometry)
-        ax.plot(lon, lat, color="darkgoldenrod", lw=0.8)
+    lines = _wrapped_lines(_feature_geometries(coastlines))
+    if lines:
+        ax.add_collection(LineCollection([part for _, part in lines], colors="darkgoldenrod", linewidths=0.8))
         shown["coastline"] = Line2D([], [], color="darkgoldenrod", lw=0.8)
-    for feature, geometry in _feature_geometries(boundaries):
-        label, colour, width = _STYLES.get(feature.get_feature_type().to_qualified_string(), _OTHER_BOUNDARY)
-        lon, lat = _lon_lat(geometry)
-        ax.plot(lon, lat, color=colour, lw=width, zorder=2)
+    by_style: dict[tuple, list[np.ndarray]] = {}
+    for feature, part in _wrapped_lines(_feature_geometries(boundaries)):
+        style = _STYLES.get(feature.get_feature_type().to_qualified_string(), _OTHER_BOUNDARY)
+        by_style.setdefault(style, []).append(part)
+    for (label, colour, width), parts in sorted(by_style.items(), key=lambda item: item[0][2]):  # thin lines first
+        ax.add_collection(LineCollection(parts, colors=colour, linewidths=width, zorder=2))
         shown[label] = Line2D([], [], color=colour, lw=width)
+    if lines or by_style:
+        ax.autoscale_view()
     return shown
 
 
@@ -119,13 +130,31 @@ def _feature_geometries(items: Sequence) -> list[tuple[pygplates.Feature, pygpla
     return pairs
 
 
-def _lon_lat(geometry: pygplates.GeometryOnSphere) -> tuple[np.ndarray, np.ndarray]:
-    """Vertices in degrees, polygons closed, with a break where a line jumps across the dateline."""
-    if isinstance(geometry, pygplates.PolygonOnSphere):
-        lat_lon = geometry.to_lat_lon_array()
-        lat_lon = np.vstack([lat_lon, lat_lon[:1]])
-    else:
-        lat_lon = geometry.to_lat_lon_array()
-    lat, lon = lat_lon[:, 0], lat_lon[:, 1]
-    jumps = np.flatnonzero(np.abs(np.diff(lon)) > 180.0) + 1
-    return np.insert(lon, jumps, np.nan), np.insert(lat, jumps, np.nan)
+def _wrapped_lines(pairs) -> list[tuple[pygplates.Feature, np.ndarray]]:
+    """(feature, (n, 2) lon/lat array) per dateline-wrapped piece, in a deterministic order."""
+    out = []
+    for feature, geometry in pairs:
+        if isinstance(geometry, pygplates.PolygonOnSphere):  # closed line: no edge along the dateline or a pole
+            points = list(geometry.get_exterior_ring_points() if hasattr(geometry, "get_exterior_ring_points")
+                          else geometry.get_points())
+            geometry = pygplates.PolylineOnSphere(points + points[:1])
+        elif not isinstance(geometry, pygplates.PolylineOnSphere):
+            continue
+        for piece in _WRAPPER.wrap(geometry, 1.0):
+            part = np.array([(p.get_longitude(), p.get_latitude()) for p in piece.get_points()])
+            if len(part) > 1:
+                out.append((feature, part))
+    out.sort(key=lambda item: (item[0].get_feature_id().get_string(), item[1].shape[0], tuple(item[1][0]), tuple(item[1][-1])))
+    return out
+
+
+_WRAPPER = pygplates.DateLineWrapper()
+
+
+def limit_to_globe(ax) -> None:
+    """Keep the map within longitude [-180, 180] and latitude [-90, 90] (equal degrees on both axes)."""
+    ax.set_aspect("equal", adjustable="box")
+    x0, x1 = ax.get_xlim()
+    y0, y1 = ax.get_ylim()
+    ax.set_xlim(max(x0, -180.0), min(x1, 180.0))
+    ax.set_ylim(max(y0, -90.0), min(y1, 90.0))

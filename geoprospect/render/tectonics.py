@@ -15,7 +15,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
-from geoprospect.render.plates import draw_plate_boundaries
+from geoprospect.render.plates import draw_plate_boundaries, limit_to_globe
 
 PROBABILITY_LABEL = "Probability of porphyry formation"
 _SCHEME_STYLE = {  # scheme -> (colour, hatch, legend label)
@@ -177,7 +177,7 @@ def _probability_points(fig, ax, lon, lat, probability, shown, label: str = PROB
 def _finish(ax, shown: dict, title: str) -> None:
     ax.set_xlabel("Longitude (° E)")
     ax.set_ylabel("Latitude (° N)")
-    ax.set_aspect("equal", adjustable="datalim")
+    limit_to_globe(ax)
     ax.grid(True, lw=0.3, alpha=0.5)
     ax.set_title(title)
     if shown:

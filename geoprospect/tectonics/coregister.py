@@ -130,6 +130,33 @@ def reconstruct_points(
     return lon_t, lat_t
 
 
+def present_day_points(
+    lon_t: np.ndarray,
+    lat_t: np.ndarray,
+    plate_ids: np.ndarray,
+    time_ma: np.ndarray,
+    rotation_model: pygplates.RotationModel,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Present-day positions of points given at ``time_ma`` on their plates (the inverse of
+    :func:`reconstruct_points`): NaN where the plate has no rotation at that time."""
+    lon_t, lat_t = np.asarray(lon_t, dtype=float).ravel(), np.asarray(lat_t, dtype=float).ravel()
+    plate_ids = np.broadcast_to(np.asarray(plate_ids, dtype=np.int64), lon_t.shape)
+    times = np.broadcast_to(np.asarray(time_ma, dtype=float), lon_t.shape)
+    lon0, lat0 = np.full(lon_t.shape, np.nan), np.full(lon_t.shape, np.nan)
+    ok = np.isfinite(lon_t) & np.isfinite(lat_t) & np.isfinite(times)
+    groups = pd.DataFrame({"plate_id": plate_ids[ok], "time_ma": times[ok]}).groupby(["plate_id", "time_ma"]).indices
+    rows_ok = np.flatnonzero(ok)
+    for (plate_id, time), positions in groups.items():
+        rotation = rotation_model.get_rotation(float(time), int(plate_id), use_identity_for_missing_plate_ids=False)
+        if rotation is None:
+            continue
+        rows = rows_ok[positions]
+        points = pygplates.MultiPointOnSphere(list(zip(lat_t[rows], lon_t[rows])))
+        lat_lon = (rotation.get_inverse() * points).to_lat_lon_array()
+        lat0[rows], lon0[rows] = lat_lon[:, 0], lat_lon[:, 1]
+    return lon0, lat0
+
+
 def coregister(
     lon_t: np.ndarray,
     lat_t: np.ndarray,
@@ -236,6 +263,11 @@ def _nearest(points_xyz: np.ndarray, targets_xyz: np.ndarray, chunk: int = 2048)
     cross = np.linalg.norm(np.cross(points_xyz, targets_xyz[best]), axis=-1)
     angle = np.degrees(np.arctan2(cross, np.sum(points_xyz * targets_xyz[best], axis=-1)))
     return best, angle
+
+
+def unit_vectors(lon_deg, lat_deg) -> np.ndarray:
+    """Unit vectors (x, y, z) of points in degrees: shape (..., 3)."""
+    return _xyz(lon_deg, lat_deg)
 
 
 def _xyz(lon_deg, lat_deg) -> np.ndarray:

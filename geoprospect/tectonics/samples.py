@@ -47,7 +47,9 @@ from geoprospect.errors import InputError
 from geoprospect.tectonics.coregister import (
     coregister,
     great_circle_deg,
+    present_day_points,
     reconstruct_points,
+    unit_vectors,
 )
 
 FEATURES = [
@@ -66,7 +68,9 @@ FEATURES = [
 ]
 # Need an age grid: dropped when NaN for every sample.
 OPTIONAL_FEATURES = ("seafloor_age_ma", "subduction_volume_rate_km3_yr")
-_MATCH_COLUMNS = ["kinematics_time_ma", "trench_lon", "trench_lat", "match_radius_deg", "distance_to_trench_km"]
+_MATCH_COLUMNS = ["kinematics_time_ma", "trench_lon", "trench_lat", "trench_plate_id", "match_radius_deg",
+                  "distance_to_trench_km"]
+MARGIN_COLUMNS = ["margin_lon", "margin_lat", "margin_x", "margin_y", "margin_z"]
 _REPORT_COLUMNS = ["source", "deposit_id", "present_lon", "present_lat", "time_ma", "reason"]
 
 
@@ -75,23 +79,34 @@ def feature_columns(table: pd.DataFrame) -> list[str]:
     return [f for f in FEATURES if f in table.columns]
 
 
-def deposit_points(deposits: gpd.GeoDataFrame, id_column: str = "DepositID") -> pd.DataFrame:
+def deposit_points(deposits: gpd.GeoDataFrame, id_column: str | None = "DepositID",
+                   region_column: str | None = None) -> pd.DataFrame:
     """Deposits as read by :func:`geoprospect.io.deposits.read_deposit_table`, in the layout of
-    :func:`training_samples`: ``deposit_id``, ``lon``, ``lat`` (degrees), ``age_ma`` (NaN if undated).
+    :func:`training_samples`: ``deposit_id``, ``lon``, ``lat`` (degrees), ``age_ma`` (NaN if undated),
+    and ``region_label`` (str) with a ``region_column``.
+
+    ``id_column`` None numbers the deposits by their row in the file.
 
     Raises
     ------
     InputError
-        If ``id_column`` is not a column.
+        If ``id_column`` or ``region_column`` is not a column.
     """
-    if id_column not in deposits.columns:
-        raise InputError("deposit table", f"no id column '{id_column}'", "pass id_column= naming the deposit id column")
-    return pd.DataFrame({
-        "deposit_id": deposits[id_column].to_numpy(),
+    for name, column in (("id_column", id_column), ("region_column", region_column)):
+        if column is not None and column not in deposits.columns:
+            raise InputError("deposit table", f"no column '{column}'", f"pass {name}= naming a column of the table")
+    age = deposits["age_ma"] if "age_ma" in deposits.columns else pd.Series(np.nan, index=deposits.index)
+    if isinstance(age, pd.DataFrame):  # the table's own "age_ma" column, then the one the reader parsed
+        age = age.iloc[:, -1]
+    points = pd.DataFrame({
+        "deposit_id": (deposits[id_column] if id_column else deposits["row_number"]).to_numpy(),
         "lon": deposits.geometry.x.to_numpy(),
         "lat": deposits.geometry.y.to_numpy(),
-        "age_ma": deposits["age_ma"].to_numpy(dtype=float),
+        "age_ma": age.to_numpy(dtype=float),
     })
+    if region_column:
+        points["region_label"] = deposits[region_column].astype(str).to_numpy()
+    return points
 
 
 def training_samples(
@@ -221,7 +236,113 @@ def training_samples(
                          "(see the report), or widen the radii")
     samples.insert(1, "region", region_ids(samples["present_lon"], samples["present_lat"], region_size_deg))
     samples.insert(2, "age_bin", (np.floor(samples["time_ma"] / age_bin_myr) * age_bin_myr).astype(int))
-    return samples, report
+    return with_margin_location(samples, rotation_model), report
+
+
+def with_margin_location(samples: pd.DataFrame, rotation_model: pygplates.RotationModel) -> pd.DataFrame:
+    """Add the present-day position of each sample's trench point (moved back with the overriding plate,
+    ``trench_plate_id``): ``margin_lon``, ``margin_lat`` (degrees) and ``margin_x/y/z`` (unit vector,
+    the location-only control's input, continuous across the dateline)."""
+    samples = samples.drop(columns=[c for c in MARGIN_COLUMNS if c in samples.columns])
+    if "trench_plate_id" not in samples.columns or samples["trench_plate_id"].isna().all():
+        return samples
+    plates = samples["trench_plate_id"].fillna(-1).to_numpy(np.int64)
+    lon, lat = present_day_points(samples["trench_lon"], samples["trench_lat"], plates,
+                                  samples["kinematics_time_ma"], rotation_model)
+    xyz = unit_vectors(lon, lat)
+    return samples.assign(margin_lon=lon, margin_lat=lat, margin_x=xyz[:, 0], margin_y=xyz[:, 1], margin_z=xyz[:, 2])
+
+
+def margin_samples(
+    positives: pd.DataFrame,
+    kinematics: pd.DataFrame,
+    rotation_model: pygplates.RotationModel,
+    rng: np.random.Generator,
+    per_positive: float = 1.0,
+    exclusion_deg: float = 2.0,
+    min_gap_myr: float = 10.0,
+    source: str = "time_matched",
+    region_size_deg: float = 10.0,
+    age_bin_myr: float = 10.0,
+) -> pd.DataFrame:
+    """Label-0 samples at other places of the margin, at the same times as the positives.
+
+    For each kinematics time step holding ``k`` positives, ``round(k * per_positive)`` trench points of
+    that step are drawn without replacement, away from the deposits: more than ``exclusion_deg``
+    (present-day margin positions) from every positive whose time is within ``min_gap_myr``. Their
+    features are the trench point's kinematics; their location is the trench point, moved back to
+    the present with the overriding plate.
+
+    Why: negatives at the positives' times hold the time distribution fixed, so that a model cannot
+    separate the classes by age (a time-only control scores about 0.5) and must tell the places of
+    the margin apart by their kinematics at that time. ``source="time_matched"`` gives negatives
+    (margins are taken as barren away from known deposits); ``source="unlabelled"`` with
+    ``exclusion_deg=0`` gives the unlabelled set of positive-unlabelled learning, where some points
+    may hide undiscovered deposits.
+
+    Parameters
+    ----------
+    positives : pandas.DataFrame
+        Label-1 rows of :func:`training_samples` (``kinematics_time_ma``, ``time_ma``, ``margin_lon``,
+        ``margin_lat``).
+    kinematics : pandas.DataFrame
+        Trench-point kinematics over time steps (with ``trench_plate_id``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Rows in the layout of :func:`training_samples` (``source`` as given, ``deposit_id`` missing,
+        ``match_radius_deg`` and ``distance_to_trench_km`` 0).
+    """
+    if not (np.isfinite(per_positive) and per_positive > 0) or not (np.isfinite(exclusion_deg) and exclusion_deg >= 0):
+        raise InputError("training samples", f"per_positive = {per_positive}, exclusion_deg = {exclusion_deg}",
+                         "give per_positive > 0 and exclusion_deg >= 0")
+    _require_columns(positives, ("kinematics_time_ma", "time_ma", "margin_lon", "margin_lat"), "positive samples",
+                     "build them with training_samples")
+    _require_columns(kinematics, ("time_ma", "lon", "lat", "trench_plate_id"), "kinematics table",
+                     "pass the kinematics concatenated over the model's time steps")
+    counts = positives["kinematics_time_ma"].value_counts().sort_index()
+    by_step = kinematics.groupby(kinematics["time_ma"].astype(float)).indices
+    parts = []
+    for step, k in counts.items():
+        rows = by_step.get(float(step))
+        if rows is None:
+            continue
+        at = kinematics.iloc[rows]
+        lon0, lat0 = present_day_points(at["lon"], at["lat"], at["trench_plate_id"].to_numpy(np.int64),
+                                        np.full(len(at), float(step)), rotation_model)
+        eligible = np.isfinite(lon0)
+        near = positives[(positives["time_ma"] - step).abs() < max(min_gap_myr, 1e-9)]
+        if exclusion_deg > 0 and len(near):
+            distance = great_circle_deg(lon0[:, None], lat0[:, None], near["margin_lon"].to_numpy(float)[None, :],
+                                        near["margin_lat"].to_numpy(float)[None, :])
+            eligible &= ~(distance <= exclusion_deg).any(axis=1)
+        n = min(int(round(k * per_positive)), int(eligible.sum()))
+        if n == 0:
+            continue
+        chosen = np.sort(rng.choice(np.flatnonzero(eligible), size=n, replace=False))
+        picked = at.iloc[chosen]
+        xyz = unit_vectors(lon0[chosen], lat0[chosen])
+        part = pd.DataFrame({"label": 0, **{f: picked[f].to_numpy(float) for f in FEATURES if f in picked.columns}})
+        part["source"], part["deposit_id"] = source, None
+        part["present_lon"], part["present_lat"] = lon0[chosen], lat0[chosen]
+        part["plate_id"] = picked["trench_plate_id"].to_numpy(np.int64)
+        part["time_ma"] = float(step)
+        part["reconstructed_lon"], part["reconstructed_lat"] = picked["lon"].to_numpy(float), picked["lat"].to_numpy(float)
+        part["kinematics_time_ma"] = float(step)
+        part["trench_lon"], part["trench_lat"] = picked["lon"].to_numpy(float), picked["lat"].to_numpy(float)
+        part["trench_plate_id"] = picked["trench_plate_id"].to_numpy(np.int64)
+        part["match_radius_deg"], part["distance_to_trench_km"] = 0.0, 0.0
+        part["margin_lon"], part["margin_lat"] = lon0[chosen], lat0[chosen]
+        part["margin_x"], part["margin_y"], part["margin_z"] = xyz[:, 0], xyz[:, 1], xyz[:, 2]
+        parts.append(part)
+    if not parts:
+        return pd.DataFrame(columns=list(positives.columns))
+    out = pd.concat(parts, ignore_index=True)
+    out.insert(1, "region", region_ids(out["present_lon"], out["present_lat"], region_size_deg))
+    out.insert(2, "age_bin", (np.floor(out["time_ma"] / age_bin_myr) * age_bin_myr).astype(int))
+    features = [f for f in FEATURES if f in positives.columns]
+    return out.drop(columns=[c for c in out.columns if c in FEATURES and c not in features])
 
 
 def region_ids(lon: np.ndarray, lat: np.ndarray, size_deg: float) -> np.ndarray:
@@ -248,7 +369,7 @@ def _coregistered(source, label, ids, lon, lat, plate_ids, times, kinematics, ro
     out["time_ma"] = times[rows]
     out["reconstructed_lon"], out["reconstructed_lat"] = matched["lon"].to_numpy(), matched["lat"].to_numpy()
     for column in _MATCH_COLUMNS:
-        out[column] = matched[column].to_numpy()
+        out[column] = matched[column].to_numpy() if column in matched.columns else np.nan
     return out
 
 

@@ -2,9 +2,11 @@
 
 After Diaz-Rodriguez, Müller and Chandra (2021, Ore Geology Reviews 137:104300), who applied their
 trained classifier to points along the Andean margin at each time step and mapped the probability of
-porphyry formation through time. Here the candidates are fixed present-day points on the overriding
-plate, a set of distances inland of the present trench (covering the arc); each is reconstructed to
-every time step with its plate, co-registered with that step's trench kinematics and scored.
+porphyry formation through time. Candidates are fixed present-day points: a regular grid over the
+study region (:func:`grid_candidates`; scored where it lies on the overriding plate near a trench at
+that time) or distances inland of the present trench (:func:`margin_candidates`); each is
+reconstructed to every time step with its plate, co-registered with that step's trench kinematics
+and scored.
 """
 
 from __future__ import annotations
@@ -19,9 +21,11 @@ import pygplates
 from geoprospect.errors import InputError
 from geoprospect.tectonics.coregister import (
     DEFAULT_RADII_DEG,
+    assign_plate_ids,
     coregister,
     great_circle_deg,
     reconstruct_points,
+    unit_vectors,
 )
 
 DEFAULT_WINDOWS_MA = ((0.0, 20.0), (20.0, 40.0), (40.0, 60.0))
@@ -98,6 +102,45 @@ def margin_candidates(
     })
 
 
+def grid_candidates(
+    box: tuple[float, float, float, float],
+    spacing_deg: float,
+    static_polygons: Sequence,
+    rotation_model: pygplates.RotationModel,
+    inside=None,
+) -> pd.DataFrame:
+    """Present-day candidate points on a regular lon/lat grid over ``box`` (lon_min, lat_min, lon_max,
+    lat_max; degrees, cell centres every ``spacing_deg``), on a plate of the static polygons.
+
+    Scored through time with ``overriding_only`` (:func:`score_through_time`), each point counts at
+    the times when its plate is the overriding plate of a trench within the co-registration radius:
+    the margin moves over the grid with time, so interior arcs (e.g. the North American Cordillera)
+    are scored when they were arcs. ``inside``: optional ``f(lon, lat) -> bool array`` keeping the
+    points of a region polygon. Points on no plate (plate id 0) are left out.
+
+    Raises
+    ------
+    InputError
+        A spacing <= 0, or no grid point on a plate.
+    """
+    if not (np.isfinite(spacing_deg) and spacing_deg > 0):
+        raise InputError("tectonics.candidate_spacing_deg", f"{spacing_deg} must be > 0", "give a spacing in degrees, e.g. 1")
+    lon0, lat0, lon1, lat1 = box
+    lon = np.arange(lon0 + spacing_deg / 2, lon1, spacing_deg)
+    lat = np.arange(max(lat0, -90.0) + spacing_deg / 2, min(lat1, 90.0), spacing_deg)
+    lon, lat = (a.ravel() for a in np.meshgrid(lon, lat))
+    if inside is not None:
+        keep = np.asarray(inside(lon, lat), dtype=bool)
+        lon, lat = lon[keep], lat[keep]
+    plate_ids = assign_plate_ids(lon, lat, static_polygons, rotation_model) if lon.size else np.zeros(0, dtype=np.int64)
+    on_plate = plate_ids != 0
+    if not on_plate.any():
+        raise InputError("plate_model.region_box", f"no candidate point of the {spacing_deg:g} degree grid over {list(box)} "
+                         "lies on a plate of the static polygons", "check the region (lon_min, lat_min, lon_max, lat_max)")
+    return pd.DataFrame({"candidate_id": np.arange(int(on_plate.sum())), "lon": lon[on_plate], "lat": lat[on_plate],
+                         "plate_id": plate_ids[on_plate]})
+
+
 def score_through_time(
     candidates: pd.DataFrame,
     kinematics: pd.DataFrame,
@@ -105,6 +148,7 @@ def score_through_time(
     model,
     features: Sequence[str],
     radii: Sequence[float] = DEFAULT_RADII_DEG,
+    overriding_only: bool = False,
 ) -> pd.DataFrame:
     """Probability of porphyry formation at each candidate and kinematics time step.
 
@@ -122,6 +166,9 @@ def score_through_time(
     features : sequence of str
     radii : sequence of float
         Co-registration search radii (degrees).
+    overriding_only : bool
+        Score only candidates on the overriding side of their trench point (along its normal
+        ``trench_normal_azimuth_deg``); the others are left unscored (a grid over both plates).
 
     Returns
     -------
@@ -154,6 +201,8 @@ def score_through_time(
 
     probability = np.full(point_time.size, np.nan)
     radius, distance = np.full(point_time.size, np.nan), np.full(point_time.size, np.nan)
+    if overriding_only and len(matched):
+        matched = matched[_on_overriding_side(matched)]
     rows = matched["point_index"].to_numpy()
     X = matched[list(features)].to_numpy(float)
     complete = np.isfinite(X).all(axis=1)
@@ -215,6 +264,18 @@ def window_points(summary: pd.DataFrame) -> gpd.GeoDataFrame:
     """The window summary as present-day points (EPSG:4326), e.g. for a GeoPackage layer."""
     return gpd.GeoDataFrame(summary, geometry=gpd.points_from_xy(summary["present_lon"], summary["present_lat"]),
                             crs="EPSG:4326")
+
+
+def _on_overriding_side(matched: pd.DataFrame) -> np.ndarray:
+    """Whether each matched point lies on the side its trench normal points to (the overriding plate)."""
+    trench = unit_vectors(matched["trench_lon"].to_numpy(float), matched["trench_lat"].to_numpy(float))
+    point = unit_vectors(matched["lon"].to_numpy(float), matched["lat"].to_numpy(float))
+    lon, lat = np.radians(matched["trench_lon"].to_numpy(float)), np.radians(matched["trench_lat"].to_numpy(float))
+    east = np.stack([-np.sin(lon), np.cos(lon), np.zeros_like(lon)], axis=-1)
+    north = np.stack([-np.sin(lat) * np.cos(lon), -np.sin(lat) * np.sin(lon), np.cos(lat)], axis=-1)
+    azimuth = np.radians(matched["trench_normal_azimuth_deg"].to_numpy(float))
+    normal = np.sin(azimuth)[:, None] * east + np.cos(azimuth)[:, None] * north
+    return np.sum((point - trench) * normal, axis=1) > 0.0
 
 
 def _thin(group: pd.DataFrame, spacing_deg: float) -> np.ndarray:

@@ -10,7 +10,7 @@ import xarray as xr
 from geoprospect.catalog import LithologySpec
 from geoprospect.errors import InputError
 from geoprospect.io.catalog import read_catalog
-from geoprospect.io.plates import read_age_grid, read_kinematics
+from geoprospect.io.plates import read_age_grid, read_kinematics, read_rotation_model
 from geoprospect.pipelines.lithology import label_layer, scene_band_names
 from tests.bad_inputs.support import GRID_YAML, raises_input_error, text_file
 
@@ -62,3 +62,46 @@ def test_lithology_band_not_ingested():
 def test_lithology_label_layer_absent():
     with pytest.raises(InputError, match=r"lithology.labels: no layer 'units' in the feature cube"):
         label_layer(CUBE, LithologySpec(labels="units"))
+
+
+def test_rotation_cycle_in_a_rot_file(tmp_path):
+    """701 on 201 and 201 on 701 over the same times: the pole pygplates uses depends on its path."""
+    lines = ["201 0.0 0.0 0.0 0.0 701 !", "201 50.0 10.0 20.0 5.0 701 !",
+             "701 0.0 0.0 0.0 0.0 201 !", "701 40.0 10.0 20.0 3.0 201 !",
+             "999 0.0 0.0 0.0 0.0 999 ! comment line"]
+    path = text_file(tmp_path, "cycle.rot", "\n".join(lines) + "\n")
+    raises_input_error(read_rotation_model, path, r"cycle\.rot: rotation cycle 201 -> 701 -> 201 around \d+ Ma \(lines 1, 3\)")
+    # a crossover (201 on 701 until 50 Ma, 701 on 201 before) is no cycle
+    crossover = ["201 0.0 0.0 0.0 0.0 701 !", "201 50.0 10.0 20.0 5.0 701 !",
+                 "701 50.0 10.0 20.0 -5.0 201 !", "701 80.0 10.0 20.0 -8.0 201 !"]
+    read_rotation_model(text_file(tmp_path, "crossover.rot", "\n".join(crossover) + "\n"))
+
+
+def _plates(deposits, **columns):
+    from geoprospect.catalog import PlateModelSource
+
+    return PlateModelSource(rotations=["model.rot"], topologies=["model.gpml"], deposits=deposits, deposit_columns=columns)
+
+
+def test_deposit_columns_are_mapped_in_the_catalog_and_checked_before_the_kinematics(tmp_path):
+    """A table with its own column names: the catalog maps them; a wrong name is refused up front,
+    naming the catalog key and the table's columns; no id column numbers the rows."""
+    from geoprospect.pipelines.tectonics import check_deposits, read_deposits
+
+    path = text_file(tmp_path, "dated.csv", "longitude,latitude,age_ma,continent\n-70,-20,12,SA\n-110,30,60,NA\n")
+    with pytest.raises(InputError, match=r"plate_model\.deposits.*dated\.csv has no column lon: 'LongitudeDecimal'.*"
+                                         r"'longitude', 'latitude'.*deposit_columns"):
+        check_deposits(_plates(path))
+    points, _ = read_deposits(_plates(path, lon="longitude", lat="latitude", age="age_ma", region="continent"))
+    assert points["deposit_id"].tolist() == [1, 2] and points["region_label"].tolist() == ["SA", "NA"]
+    assert points["age_ma"].tolist() == [12.0, 60.0]
+    with pytest.raises(InputError, match=r"has no column region: 'plate'"):
+        check_deposits(_plates(path, lon="longitude", lat="latitude", age="age_ma", region="plate"))
+
+
+def test_region_box_in_the_wrong_order(tmp_path):
+    text_file(tmp_path, "model.rot", "201 0.0 0.0 0.0 0.0 000 !\n")
+    text_file(tmp_path, "model.gpml", "<x/>\n")
+    path = text_file(tmp_path, "area.yaml", "study_area: area\nplate_model: {rotations: [model.rot], topologies: [model.gpml], "
+                     "region_box: [-60, -10, -80, 10]}\n")
+    raises_input_error(read_catalog, path, r"region_box is \[lon_min, lat_min, lon_max, lat_max\]")

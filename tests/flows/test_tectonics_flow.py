@@ -5,6 +5,7 @@ import json
 from pathlib import Path
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 import pytest
 from PIL import Image
@@ -13,7 +14,7 @@ from geoprospect.errors import InputError
 from geoprospect.io.plates import read_kinematics
 from geoprospect.tectonics.kinematics import KINEMATICS_COLUMNS
 
-SETTINGS = ("tectonics: {stop_ma: 60, step_myr: 2, models: [rf, svm], n_splits: 5, "
+SETTINGS = ("tectonics: {stop_ma: 60, step_myr: 2, models: [rf], n_splits: 3, "
             "windows: [[0, 20], [20, 40], [40, 60]]}\n")
 USGS = Path(__file__).resolve().parents[3] / "shared" / "realdata" / "porphyry_usgs" / "PorCuEX2008.csv"
 
@@ -41,15 +42,31 @@ def test_kinematics_table_covers_every_time_step(first_run):
     assert (table["convergence_orthogonal_cm_yr"] > 0).all() and table["seafloor_age_ma"].notna().any()
 
 
-def test_cv_table_puts_block_schemes_beside_the_shuffled_folds(first_run):
+def test_cv_table_puts_every_design_and_scheme_beside_the_controls(first_run):
     folder, _, _ = first_run
     metrics = pd.read_csv(folder / "cv_metrics.csv")
+    assert set(metrics["design"]) == {"time_matched", "pu", "same_location"}
     assert set(metrics["scheme"]) == {"shuffled_10fold", "leave_region_out", "leave_age_bin_out"}
-    assert set(metrics["model"]) == {"rf", "svm"} and metrics["roc_auc_mean"].between(0, 1).all()
+    assert set(metrics["model"]) == {"rf", "time_only", "location_only"}
+    scored = metrics[metrics["status"] != "ok"]
+    assert scored["status"].str.match(r"^(partial|not computable): ").all()  # every other row says why
+    computable = metrics[~metrics["status"].str.startswith("not computable")]
+    assert computable["roc_auc_mean"].between(0, 1).all()
+    assert metrics.loc[metrics["status"].str.startswith("not computable"), "roc_auc_mean"].isna().all()
     samples = pd.read_csv(folder / "samples.csv")
-    assert samples["label"].sum() >= 20 and (samples["label"] == 0).sum() >= 20
+    positives = samples["label"] == 1
+    assert positives.sum() >= 20 and set(samples.loc[~positives, "source"]) == {"deposit_location", "time_matched", "unlabelled"}
+    # time-matched negatives share the positives' times: the time-only control has nothing to learn
+    matched = samples[samples["source"] == "time_matched"]
+    assert set(matched["kinematics_time_ma"]) <= set(samples.loc[positives, "kinematics_time_ma"])
+    controls = pd.read_csv(folder / "cv_controls.csv")
+    row = controls[(controls["design"] == "time_matched") & (controls["scheme"] == "leave_region_out")].iloc[0]
+    assert row["time_only_roc_auc"] < 0.65 and np.isfinite(row["margin_over_time_only"])
     summary = json.loads((folder / "metrics.json").read_text())
-    assert summary["best_model"] in ("rf", "svm")
+    assert summary["best_model"] == "rf" and summary["design"] == "time_matched"
+    assert summary["samples"]["distance_to_trench_km_max"] <= 5 * 111.2
+    html = (folder / "report.html").read_text()
+    assert "time-only control" in html and "question it answers" in html
 
 
 def test_maps_through_time_and_points_per_window(first_run):
@@ -61,6 +78,10 @@ def test_maps_through_time_and_points_per_window(first_run):
         assert (folder / name).stat().st_size > 0
     with Image.open(folder / "animation.gif") as gif:
         assert gif.n_frames >= 10
+    frames = sorted(folder.glob("frame_*ma.png"))
+    assert len(frames) == 31 and frames[0].name == "frame_0000.0ma.png"
+    scores = pd.read_csv(folder / "scores.csv")
+    assert scores["probability"].notna().any() and scores["probability"].isna().any()  # grid points off the margin
     html = (folder / "report.html").read_text()
     assert "optimistic" in html and "animation.gif" in html
 
@@ -73,6 +94,33 @@ def test_a_rerun_reads_every_time_step_from_the_cache(first_run):
     states = task_run_states(state.state_details.flow_run_id)
     steps = [s for task, s in states if task == "kinematics_steps"]
     assert len(steps) == 4 and set(steps) == {"Cached"}  # 31 steps of 2 Myr, 10 per task, aligned on 20 Myr
+
+
+def test_an_edited_deposit_table_reads_the_kinematics_from_the_cache(first_run, small_demo_catalog, tmp_path):
+    """Kinematics are keyed on the plate model and the time steps: a new deposit table (another column
+    layout, mapped in the catalog) recomputes the samples, not one time step."""
+    import yaml
+
+    from tasks.runs import task_run_states
+
+    folder, catalog, _ = first_run
+    built = small_demo_catalog.parent / "demo" / "catalog.yaml"
+    demo = yaml.safe_load(built.read_text())
+    plates = {k: ([str(built.parent / p) for p in v] if isinstance(v, list) else str(built.parent / v))
+              for k, v in demo["plate_model"].items()}
+    table = pd.read_csv(plates["deposits"]).iloc[:-3]
+    table = table.rename(columns={"LongitudeDecimal": "lon", "LatitudeDecimal": "lat"}).drop(columns=["Deposit Age"])
+    table.to_csv(tmp_path / "edited.csv", index=False)
+    plates["deposits"] = str(tmp_path / "edited.csv")
+    plates["deposit_columns"] = {"lon": "lon", "lat": "lat"}
+    spec = {"study_area": yaml.safe_load(catalog.read_text())["study_area"], "plate_model": plates,
+            "tectonics": yaml.safe_load(SETTINGS)["tectonics"] | {"designs": ["time_matched"], "animation": False}}
+    edited = tmp_path / "edited.yaml"
+    edited.write_text(yaml.safe_dump(spec))  # no grid section: the tectonics flow needs none
+    state = _run(edited, folder.parent.parent)
+    states = task_run_states(state.state_details.flow_run_id)
+    assert {s for task, s in states if task == "kinematics_steps"} == {"Cached"}
+    assert {s for task, s in states if task == "make_samples"} == {"Completed"}
 
 
 def test_a_catalog_without_a_plate_model_is_refused(harness, tmp_path):
@@ -95,12 +143,18 @@ def test_real_usgs_table_feeds_the_flow_with_the_demo_rotations(first_run, small
         spec["plate_model"][key] = [str(demo / p) for p in spec["plate_model"][key]]
     spec["plate_model"]["age_grid"] = str(demo / spec["plate_model"]["age_grid"])
     spec["plate_model"]["deposits"] = str(USGS)
+    spec["plate_model"]["region_box"] = [-120, -60, -30, 10]
     spec["tectonics"] = {"stop_ma": 20, "step_myr": 2, "models": ["rf"], "n_splits": 3, "windows": [[0, 10], [10, 20]],
-                         "animation": False, "radii_deg": [5, 10, 30, 180]}
+                         "animation": False, "candidate_spacing_deg": 2}
     catalog = tmp_path / "usgs.yaml"
     catalog.write_text(yaml.safe_dump(spec))
     report = Path(_run(catalog, tmp_path / "outputs").result())
     samples = pd.read_csv(report.parent / "samples.csv")
-    assert samples["label"].sum() > 50
+    assert samples["label"].sum() >= 10  # the USGS deposits within 5 degrees of the demo's trench
     summary = json.loads((report.parent / "metrics.json").read_text())["samples"]
     assert summary["deposits_in_table"] > 600 and summary["deposits_undated_or_outside_time_range"] > 0
+    # deposits far from the demo's trench are skipped at the 5 degree cut-off, and listed
+    assert summary["deposits_beyond_cutoff"] > 0 and summary["distance_to_trench_km_max"] <= 5 * 111.2
+    skipped = pd.read_csv(report.parent / "samples_report.csv")
+    far = skipped["reason"].str.startswith("no trench point within 5 degrees") & (skipped["source"] == "deposit")
+    assert far.sum() == summary["deposits_beyond_cutoff"]

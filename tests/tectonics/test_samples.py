@@ -13,6 +13,7 @@ from geoprospect.tectonics.samples import (
     FEATURES,
     deposit_points,
     feature_columns,
+    margin_samples,
     region_ids,
     training_samples,
 )
@@ -125,7 +126,7 @@ def test_deposit_points_from_a_read_table():
                              crs="EPSG:4326")
     points = deposit_points(table)
     assert points.to_dict("records") == [{"deposit_id": 7, "lon": -70.0, "lat": -20.0, "age_ma": 12.5}]
-    with pytest.raises(InputError, match="no id column 'ID'"):
+    with pytest.raises(InputError, match="no column 'ID'"):
         deposit_points(table, id_column="ID")
 
 
@@ -148,3 +149,28 @@ def test_training_samples_refuse_bad_input(rotation_model, change, match):
                 "rotation_model": rotation_model, "radii": RADII, "rng": np.random.default_rng(0)}
     with pytest.raises(InputError, match=match):
         training_samples(**{**args, **change})
+
+
+def test_time_matched_negatives_share_the_positives_times_elsewhere_on_the_margin(rotation_model):
+    """Negatives at exactly the positives' time steps, away from the deposits; PU's unlabelled points
+    may lie anywhere on the margin at those times; both carry the margin position for the location control."""
+    samples, _ = training_samples(deposits_table(), kinematics_table(), np.full(7, 201), rotation_model, RADII,
+                                  np.random.default_rng(0))
+    positives = samples[samples["label"] == 1]
+    assert np.isfinite(positives[["margin_lon", "margin_lat", "margin_x", "margin_y", "margin_z"]].to_numpy()).all()
+    # the trench point moved back with the overriding plate lies near the present trench (75 W)
+    assert np.abs(positives["margin_lon"] + 75.0).max() < 2.0
+    negatives = margin_samples(positives, kinematics_table(), rotation_model, np.random.default_rng(1),
+                               per_positive=2, exclusion_deg=3.0)
+    assert len(negatives) == 2 * len(positives) and (negatives["source"] == "time_matched").all()
+    assert sorted(negatives["time_ma"]) == sorted(np.repeat(positives["kinematics_time_ma"].to_numpy(), 2))
+    assert list(negatives.columns[:3]) == ["label", "region", "age_bin"] and (negatives["label"] == 0).all()
+    assert feature_columns(negatives) == feature_columns(positives)
+    for _, row in negatives.iterrows():
+        same_time = positives[(positives["time_ma"] - row["time_ma"]).abs() < 10.0]
+        assert great_circle_deg(row["margin_lon"], row["margin_lat"], same_time["margin_lon"], same_time["margin_lat"]).min() > 3.0
+    unlabelled = margin_samples(positives, kinematics_table(), rotation_model, np.random.default_rng(1),
+                                per_positive=3, exclusion_deg=0.0, source="unlabelled")
+    assert len(unlabelled) == 3 * len(positives) and (unlabelled["source"] == "unlabelled").all()
+    with pytest.raises(InputError, match="per_positive"):
+        margin_samples(positives, kinematics_table(), rotation_model, np.random.default_rng(1), per_positive=0)

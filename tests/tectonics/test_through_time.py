@@ -23,6 +23,7 @@ from geoprospect.render.tectonics import (
 from geoprospect.tectonics.coregister import great_circle_deg
 from geoprospect.tectonics.reconstruct import reconstructed, resolved_sections
 from geoprospect.tectonics.through_time import (
+    grid_candidates,
     margin_candidates,
     score_through_time,
     window_points,
@@ -184,3 +185,25 @@ def test_figures_and_animation(scores, tmp_path):
 def test_write_gif_refuses_bad_frames(tmp_path, frames, fps, match):
     with pytest.raises(InputError, match=match):
         write_gif(frames, tmp_path / "x.gif", fps=fps)
+
+
+def test_only_the_overriding_side_of_a_trench_is_scored(rotation_model):
+    """A grid over both plates: points oceanward of the trench (75 W, normal pointing east) stay unscored."""
+    model = LogisticRegression().fit([[3.0], [3.5], [7.5], [8.0]], [0, 0, 1, 1])
+    candidates = pd.DataFrame({"candidate_id": [0, 1], "lon": [-77.0, -73.0], "lat": [-20.0, -20.0], "plate_id": [201, 201]})
+    table = score_through_time(candidates, trench_table([0.0]), rotation_model, model, FEATURE, radii=(5,),
+                               overriding_only=True)
+    assert np.isnan(table.loc[0, "probability"]) and np.isfinite(table.loc[1, "probability"])
+
+
+def test_grid_candidates_cover_the_region_on_the_plates(tmp_path):
+    paths = write_plate_model(tmp_path / "demo", np.random.default_rng(0))
+    rotation_model = read_rotation_model(paths["rotations"])
+    static = read_features(paths["static_polygons"], "static polygon", rotation_model)
+    candidates = grid_candidates((-100.0, -40.0, -50.0, 0.0), 2.0, static, rotation_model)
+    assert set(candidates["plate_id"]) <= {201, 911, 901} and len(candidates) > 100
+    assert candidates["lon"].between(-100, -50).all() and np.allclose((candidates["lon"] + 99.0) % 2.0, 0.0)
+    east = grid_candidates((-100.0, -40.0, -50.0, 0.0), 2.0, static, rotation_model, inside=lambda lon, lat: lon > -60.0)
+    assert (east["lon"] > -60.0).all() and len(east) < len(candidates)
+    with pytest.raises(InputError, match="no candidate point"):
+        grid_candidates((100.0, 60.0, 110.0, 70.0), 2.0, static, rotation_model)

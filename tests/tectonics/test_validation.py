@@ -82,17 +82,58 @@ def test_group_folds_are_disjoint_and_cover_every_row(convergence_result):
 
 def test_shuffled_folds_are_optimistic_under_a_spatial_leak():
     table = region_leak_table()
-    result = evaluate(table, FEATURES, ["rf"], RF, seed=0, n_splits=10, n_repeats=0)
+    result = evaluate(table, FEATURES, ["rf"], RF, seed=0, n_splits=5, n_repeats=0)
     assert result.importances.empty
     metrics = result.metrics.set_index("scheme")
-    shuffled, held_out = metrics.loc["shuffled_10fold", "accuracy_mean"], metrics.loc["leave_region_out", "accuracy_mean"]
+    shuffled, held_out = metrics.loc["shuffled_10fold", "roc_auc_mean"], metrics.loc["leave_region_out", "roc_auc_mean"]
     assert shuffled > 0.95
     assert held_out < 0.5
-    # each held-out region has one class: AUC undefined there, reported as NaN, no crash
+    # stratified group folds: each holds a region of each class
     folds = result.folds[result.folds["scheme"] == "leave_region_out"]
-    assert len(folds) == 10 and folds["roc_auc"].isna().all()
-    assert folds["note"].str.contains("ROC-AUC undefined").all()
-    assert np.isnan(metrics.loc["leave_region_out", "roc_auc_mean"])
+    assert len(folds) == 5 and (folds["n_test_positive"] > 0).all() and folds["note"].eq("").all()
+
+
+def test_single_class_folds_are_not_computable_never_scored():
+    """One region per fold, each of one class: no fold has a score; the scheme says why, with no
+    accuracy 0 or ROC-AUC NaN shown as a score."""
+    result = evaluate(region_leak_table(), FEATURES, ["rf"], RF, seed=0, n_splits=10, n_repeats=0)
+    folds = result.folds[result.folds["scheme"] == "leave_region_out"]
+    assert len(folds) == 10 and folds[list(METRICS)].isna().all().all()
+    assert folds["note"].eq("one class in test rows: no score").all()
+    row = result.metrics.set_index("scheme").loc["leave_region_out"]
+    assert row["status"].startswith("not computable: 10 fold(s): one class") and row["n_scored"] == 0
+    assert np.isnan(row["accuracy_mean"]) and np.isnan(row["roc_auc_mean"])
+
+
+def test_a_model_failing_on_a_fold_does_not_lose_the_others(monkeypatch):
+    """An SVM that raises on every fit: its rows say why; RF is scored as usual."""
+    from geoprospect.models.svm import CalibratedSVC
+
+    def broken(self, X, y):
+        raise ValueError("n_splits=2 cannot be greater than the number of members in each class")
+
+    monkeypatch.setattr(CalibratedSVC, "fit", broken)
+    table = convergence_table(n=120)
+    result = evaluate(table, FEATURES, ["svm", "rf"], {"rf": {"n_estimators": 5}}, seed=0, n_splits=3, n_repeats=0)
+    metrics = result.metrics.set_index(["scheme", "model"])
+    assert metrics.loc[("leave_region_out", "rf"), "status"] == "ok"
+    assert metrics.loc[("leave_region_out", "rf"), "roc_auc_mean"] > 0.8
+    svm = metrics.loc[("leave_region_out", "svm")]
+    assert svm["status"].startswith("not computable") and "model failed: ValueError" in svm["status"]
+    assert np.isnan(svm["roc_auc_mean"])
+
+
+def test_controls_sit_beside_the_models():
+    """A label set by time alone: the time-only control scores high, the kinematics (noise) do not."""
+    table = convergence_table(n=200)
+    rng = np.random.default_rng(5)
+    table["kinematics_time_ma"] = np.where(table["label"] == 1, rng.uniform(0, 20, 200), rng.uniform(0, 100, 200))
+    table["convergence_rate_cm_yr"] = rng.normal(size=200)
+    result = evaluate(table, FEATURES, ["rf"], {"rf": {"n_estimators": 20}}, seed=0, n_splits=4, n_repeats=0)
+    metrics = result.metrics.set_index(["scheme", "model"])
+    assert set(result.metrics["model"]) == {"rf", "time_only"}  # no margin_x/y/z: no location control
+    assert metrics.loc[("leave_region_out", "time_only"), "kind"] == "control"
+    assert metrics.loc[("leave_region_out", "time_only"), "roc_auc_mean"] > metrics.loc[("leave_region_out", "rf"), "roc_auc_mean"] + 0.2
 
 
 def test_fewer_groups_than_splits_uses_one_fold_per_group():
