@@ -42,9 +42,11 @@ def regenerate(catalog: str = DEMO_CATALOG, outputs: str = "outputs") -> dict[st
                  "inversion": lambda: inversion(catalog=catalog, outputs=outputs, return_state=True),
                  "seismic": lambda: seismic(catalog=catalog, outputs=outputs, return_state=True),
                  "lithology": lambda: lithology(catalog=catalog, outputs=outputs, run_ingest=False, return_state=True)}
-    states = {"ingest": ingest(catalog=catalog, outputs=outputs, return_state=True)}
-    if states["ingest"].is_completed():
-        states |= {name: start() for name, start in pipelines.items() if name not in skipped}
+    states = {}
+    if "ingest" not in skipped:  # a plate-model-only catalog has no grid to ingest onto
+        states["ingest"] = ingest(catalog=catalog, outputs=outputs, return_state=True)
+        if states["ingest"].is_completed():
+            states |= {name: start() for name, start in pipelines.items() if name not in skipped}
     if "tectonics" not in skipped:  # needs the plate model only, not the ingested grid
         states["tectonics"] = tectonics(catalog=catalog, outputs=outputs, return_state=True)
     outcomes = {name: _outcome(state) for name, state in states.items()} | {name: {"state": "Skipped", "note": why} for name, why in skipped.items()}
