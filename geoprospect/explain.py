@@ -24,12 +24,21 @@ import shap
 import xarray as xr
 from lightgbm import LGBMClassifier
 from sklearn.ensemble import RandomForestClassifier
+from sklearn.pipeline import Pipeline
 
 from geoprospect.errors import InputError
 from geoprospect.models.pu import PUBaggingClassifier
 
 SOURCE = "prospectivity.explain_method"
 TREES = (RandomForestClassifier, LGBMClassifier)
+
+
+def prediction_steps(model) -> Pipeline | None:
+    """The fitted steps before a pipeline's estimator that run at prediction (resamplers such as SMOTE
+    only run at fit), as one pipeline; None if there are none."""
+    steps = [(name, step) for name, step in getattr(model, "steps", [])[:-1]
+             if step not in (None, "passthrough") and not hasattr(step, "fit_resample")]
+    return Pipeline(steps) if steps else None
 
 
 def _final(model):
@@ -74,7 +83,7 @@ class Explainer:
             raise InputError(SOURCE, f"unknown explain method {method!r}", "use auto, tree or sampled")
         self.kind = "tree" if members is not None and method != "sampled" else "sampled"
         if self.kind == "tree":
-            self.transform = model[:-1] if hasattr(model, "steps") and len(model.steps) > 1 else None
+            self.transform = prediction_steps(model)
             try:
                 self.names = [str(n) for n in self.transform.get_feature_names_out(self.raw_names)] if self.transform else self.raw_names
             except (AttributeError, ValueError):

@@ -52,3 +52,21 @@ def test_pu_rounds_are_averaged_and_other_models_get_a_sampled_explainer_on_a_co
     assert np.allclose(values.sum(axis=1) + base, svm.predict_proba(X.iloc[:5])[:, 1], atol=1e-6)
     maps = shap_maps(sampled, cube, [0, 2], max_cells=80)
     assert maps.shape == (2, 8, 10) and maps.rio.crs is not None
+
+
+def test_a_pipeline_with_a_resampler_is_explained_through_itsprediction_steps():
+    from imblearn.over_sampling import SMOTE
+    from imblearn.pipeline import Pipeline
+    from sklearn.ensemble import RandomForestClassifier
+    from sklearn.preprocessing import StandardScaler
+
+    from geoprospect.explain import prediction_steps
+
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame(rng.normal(size=(200, 3)), columns=["a", "b", "c"])
+    y = (X["a"] > 0.8).astype(int)
+    model = Pipeline([("scale", StandardScaler()), ("smote", SMOTE(random_state=0)),
+                      ("rf", RandomForestClassifier(n_estimators=5, random_state=0))]).fit(X, y)
+    steps = prediction_steps(model)
+    assert [name for name, _ in steps.steps] == ["scale"]
+    np.testing.assert_allclose(steps.transform(X), model.named_steps["scale"].transform(X))

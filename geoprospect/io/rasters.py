@@ -164,6 +164,7 @@ def align_raster(
                     # warp to float with a NaN destination nodata: cells outside the source's footprint
                     # stay nodata even when the file declares none (otherwise GDAL fills them with 0)
                     nodata=np.nan, dtype="float32", init_dest_nodata=True,
+                    UNIFIED_SRC_NODATA="NO",  # each band's own nodata: a 0 DN in one band is nodata in that band only
                 ))
             current = None  # from here on a failure with no input named is the output's (a full disk)
             with rasterio.open(tmp, "w", **profile) as dst:
