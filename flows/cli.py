@@ -228,10 +228,12 @@ def _quiet_temporary_server() -> None:
         sys.stdout.flush(), sys.stderr.flush()
         os.dup2(log.fileno(), 1), os.dup2(log.fileno(), 2)  # the server process inherits these
         try:
-            SubprocessASGIServer().start()  # the instance Prefect's clients use; stopped at exit
+            server = SubprocessASGIServer()  # the instance Prefect's clients use; stopped at exit
+            server.start()
         finally:
             os.dup2(saved[0], 1), os.dup2(saved[1], 2)
             os.close(saved[0]), os.close(saved[1])
+        log.write(f"Starting temporary server on {server.address}\n".encode())  # where it listens (loopback)
 
 
 def _cluster_address(dask: str, stack: ExitStack) -> str:
