@@ -23,17 +23,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from geoprospect.demo import ensure_demo
-from tests.reliability.support import recomputed, start_flow, task_states
-
-
-def _timed_run(flow: str, catalog: Path, folder: Path, log: Path) -> tuple[float, str]:
-    start_bytes = log.stat().st_size if log.exists() else 0
-    start = time.perf_counter()
-    process = start_flow(flow, catalog, folder / "outputs", folder / "prefect", log)
-    if process.wait() != 0:
-        raise RuntimeError(f"the run failed; {log} ends with:\n{log.read_text()[-3000:]}")
-    return time.perf_counter() - start, log.read_text()[start_bytes:]
+from benchmarks.timing import demo_catalog, timed_flow_run  # noqa: E402
+from tests.reliability.support import recomputed, task_states  # noqa: E402
 
 
 def _check_all(storage: Path) -> tuple[float, int, int]:
@@ -60,14 +51,11 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="cache-check-") as tmp:
         root = Path(tmp)
-        ensure_demo(root / "demo", seed=5, size_m=args.size_m, resolution_m=args.resolution_m)
-        catalog = root / "demo.yaml"
-        catalog.write_text(f"study_area: bench\ndemo: {{seed: 5, folder: {root / 'demo'}, size_m: {args.size_m}, "
-                           f"resolution_m: {args.resolution_m}}}\n")
+        catalog = demo_catalog(root, args.size_m, args.resolution_m)
         log = root / "run.log"
-        cold_s, cold = _timed_run(args.flow, catalog, root, log)
-        first_s, first = _timed_run(args.flow, catalog, root, log)
-        warm_s, warm = _timed_run(args.flow, catalog, root, log)
+        cold_s, cold = timed_flow_run(args.flow, catalog, root, log)
+        first_s, first = timed_flow_run(args.flow, catalog, root, log)
+        warm_s, warm = timed_flow_run(args.flow, catalog, root, log)
 
         storage = root / "prefect" / "storage"
         os.environ["PREFECT_LOCAL_STORAGE_PATH"] = str(storage)  # where is_intact keeps its signatures

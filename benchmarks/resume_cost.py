@@ -22,7 +22,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from geoprospect.demo import ensure_demo
+from benchmarks.timing import demo_catalog, timed_flow_run  # noqa: E402
 from tests.reliability.support import kill, recomputed, start_flow, task_states
 
 
@@ -35,16 +35,6 @@ SMALL = ("prospectivity: {models: {rf: {model: rf, params: {n_estimators: 100}},
          "seismic: {epochs: 3}\n")
 
 
-def _timed_run(flow: str, catalog: Path, folder: Path, log: Path) -> tuple[float, str]:
-    """Run the flow to the end; returns (seconds, the log it wrote)."""
-    start_bytes = log.stat().st_size if log.exists() else 0
-    start = time.perf_counter()
-    process = start_flow(flow, catalog, folder / "outputs", folder / "prefect", log)
-    if process.wait() != 0:
-        raise RuntimeError(f"the run failed; {log} ends with:\n{log.read_text()[-3000:]}")
-    return time.perf_counter() - start, log.read_text()[start_bytes:]
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--flow", default="flows.regenerate", help="the flow module to run (default flows.regenerate)")
@@ -54,12 +44,9 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="resume-cost-") as tmp:
         root = Path(tmp)
-        ensure_demo(root / "demo", seed=5, size_m=args.size_m, resolution_m=args.resolution_m)
-        catalog = root / "demo.yaml"
-        catalog.write_text(f"study_area: bench\ndemo: {{seed: 5, folder: {root / 'demo'}, size_m: {args.size_m}, "
-                           f"resolution_m: {args.resolution_m}}}\n" + SMALL)
+        catalog = demo_catalog(root, args.size_m, args.resolution_m, SMALL)
 
-        cold_s, cold_log = _timed_run(args.flow, catalog, root / "cold", root / "cold.log")
+        cold_s, cold_log = timed_flow_run(args.flow, catalog, root / "cold", root / "cold.log")
 
         killed_log = root / "killed.log"
         process = start_flow(args.flow, catalog, root / "killed" / "outputs", root / "killed" / "prefect", killed_log)
@@ -69,7 +56,7 @@ def main() -> None:
         kill(process)
         finished = sum(n for (_, state), n in task_states(killed_log.read_text()).items() if state in ("Completed", "Cached"))
 
-        rerun_s, rerun_log = _timed_run(args.flow, catalog, root / "killed", killed_log)
+        rerun_s, rerun_log = timed_flow_run(args.flow, catalog, root / "killed", killed_log)
 
     cold, rerun = task_states(cold_log), task_states(rerun_log)
     print(f"demo {args.size_m:g} m at {args.resolution_m:g} m, {args.flow}, kill at {args.kill_at:.0%} of the cold run")

@@ -54,10 +54,7 @@ def report(description: str) -> Callable[[int, int], None]:
         display = _display
         if display is None:
             return
-        with _lock:
-            if description not in _tasks:
-                _tasks[description] = display.add_task(description, total=total)
-        display.update(_tasks[description], completed=done, total=total)
+        display.update(_task(display, description, total), completed=done, total=total)
 
     return update
 
@@ -68,11 +65,16 @@ def advance(description: str, total: int | None = None, step: int = 1, status: s
     display = _display
     if display is None:
         return
+    text = description if status is None else f"{description}: {status}"
+    display.update(_task(display, description, total), advance=step, description=text)
+
+
+def _task(display, description: str, total: int | None):
+    """The id of the bar ``description``, added on first use (from any thread)."""
     with _lock:
         if description not in _tasks:
             _tasks[description] = display.add_task(description, total=total)
-    text = description if status is None else f"{description}: {status}"
-    display.update(_tasks[description], advance=step, description=text)
+        return _tasks[description]
 
 
 def finish(description: str) -> None:
