@@ -24,21 +24,13 @@ import shap
 import xarray as xr
 from lightgbm import LGBMClassifier
 from sklearn.ensemble import RandomForestClassifier
-from sklearn.pipeline import Pipeline
 
 from geoprospect.errors import InputError
+from geoprospect.models.pipeline import prediction_steps
 from geoprospect.models.pu import PUBaggingClassifier
 
 SOURCE = "prospectivity.explain_method"
 TREES = (RandomForestClassifier, LGBMClassifier)
-
-
-def prediction_steps(model) -> Pipeline | None:
-    """The fitted steps before a pipeline's estimator that run at prediction (resamplers such as SMOTE
-    only run at fit), as one pipeline; None if there are none."""
-    steps = [(name, step) for name, step in getattr(model, "steps", [])[:-1]
-             if step not in (None, "passthrough") and not hasattr(step, "fit_resample")]
-    return Pipeline(steps) if steps else None
 
 
 def _final(model):

@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from geoprospect.evaluate import positive_probability
+from geoprospect.models.pipeline import prediction_steps
 from geoprospect.models.pu import PUBaggingClassifier
 
 SPREAD = "spread"
@@ -87,7 +88,8 @@ class SpreadModel:
             return np.column_stack([members.mean(axis=0), members.std(axis=0)])
         steps = getattr(self.model, "steps", None)
         final = steps[-1][1] if steps else self.model
-        Xt = self.model[:-1].transform(X) if steps and len(steps) > 1 else X
+        transform = prediction_steps(self.model)  # resamplers (SMOTE) are skipped, as at prediction
+        Xt = transform.transform(X) if transform is not None else X
         if self.source == "own":
             return np.column_stack([final.predict_proba(Xt)[:, 1], final.predict_sd(Xt)])
         members = np.stack([estimator.predict_proba(Xt)[:, 1] for estimator in final.estimators_])

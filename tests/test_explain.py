@@ -54,13 +54,13 @@ def test_pu_rounds_are_averaged_and_other_models_get_a_sampled_explainer_on_a_co
     assert maps.shape == (2, 8, 10) and maps.rio.crs is not None
 
 
-def test_a_pipeline_with_a_resampler_is_explained_through_itsprediction_steps():
+def test_a_pipeline_with_a_resampler_is_explained_through_its_prediction_steps():
     from imblearn.over_sampling import SMOTE
     from imblearn.pipeline import Pipeline
     from sklearn.ensemble import RandomForestClassifier
     from sklearn.preprocessing import StandardScaler
 
-    from geoprospect.explain import prediction_steps
+    from geoprospect.models.pipeline import prediction_steps
 
     rng = np.random.default_rng(0)
     X = pd.DataFrame(rng.normal(size=(200, 3)), columns=["a", "b", "c"])

@@ -49,3 +49,13 @@ def test_targets_put_high_score_low_spread_first():
     assert table[["x", "y"]].values.tolist() == [[1.0, 10.0], [0.0, 9.0], [0.0, 10.0]]
     assert table["rank"].tolist() == [1, 2, 3] and table["agreement"].iloc[0] == "high score, low spread"
     assert table["agreement"].iloc[2] == "high score, high spread"
+
+
+def test_spread_of_a_pipeline_with_an_oversampler_skips_it_as_prediction_does():
+    # the Lapland run failed here: SMOTE has no transform, so the pipeline's head cannot be applied whole
+    cube, X, y = _cube_and_table(np.random.default_rng(1))
+    pu = build_pipeline("pu_rf", {"n_estimators": 4, "base": {"n_estimators": 5}}, imbalance="smote").fit(X, y)
+    assert spread_source(pu) == "rounds"
+    spread = predict_map(SpreadModel(pu), cube, positive_class=SPREAD).values
+    valid = np.isfinite(cube.values).all(axis=0)
+    assert np.isfinite(spread[valid]).all() and (spread[valid] >= 0).all()

@@ -25,6 +25,7 @@ from numba import njit
 from sklearn.ensemble import ExtraTreesClassifier, RandomForestClassifier
 from sklearn.pipeline import Pipeline as SkPipeline
 
+from geoprospect.models.pipeline import prediction_steps
 from geoprospect.models.pu import PUBaggingClassifier
 
 _FORESTS = (RandomForestClassifier, ExtraTreesClassifier)
@@ -80,11 +81,7 @@ def compile_for_maps(model, positive_class=1, feature_names=None):
     (resamplers are skipped at prediction, as imbalanced-learn does), on a DataFrame with
     ``feature_names`` when the model was fitted on one.
     """
-    steps, final = [], model
-    if isinstance(model, SkPipeline):  # imblearn's Pipeline subclasses scikit-learn's
-        steps = [step for _, step in model.steps[:-1] if step is not None and step != "passthrough"
-                 and not hasattr(step, "fit_resample")]
-        final = model.steps[-1][1]
+    final = model.steps[-1][1] if isinstance(model, SkPipeline) else model  # imblearn's Pipeline subclasses scikit-learn's
     if isinstance(final, _FORESTS) and positive_class in list(final.classes_):
         forests, columns = [final], [list(final.classes_).index(positive_class)]
     elif (isinstance(final, PUBaggingClassifier) and list(final.classes_)[1:] == [positive_class]
@@ -95,22 +92,23 @@ def compile_for_maps(model, positive_class=1, feature_names=None):
         return None
     if any(getattr(forest, "n_outputs_", 1) != 1 or len(forest.classes_) != 2 for forest in forests):
         return None
-    return _Scorer(steps, CompiledForest(forests, columns), feature_names if steps else None)
+    transform = prediction_steps(model)
+    return _Scorer(transform, CompiledForest(forests, columns), feature_names if transform is not None else None)
 
 
 class _Scorer:
-    """The transformers before the forest, then the compiled forest; picklable for dask workers."""
+    """The pipeline's prediction steps, then the compiled forest; picklable for dask workers."""
 
-    def __init__(self, steps, compiled: CompiledForest, feature_names=None):
-        self.steps = steps
+    def __init__(self, transform, compiled: CompiledForest, feature_names=None):
+        self.transform = transform
         self.compiled = compiled
         self.feature_names = feature_names
 
     def __call__(self, X) -> np.ndarray:
         if self.feature_names is not None:
             X = pd.DataFrame(X, columns=self.feature_names, copy=False)
-        for step in self.steps:
-            X = step.transform(X)
+        if self.transform is not None:
+            X = self.transform.transform(X)
         return self.compiled.predict_positive(np.asarray(X))
 
 

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from imblearn.pipeline import Pipeline
+from sklearn.pipeline import Pipeline as PredictionPipeline
 from sklearn.decomposition import PCA
 from sklearn.impute import SimpleImputer
 from sklearn.preprocessing import StandardScaler
@@ -84,3 +85,11 @@ def build_pipeline(model: str, params: Mapping[str, Any] | None = None, imbalanc
         steps.append(("oversample", sampler))
     steps.append(("model", make_model(model, params, random_state)))
     return Pipeline(steps)
+
+
+def prediction_steps(model) -> PredictionPipeline | None:
+    """The fitted steps before a pipeline's estimator that run at prediction, as one pipeline (resamplers
+    such as SMOTE run only at fit); None when there are none or ``model`` is not a pipeline."""
+    steps = [(name, step) for name, step in getattr(model, "steps", [])[:-1]
+             if step not in (None, "passthrough") and not hasattr(step, "fit_resample")]
+    return PredictionPipeline(steps) if steps else None
