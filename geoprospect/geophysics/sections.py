@@ -309,6 +309,7 @@ def _tem_log_data(times: np.ndarray, geometry: dict, rho: np.ndarray, thick: np.
     if geometry.get("loop_sides_m") is None:
         response = central_loop_step_off(times, rho, thick, geometry["loop_radius_m"], geometry["current_a"], **options)
     else:
+        options |= {k: geometry[k] for k in ("receiver_m", "receiver_sides_m") if k in geometry}
         response = rectangular_loop_step_off(times, rho, thick, *geometry["loop_sides_m"], geometry["current_a"], **options)
     return np.log10(np.abs(response.dbzdt_t_per_s))
 
@@ -685,12 +686,6 @@ def _tem_gates(sounding: pd.DataFrame, n_layers: int, noise_floor: float, where:
     times, dbzdt, current = _columns(sounding, ["time_s", "dbzdt_t_per_s", "current_a"], where)
     if np.any(times <= 0) or np.any(np.diff(times) <= 0):
         raise InputError(where, "gate times not positive and strictly increasing", "list the gates in increasing time, each once")
-    configuration = str(sounding["configuration"].iloc[0]) if "configuration" in sounding.columns else "central"
-    if configuration != "central":
-        # A coincident or offset loop sees another field than a central receiver: inverting it as
-        # one moves interfaces and resistivities (a 47 m interface to 49 m, 100 to 414 ohm m).
-        raise InputError(where, f"{configuration}-loop soundings are not modelled (only a receiver at the loop centre)",
-                         "invert central-loop (in-loop) soundings, or convert the data to their central-loop equivalent")
     if "loop_radius_m" in sounding.columns:
         loop = _columns(sounding, ["loop_radius_m"], where)
         geometry = {"loop_radius_m": float(loop[0][0])}
@@ -704,7 +699,7 @@ def _tem_gates(sounding: pd.DataFrame, n_layers: int, noise_floor: float, where:
     for values, what in ((current, "current_a"), *((v, "loop size") for v in loop), (ramp, "ramp_s")):
         if np.any(values < 0) or (what != "ramp_s" and np.any(values == 0)) or np.ptp(values) > 0:
             raise InputError(where, f"{what} not positive or not constant", f"give the sounding one positive {what}")
-    geometry |= {"current_a": float(current[0]), "ramp_s": float(ramp[0])}
+    geometry |= {"current_a": float(current[0]), "ramp_s": float(ramp[0])} | _receiver(sounding, geometry, where)
 
     gates = pd.DataFrame({"time_s": times, "dbzdt_t_per_s": dbzdt, "abs_dbzdt_t_per_s": np.abs(dbzdt), "flag": "ok"})
     if "dbzdt_error_t_per_s" in sounding.columns:
@@ -730,6 +725,34 @@ def _tem_gates(sounding: pd.DataFrame, n_layers: int, noise_floor: float, where:
         raise InputError(where, f"{n_used} usable gates of {len(gates)} for {n_layers} layers ({n_params} unknowns); "
                                 f"dropped: {dropped}", f"invert with fewer layers or measure at least {n_params} clean gates")
     return gates, geometry
+
+
+def _receiver(sounding: pd.DataFrame, geometry: dict, where: str) -> dict:
+    """The receiver keywords of :class:`TEMSimulation` for the sounding's ``configuration``.
+
+    A coincident or offset sounding is modelled as what it is, never as a central loop: a single
+    loop sees the mean field over its area, not the field at its centre (taken for one, a 47 m
+    interface moves to 49 m and a 100 ohm m layer becomes 414 ohm m).
+    """
+    configuration = str(sounding["configuration"].iloc[0]).strip().lower() if "configuration" in sounding.columns else "central"
+    sides = geometry.get("loop_sides_m")
+    if configuration == "central":
+        return {}
+    if configuration not in ("coincident", "offset"):
+        raise InputError(where, f"unknown configuration {configuration!r}", "use central, coincident or offset")
+    if sides is None:
+        raise InputError(where, f"a {configuration}-loop sounding with a circular loop (loop_radius_m) is not modelled",
+                         "give the loop's sides (loop_side_m, or loop_side_x_m and loop_side_y_m)")
+    if configuration == "coincident":
+        return {"receiver_sides_m": sides}
+    if not {"rx_offset_x_m", "rx_offset_y_m"} <= set(sounding.columns):
+        raise InputError(where, "an offset-loop sounding without the receiver's position",
+                         "give rx_offset_x_m and rx_offset_y_m (m from the loop's centre, along its sides)")
+    offset = [float(v[0]) for v in _columns(sounding, ["rx_offset_x_m", "rx_offset_y_m"], where)]
+    if not all(abs(o) < side / 2 for o, side in zip(offset, sides)):
+        raise InputError(where, f"the receiver at {offset} m lies outside the {sides[0]:g} m x {sides[1]:g} m loop",
+                         "only in-loop receivers are modelled; check rx_offset_x_m/rx_offset_y_m")
+    return {"receiver_m": tuple(offset)}
 
 
 def _station_positions(soundings: pd.DataFrame, source: str) -> pd.DataFrame:

@@ -216,7 +216,10 @@ class VESSimulation(_Simulation):
 
 
 class TEMSimulation(_Simulation):
-    """Central-loop TEM over an n-layer earth: log10 of |dB_z/dt| or |H_z| after switch-off.
+    """Loop TEM over an n-layer earth: log10 of |dB_z/dt| or |H_z| after switch-off.
+
+    Central loop by default; with ``loop_sides_m`` also an in-loop offset receiver or a receiver
+    loop (the coincident single loop).
 
     Model vector: log10 of ``[rho_1 .. rho_n (ohm-m), h_1 .. h_{n-1} (m)]``; data: log10 |dB_z/dt|
     (T/s) or log10 |H_z| (A/m) at the loop centre
@@ -241,6 +244,12 @@ class TEMSimulation(_Simulation):
     loop_sides_m : (float, float), optional
         Sides of a rectangular (or square) transmitter loop, m, with the receiver at its centre
         (:func:`geoprospect.geophysics.tem.rectangular_loop_step_off`), instead of a circle.
+    receiver_m : (float, float), default (0, 0)
+        With ``loop_sides_m``: an in-loop receiver's position (or a receiver loop's centre), m,
+        relative to the loop's centre.
+    receiver_sides_m : (float, float), optional
+        With ``loop_sides_m``: sides of a receiver loop, m; the data are then the mean dB_z/dt
+        over its area. The coincident (single) loop is ``receiver_sides_m=loop_sides_m``.
     """
 
     def __init__(
@@ -253,9 +262,15 @@ class TEMSimulation(_Simulation):
         bounds: Mapping[str, tuple[float, float]] | None = None,
         ramp_s: float = 0.0,
         loop_sides_m: tuple[float, float] | None = None,
+        receiver_m: tuple[float, float] = (0.0, 0.0),
+        receiver_sides_m: tuple[float, float] | None = None,
     ):
         if (loop_radius_m is None) == (loop_sides_m is None):
             raise ValueError("give either loop_radius_m (circle) or loop_sides_m (rectangle)")
+        self.receiver_m = (float(receiver_m[0]), float(receiver_m[1]))
+        self.receiver_sides_m = None if receiver_sides_m is None else (float(receiver_sides_m[0]), float(receiver_sides_m[1]))
+        if loop_sides_m is None and (self.receiver_m != (0.0, 0.0) or self.receiver_sides_m is not None):
+            raise ValueError("an offset receiver or a receiver loop needs the transmitter's loop_sides_m")
         self.loop_sides_m = None if loop_sides_m is None else (float(loop_sides_m[0]), float(loop_sides_m[1]))
         if quantity not in ("dbzdt", "hz"):
             raise ValueError("quantity must be 'dbzdt' or 'hz'")
@@ -282,6 +297,7 @@ class TEMSimulation(_Simulation):
         if self.loop_sides_m is None:
             response = central_loop_step_off(*earth, self.loop_radius_m, self.current_a, ramp_s=self.ramp_s)
         else:
-            response = rectangular_loop_step_off(*earth, *self.loop_sides_m, self.current_a, ramp_s=self.ramp_s)
+            response = rectangular_loop_step_off(*earth, *self.loop_sides_m, self.current_a, ramp_s=self.ramp_s,
+                                                 receiver_m=self.receiver_m, receiver_sides_m=self.receiver_sides_m)
         values = response.dbzdt_t_per_s if self.quantity == "dbzdt" else response.hz_a_per_m
         return np.log10(np.abs(values))

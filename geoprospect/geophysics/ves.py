@@ -118,13 +118,15 @@ def _geometry(ab2_bytes: bytes, mn2_bytes: bytes) -> tuple[np.ndarray, np.ndarra
     log_grid = (first + np.arange(int(np.ceil(log_lambda.max() / step) - first) + _STENCIL + 1)) * step
     matrix = np.zeros((len(log_grid), len(ab2_arr)))
     for k, wavenumbers, weights in rows:
-        index, basis = _lagrange(np.log10(wavenumbers), log_grid[0], step)
+        index, basis = lagrange_stencil(np.log10(wavenumbers), log_grid[0], step)
         np.add.at(matrix[:, k], index.ravel(), (basis * weights[:, None]).ravel())
     return 10.0**log_grid, np.ascontiguousarray(matrix)
 
 
-def _lagrange(queries: np.ndarray, origin: float, step: float) -> tuple[np.ndarray, np.ndarray]:
+def lagrange_stencil(queries: np.ndarray, origin: float, step: float) -> tuple[np.ndarray, np.ndarray]:
     """Grid indices (n, _STENCIL) and Lagrange weights of the ``_STENCIL`` nodes around each query.
+
+    The grid is ``origin + i * step``; ``queries`` lie on the same (e.g. log10 lambda) scale.
 
     T is analytic in log lambda, so local high-order polynomials converge fast: 8 nodes at 20 per
     decade reach ~1e-7, where a cubic spline stops at ~1e-3 on high-contrast earths.

@@ -20,7 +20,9 @@ File layouts (CSV, one header row; extra columns are kept unchanged):
   current, V/A, converted with ``rx_area_m2`` and ``rx_turns``, default 1 m2 and 1 turn, to
   dB_z/dt = -V I / (A n)); the loop as ``loop_radius_m`` (circle), ``loop_side_m`` (square) or
   ``loop_side_x_m`` and ``loop_side_y_m`` (rectangle); optional ``configuration`` (``central``
-  the default, ``coincident`` or ``offset``), ``ramp_s`` (turn-off ramp, s, default 0),
+  the default, ``coincident`` (one loop as transmitter and receiver: the data are its mean
+  dB_z/dt) or ``offset`` (a receiver inside the loop at ``rx_offset_x_m``, ``rx_offset_y_m`` from
+  its centre)), ``ramp_s`` (turn-off ramp, s, default 0),
   ``dbzdt_error_t_per_s`` or ``voltage_error_v_per_a`` (standard deviation per gate),
   ``sounding_id``, ``x_m``, ``y_m``. Loop, current, configuration and ramp are one value per
   sounding.
@@ -367,7 +369,7 @@ def _tem_table(path: Path, table: pd.DataFrame) -> pd.DataFrame:
     data = "dbzdt_t_per_s" if "dbzdt_t_per_s" in table.columns else "voltage_v_per_a"
     error = {"dbzdt_t_per_s": "dbzdt_error_t_per_s", "voltage_v_per_a": "voltage_error_v_per_a"}[data]
     loop = _loop_columns(path, table)
-    optional = ["x_m", "y_m", "ramp_s", "rx_area_m2", "rx_turns", error]
+    optional = ["x_m", "y_m", "ramp_s", "rx_area_m2", "rx_turns", "rx_offset_x_m", "rx_offset_y_m", error]
     _require_numeric(path, table, ["time_s", data, "current_a", *loop], optional=optional)
     table = _with_id(table, "sounding_id", path)
     if "loop_side_m" in table.columns:
