@@ -50,6 +50,28 @@ def test_tem_fast_file_reads_like_pygimli_and_converts_voltage_to_dbzdt(tmp_path
     np.testing.assert_allclose(-first["dbzdt_t_per_s"].to_numpy()[keep] * 2500.0 / 4.0, reference["VOLTAGE"], rtol=1e-6)
 
 
+def test_tem_fast_single_loop_is_inverted_as_a_single_loop_not_as_a_central_loop(tmp_path):
+    """The issue's case: a 50 m single loop over a 47 m, 100 ohm m layer. Read as coincident and
+    modelled as the mean field over the loop, it is recovered; the same data taken for a central
+    loop fit about as well as field noise allows but move the layer (the silent error the issue met:
+    47 -> 49 m, 100 -> 414 ohm m; here 100 -> 108.5 ohm m, 47 -> 48 m)."""
+    earth = ([100.0, 10.0], [47.0])
+    mean_dbzdt = rectangular_loop_step_off(TIMES_S, *earth, 50.0, 50.0, 4.0, ramp_s=3e-6, receiver_sides_m=(50.0, 50.0)).dbzdt_t_per_s
+    path = tmp_path / "single.tem"
+    path.write_text(_tem_fast_text("S01", -mean_dbzdt * 2500.0 / 4.0))  # E/I = -dB/dt A n / I
+    sounding = read_tem(path)
+    assert set(sounding["configuration"]) == {"coincident"}
+    optimizer = LevenbergMarquardt(n_starts=4, max_iter=30, random_state=0)
+    single = invert_sounding(sounding, "tem", 2, optimizer=optimizer, rounds=2)
+    np.testing.assert_allclose(single.resistivities_ohm_m, earth[0], rtol=0.03)
+    np.testing.assert_allclose(single.thicknesses_m, earth[1], rtol=0.03)
+    assert single.rms_percent < 1.0
+    central = invert_sounding(sounding.assign(configuration="central"), "tem", 2, optimizer=optimizer, rounds=2)
+    # Measured: 0.95 % RMS as central (3e-5 % as a single loop): a fit that looks fine, with a wrong model.
+    assert central.rms_percent > 100 * single.rms_percent
+    assert abs(central.resistivities_ohm_m[0] / 100.0 - 1) > 0.05  # measured 8.5 % (and 2 % on the depth)
+
+
 def _usf_text(voltage: np.ndarray, loop: str = "/LOOP_SIZE: 40 60\n", array: str = "CENTRAL LOOP TEM") -> str:
     rows = "".join(f"{i + 1}, {t:.6e}, {v:.6e}, {abs(v) * 0.02:.3e}\n" for i, (t, v) in enumerate(zip(TIMES_S, voltage)))
     return ("//USF: Universal Sounding Format\n//SOUNDINGS: 1\n/SOUNDING_NAME: T1\n"

@@ -184,7 +184,11 @@ def _tem(**changes) -> pd.DataFrame:
         ("tem", _tem(time_s=(0, -1e-5)), "gate times not positive and strictly increasing"),
         ("tem", _tem(dbzdt_t_per_s=(slice(2, 7), 2e-7)), "2 usable gates of 8 for 3 layers"),  # 6 reversed gates dropped
         ("tem", _tem(loop_radius_m=(2, 30.0)), "loop size not positive or not constant"),
-        ("tem", _tem().assign(configuration="coincident"), "coincident-loop soundings are not modelled"),
+        ("tem", _tem().assign(configuration="coincident"), "a coincident-loop sounding with a circular loop (loop_radius_m) is not modelled"),
+        ("tem", _tem().drop(columns="loop_radius_m").assign(loop_side_x_m=50.0, loop_side_y_m=50.0, configuration="offset"),
+         "an offset-loop sounding without the receiver's position"),
+        ("tem", _tem().drop(columns="loop_radius_m").assign(loop_side_x_m=50.0, loop_side_y_m=50.0, configuration="offset",
+                                                            rx_offset_x_m=30.0, rx_offset_y_m=0.0), "lies outside the 50 m x 50 m loop"),
         ("tem", _tem(current_a=(0, -5.0)), "current_a not positive or not constant"),
         ("tem", _tem(time_s=(1, np.nan)), "NaN or non-numeric values in 'time_s'"),
         ("tem", _tem().iloc[:4], "4 usable gates of 4 for 3 layers"),
