@@ -160,7 +160,8 @@ def invert_sounding(
     Levenberg-Marquardt on log10 resistivities and thicknesses against log10 data
     (:class:`~geoprospect.geophysics.simulation.VESSimulation` with each reading's own MN/2, or
     :class:`~geoprospect.geophysics.simulation.TEMSimulation` on |dB_z/dt| for the sounding's loop,
-    current and ramp). TEM gates that are saturated (the leading gates that do not decay),
+    receiver (``configuration``: central; coincident, the single loop's mean dB_z/dt; offset, a
+    receiver inside the loop at ``rx_offset_x_m``/``rx_offset_y_m``), current and ramp). TEM gates that are saturated (the leading gates that do not decay),
     of reversed sign or below the noise (|dB_z/dt| under its standard deviation or under
     ``noise_floor_t_per_s``) are dropped and listed in ``gates``.
 

@@ -1,4 +1,7 @@
-"""Central-loop transient electromagnetics (TEM) over a 1-D layered earth, batched over models.
+"""Loop transient electromagnetics (TEM) over a 1-D layered earth, batched over models.
+
+The circular central loop is below; rectangular loops, in-loop offset receivers and the coincident
+(single) loop are sums of circular-loop kernels (:func:`rectangular_loop_step_off`).
 
 A horizontal circular loop of radius a on the surface carries a current I that is switched off
 (an ideal step, or a linear ramp); the receiver measures the vertical field at the loop centre.

@@ -51,3 +51,18 @@ def test_ves_infinite_or_negative_resistivity(tmp_path, value, problem):
 def test_one_station_sp_profile(tmp_path):
     path = text_file(tmp_path, "sp.csv", "station_m,sp_mv\n0,-12\n")
     raises_input_error(read_sp_profile, path, r"fewer than 4 station\(s\)")
+
+
+@pytest.mark.parametrize(("columns", "values", "problem"), [
+    ("", "", "an offset-loop sounding without the receiver's position"),
+    (",rx_offset_x_m,rx_offset_y_m", ",40,0", "lies outside the 50 m x 50 m loop"),
+])
+def test_offset_loop_sounding_without_an_in_loop_receiver(tmp_path, columns, values, problem):
+    from geoprospect.errors import InputError
+    from geoprospect.geophysics.sections import invert_sounding
+
+    rows = "".join(f"{t:g},{-1e-3 * (t / 1e-5) ** -2.5:g},50,4,offset{values}\n" for t in (1e-5, 3e-5, 1e-4, 3e-4))
+    path = text_file(tmp_path, "tem.csv", f"time_s,dbzdt_t_per_s,loop_side_m,current_a,configuration{columns}\n{rows}")
+    with pytest.raises(InputError, match=problem) as info:
+        invert_sounding(read_tem(path), "tem", 1, source=str(path))
+    assert str(path) in str(info.value) and info.value.fix
