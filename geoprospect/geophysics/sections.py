@@ -382,6 +382,74 @@ class NetworkStart:
         return np.clip(estimate, simulation.lower, simulation.upper)
 
 
+class SPNetwork:
+    """Network estimate of an SP anomaly's source (k, depth, angle, x0), for any window.
+
+    The anomaly's shape scales with the window: with positions and depth in units of the window
+    length L, ``V = k L^(1 - 2q) f(x / L; h / L, a, x0 / L)``, and V is linear in k. So one
+    :class:`~geoprospect.geophysics.networks.MLPInverter` per shape factor q, trained once on
+    ``n_models`` synthetic anomalies, serves every window of every profile: its input is the
+    window's profile resampled onto ``n_points`` even positions and divided by its largest |V|;
+    its targets are log10(h / L), cos a, sin a (the angle is circular) and x0 / L. k then follows
+    by linear least squares on the observed profile (with the angle turned by 180 deg if k < 0, the
+    same field). Training anomalies: x0 / L uniform over the window, h / L log-uniform in 0.01-1,
+    angle uniform, with Gaussian noise of ``noise`` times the peak. Picklable (networks are not kept).
+
+    Parameters
+    ----------
+    n_models : int, default 4000
+    n_points : int, default 64
+    hidden : tuple of int, default (64, 64)
+    epochs : int, default 150
+    noise : float, default 0.02
+    random_state : int, default 0
+    """
+
+    def __init__(self, n_models: int = 4000, n_points: int = 64, hidden: tuple[int, ...] = (64, 64), epochs: int = 150,
+                 noise: float = 0.02, random_state: int = 0):
+        self.n_models, self.n_points, self.hidden = n_models, n_points, hidden
+        self.epochs, self.noise, self.random_state = epochs, noise, random_state
+        self._networks: dict = {}
+        self._lock = threading.Lock()
+
+    def __getstate__(self) -> dict:
+        return {k: v for k, v in self.__dict__.items() if k not in ("_networks", "_lock")}
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state, _networks={}, _lock=threading.Lock())
+
+    def _network(self, q: float):
+        from geoprospect.geophysics.networks import MLPInverter
+        from geoprospect.nn import one_torch_thread
+
+        with self._lock:
+            if q not in self._networks:
+                rng = np.random.default_rng(self.random_state)
+                grid = np.linspace(0.0, 1.0, self.n_points)
+                x0, depth, angle = rng.uniform(0, 1, self.n_models), 10 ** rng.uniform(-2, 0, self.n_models), rng.uniform(0, 360, self.n_models)
+                profiles = sp_anomaly(grid, 1.0, depth, angle, x0, q=q)
+                profiles /= np.abs(profiles).max(axis=1, keepdims=True)
+                profiles += self.noise * rng.standard_normal(profiles.shape)
+                targets = np.column_stack([np.log10(depth), np.cos(np.radians(angle)), np.sin(np.radians(angle)), x0])
+                with one_torch_thread():
+                    network = MLPInverter(hidden=self.hidden, epochs=self.epochs, random_state=self.random_state)
+                    self._networks[q] = network.fit(profiles, targets)
+            return self._networks[q]
+
+    def __call__(self, simulation: SPSimulation, sp_mv: np.ndarray) -> np.ndarray:
+        """The model vector ``[k, depth_m, angle_deg, x0_m]`` of the window, clipped into the simulation's bounds."""
+        x_m = simulation.x_m
+        start, length = float(x_m[0]), float(np.ptp(x_m))
+        resampled = np.interp(np.linspace(start, start + length, self.n_points), x_m, sp_mv)
+        log_depth, cos_a, sin_a, x0 = self._network(simulation.q).predict((resampled / np.abs(resampled).max())[None, :])[0]
+        depth, angle, x0 = 10**log_depth * length, np.degrees(np.arctan2(sin_a, cos_a)) % 360, start + x0 * length
+        shape = np.ravel(sp_anomaly(x_m, 1.0, depth, angle, x0, q=simulation.q))
+        k = float(shape @ sp_mv / (shape @ shape))
+        if k < 0:
+            k, angle = -k, (angle + 180.0) % 360
+        return np.clip([k, depth, angle, x0], simulation.lower, simulation.upper)
+
+
 def _reseeded(optimizer: LevenbergMarquardt, seed) -> LevenbergMarquardt:
     return LevenbergMarquardt(n_starts=optimizer.n_starts, max_iter=optimizer.max_iter, damping=optimizer.damping,
                               fd_step=optimizer.fd_step, tol=optimizer.tol, random_state=seed)
@@ -535,6 +603,8 @@ def sp_sources(
     max_anomalies: int = 5,
     optimizer: LevenbergMarquardt | None = None,
     source: str = "profile",
+    network: SPNetwork | None = None,
+    rounds: int = 1,
 ) -> pd.DataFrame:
     """Find the anomalies of a self-potential profile and invert each for its source.
 
@@ -570,6 +640,13 @@ def sp_sources(
         Default ``LevenbergMarquardt(n_starts=16, random_state=0)``.
     source : str, default "profile"
         File or catalog key named in errors.
+    network : SPNetwork, optional
+        The network estimate beside LM, and the hybrid: LM's first start is the network's estimate,
+        then rounds of the optimizer's Latin-hypercube starts until two rounds agree (chi-square
+        within 2 %) or ``rounds`` is reached. Adds ``net_<parameter>``, ``net_rms_mv`` and
+        ``net_chi2`` (the network's estimate alone and its fit).
+    rounds : int, default 1
+        At most this many rounds of starts (see ``network``; without it, new Latin-hypercube rounds).
 
     Returns
     -------
@@ -594,11 +671,13 @@ def sp_sources(
     rows = []
     for profile_id, part in profile.groupby(profile_ids, sort=False):
         rows += _profile_sources(part, str(profile_id), q, min_amplitude_mv, window_factor, min_stations, max_anomalies,
-                                 optimizer, f"{source} profile {profile_id}")
+                                 functools.partial(_invert_anomaly, optimizer=optimizer, network=network, rounds=rounds),
+                                 f"{source} profile {profile_id}")
     names = ("k", "depth_m", "angle_deg", "x0_m") if q == "auto" else SPSimulation(np.arange(4.0), q=q).param_names
     columns = ["profile_id", "anomaly", "from_m", "to_m", "n_stations", "peak_m", "peak_mv", *names,
                *(["k_units"] if q == "auto" else []), "q", "shape", "x_m", "y_m", "noise_mv", "rms_mv", "rms_percent", "chi2",
-               *(f"{n}_std" for n in names)]
+               *(f"{n}_std" for n in names), "n_starts",
+               *([f"net_{n}" for n in names] + ["net_rms_mv", "net_chi2"] if network is not None else [])]
     return pd.DataFrame(rows, columns=columns)
 
 
@@ -830,7 +909,7 @@ def _half_max_span(smooth: np.ndarray, peak: int) -> tuple[int, int]:
 
 
 def _profile_sources(part: pd.DataFrame, profile_id: str, q: float, min_amplitude_mv: float | None, window_factor: float,
-                     min_stations: int, max_anomalies: int, optimizer: LevenbergMarquardt, where: str) -> list[dict]:
+                     min_stations: int, max_anomalies: int, invert: Callable, where: str) -> list[dict]:
     x_m, sp_mv = _columns(part, ["station_m", "sp_mv"], where)
     if len(x_m) < min_stations:
         raise InputError(where, f"{len(x_m)} stations, fewer than {min_stations}", "measure a longer profile")
@@ -859,7 +938,7 @@ def _profile_sources(part: pd.DataFrame, profile_id: str, q: float, min_amplitud
         inside = (x_m >= lo) & (x_m <= hi)
         if inside.sum() < min_stations:
             continue  # too narrow to constrain four parameters: a spike, not a body
-        fit = _invert_anomaly(x_m[inside], residual_mv[inside], q, noise_mv, optimizer)
+        fit = invert(x_m[inside], residual_mv[inside], q, noise_mv)
         field_mv = _field(x_m, fit)
         residual_mv = residual_mv - field_mv
         found.append((peak, inside, field_mv))
@@ -869,7 +948,7 @@ def _profile_sources(part: pd.DataFrame, profile_id: str, q: float, min_amplitud
     rows = []
     for i, (peak, inside, _) in enumerate(found):
         others_mv = sum((f for j, f in enumerate(fields) if j != i), np.zeros_like(sp_mv))
-        fit = _invert_anomaly(x_m[inside], (sp_mv - others_mv)[inside], q, noise_mv, optimizer)
+        fit = invert(x_m[inside], (sp_mv - others_mv)[inside], q, noise_mv)
         fields[i] = _field(x_m, fit)
         rows.append(fit | {"profile_id": profile_id, "from_m": x_m[inside][0], "to_m": x_m[inside][-1],
                            "n_stations": int(inside.sum()), "peak_m": x_m[peak], "peak_mv": sp_mv[peak]})
@@ -885,15 +964,16 @@ def _field(x_m: np.ndarray, fit: dict) -> np.ndarray:
     return sp_anomaly(x_m, fit["_k"], fit["depth_m"], fit["angle_deg"], fit["x0_m"], q=fit["q"])
 
 
-def _invert_anomaly(x_m: np.ndarray, sp_mv: np.ndarray, q: float | str, noise_mv: float, optimizer: LevenbergMarquardt) -> dict:
+def _invert_anomaly(x_m: np.ndarray, sp_mv: np.ndarray, q: float | str, noise_mv: float, optimizer: LevenbergMarquardt,
+                    network: SPNetwork | None, rounds: int) -> dict:
     """Fit one window (each shape factor when ``q == "auto"``, keeping the lowest misfit)."""
-    fits = [_invert_anomaly_q(x_m, sp_mv, shape_q, noise_mv, optimizer, generic=q == "auto")
+    fits = [_invert_anomaly_q(x_m, sp_mv, shape_q, noise_mv, optimizer, q == "auto", network, rounds)
             for shape_q in (SHAPE_FACTORS.values() if q == "auto" else [q])]
     return min(fits, key=lambda fit: fit["chi2"])
 
 
 def _invert_anomaly_q(x_m: np.ndarray, sp_mv: np.ndarray, q: float, noise_mv: float, optimizer: LevenbergMarquardt,
-                      generic: bool) -> dict:
+                      generic: bool, network: SPNetwork | None, rounds: int) -> dict:
     """Fit one window: k > 0 up to what the amplitude allows at the window's length, angle 0-360 deg."""
     length_m = float(np.ptp(x_m))
     names = SPSimulation(x_m, q=q).param_names
@@ -901,7 +981,8 @@ def _invert_anomaly_q(x_m: np.ndarray, sp_mv: np.ndarray, q: float, noise_mv: fl
     k_max = 10.0 * np.abs(sp_mv).max() * length_m ** (2 * q - 1)
     simulation = SPSimulation(x_m, q=q, bounds={names[0]: (k_max * 1e-6, k_max), "angle_deg": (0.0, 360.0)})
     misfit = DataMisfit(simulation, sp_mv, noise_mv)
-    result = Inversion(misfit, optimizer).run()
+    estimate = None if network is None else network(simulation, sp_mv)
+    result, n_starts = _multistart(misfit, optimizer, rounds, estimate)
     # Jacobian of the weighted residuals at the optimum (central differences, relative step).
     step = 1e-4 * np.maximum(np.abs(result.model), simulation.upper - simulation.lower)
     trial = np.vstack([result.model + np.diag(step), result.model - np.diag(step)])
@@ -914,7 +995,12 @@ def _invert_anomaly_q(x_m: np.ndarray, sp_mv: np.ndarray, q: float, noise_mv: fl
         std = np.full(len(names), np.inf)  # a direction the window does not constrain
     out_names = ("k", *names[1:]) if generic else names
     shape = next(name for name, value in SHAPE_FACTORS.items() if value == q)
-    return {**dict(zip(out_names, result.model)), **{f"{n}_std": v for n, v in zip(out_names, std)},
+    beside = {}
+    if estimate is not None:
+        net_mv = simulation.predict(estimate[None, :])[0]
+        beside = {**{f"net_{n}": v for n, v in zip(out_names, estimate)}, "net_rms_mv": float(np.sqrt(np.mean((net_mv - sp_mv) ** 2))),
+                  "net_chi2": float(misfit(estimate[None, :])[0])}
+    return {**dict(zip(out_names, result.model)), **{f"{n}_std": v for n, v in zip(out_names, std)}, "n_starts": n_starts, **beside,
             **({"k_units": names[0].replace("k_", "")} if generic else {}), "_k": float(result.model[0]),
             "q": q, "shape": shape, "noise_mv": noise_mv,
             "rms_mv": float(np.sqrt(np.mean((result.predicted - sp_mv) ** 2))), "rms_percent": result.rms_percent,
