@@ -42,7 +42,7 @@ def inversion(catalog: str = DEMO_CATALOG, outputs: str = "outputs") -> str:
                                                getattr(spec, f"{method}_line").model_dump())
              for method, files in line_refs.items() if files}
     sp_files = [ref for key, ref in sorted(refs.items()) if key.startswith("surveys.sp[")]
-    sp = sp_profile_sources.submit(sp_files, work, spec.sp_shape) if sp_files else None
+    sp = sp_profile_sources.submit(sp_files, work, spec.sp_shape, spec.sp_network) if sp_files else None
 
     report = publish({k: f.result() for k, f in studies.items()}, {k: f.result() for k, f in lines.items()},
                      sp.result() if sp else None, cat.study_area, str(area / "inversion"))

@@ -345,6 +345,9 @@ class InversionSpec(_Section):
     tem_line: LineInversionSettings = Field(default_factory=lambda: LineInversionSettings(starts_per_round=4, rounds=3, max_iter=30))
     sp_shape: Literal["sphere", "horizontal_cylinder", "vertical_cylinder", "auto"] = Field(
         default="sphere", description="shape factor of the SP sources; auto: the lowest misfit per anomaly")
+    # Off by default: the network trains once per shape factor (~10-30 s on this machine).
+    sp_network: bool = Field(default=False, description="SP: the network estimate beside LM, and LM started from it "
+                                                        "(2 starts per round until two rounds agree)")
 
 
 class SeismicSpec(_Section):

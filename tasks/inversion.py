@@ -42,9 +42,9 @@ def invert_survey_line(refs: list[FileRef], method: str, n_layers: int, depth_ma
 
 
 @task(**CACHED)
-def sp_profile_sources(refs: list[FileRef], work: str, shape: str = "sphere") -> dict:
-    folder = work_file(work, "sp", "sources", "", refs, shape, modules=_CORE)
-    summary = core.sp_profile_sources([Path(r.path) for r in refs], folder, shape)
+def sp_profile_sources(refs: list[FileRef], work: str, shape: str = "sphere", network: bool = False) -> dict:
+    folder = work_file(work, "sp", "sources", "", refs, shape, network, modules=_CORE)
+    summary = core.sp_profile_sources([Path(r.path) for r in refs], folder, shape, network)
     return {"files": _refs(folder), "summary": summary}
 
 

@@ -192,8 +192,9 @@ def invert_sounding(
     noise_floor_t_per_s : float, default 0
         TEM gates with |dB_z/dt| below it are dropped as noise.
     start_model : callable, optional
-        ``start_model(simulation, log10_observed) -> model vector``: the first LM start (the
-        hybrid of :class:`NetworkStart`); the Latin-hypercube starts follow.
+        ``start_model(simulation, log10_observed) -> model vector`` (the hybrid of
+        :class:`NetworkStart`): LM from it alone is kept if it fits to the noise (reduced
+        chi-square within 3 standard deviations of 1), else the Latin-hypercube rounds follow.
 
     Returns
     -------
@@ -229,8 +230,11 @@ def invert_sounding(
     if error is not None:
         sigma = np.hypot(error / (observed * np.log(10.0)), sigma)
     misfit = DataMisfit(simulation, np.log10(observed), sigma)
-    x0 = None if start_model is None else start_model(simulation, misfit.observed)
-    result, n_starts = _multistart(misfit, optimizer or LevenbergMarquardt(random_state=0), rounds, x0)
+    optimizer = optimizer or LevenbergMarquardt(random_state=0)
+    if start_model is None:
+        result, n_starts = _multistart(misfit, optimizer, rounds)
+    else:
+        result, n_starts = _hybrid(misfit, optimizer, rounds, start_model(simulation, misfit.observed))
     physical = 10.0 ** result.model
     position = (result.model - simulation.lower) / (simulation.upper - simulation.lower)
     at_bound = tuple(name for name, x in zip(simulation.param_names, position) if x < 0.01 or x > 0.99)
@@ -315,12 +319,12 @@ def _tem_log_data(times: np.ndarray, geometry: dict, rho: np.ndarray, thick: np.
     return np.log10(np.abs(response.dbzdt_t_per_s))
 
 
-def _multistart(misfit: DataMisfit, optimizer: LevenbergMarquardt, rounds: int, x0: np.ndarray | None = None):
-    """Rounds of Latin-hypercube LM starts (``x0`` the first start of the first) until two rounds agree."""
+def _multistart(misfit: DataMisfit, optimizer: LevenbergMarquardt, rounds: int):
+    """Rounds of Latin-hypercube LM starts until two rounds agree."""
     best, n_starts = None, 0
     for number in range(max(1, rounds)):
         seed = None if optimizer.random_state is None else np.random.default_rng(optimizer.random_state).integers(2**31) + number
-        this = Inversion(misfit, optimizer if number == 0 else _reseeded(optimizer, seed), x0=x0 if number == 0 else None).run()
+        this = Inversion(misfit, optimizer if number == 0 else _reseeded(optimizer, seed)).run()
         n_starts += optimizer.n_starts
         if best is not None:
             # The same minimum reached twice: equal misfits (models may differ along an equivalence).
@@ -331,6 +335,22 @@ def _multistart(misfit: DataMisfit, optimizer: LevenbergMarquardt, rounds: int, 
         else:
             best = this
     return best, n_starts
+
+
+def _hybrid(misfit: DataMisfit, optimizer: LevenbergMarquardt, rounds: int, estimate: np.ndarray):
+    """LM from the network's estimate alone; if that fit does not reach the noise, rounds of
+    Latin-hypercube starts until two agree (the better of everything is kept).
+
+    Reaching the noise: reduced chi-square within 3 standard deviations of 1 (its standard
+    deviation is sqrt(2 / n) for n data), which no other minimum can beat by more than the noise.
+    """
+    single = LevenbergMarquardt(n_starts=1, max_iter=optimizer.max_iter, damping=optimizer.damping, fd_step=optimizer.fd_step,
+                                tol=optimizer.tol, random_state=optimizer.random_state)
+    first = Inversion(misfit, single, x0=estimate).run()
+    if first.misfit <= 1.0 + 3.0 * np.sqrt(2.0 / misfit.observed.size):
+        return first, 1
+    best, n_starts = _multistart(misfit, optimizer, rounds)
+    return (first if first.misfit < best.misfit else best), n_starts + 1
 
 
 class NetworkStart:
@@ -641,9 +661,10 @@ def sp_sources(
     source : str, default "profile"
         File or catalog key named in errors.
     network : SPNetwork, optional
-        The network estimate beside LM, and the hybrid: LM's first start is the network's estimate,
-        then rounds of the optimizer's Latin-hypercube starts until two rounds agree (chi-square
-        within 2 %) or ``rounds`` is reached. Adds ``net_<parameter>``, ``net_rms_mv`` and
+        The network estimate beside LM, and the hybrid: LM from the network's estimate alone, kept
+        if it fits to the noise (reduced chi-square within 3 standard deviations of 1); otherwise
+        rounds of the optimizer's Latin-hypercube starts until two rounds agree (chi-square within
+        2 %) or ``rounds`` is reached. Adds ``net_<parameter>``, ``net_rms_mv`` and
         ``net_chi2`` (the network's estimate alone and its fit).
     rounds : int, default 1
         At most this many rounds of starts (see ``network``; without it, new Latin-hypercube rounds).
@@ -890,7 +911,7 @@ def _station_table(positions: pd.DataFrame, inverted: dict[str, SoundingInversio
 # ----------------------------------------------------------------------------- self-potential
 
 
-def _noise_mv(sp_mv: np.ndarray) -> float:
+def sp_noise_mv(sp_mv: np.ndarray) -> float:
     """Robust noise standard deviation, mV: MAD of second differences (variance 6 sigma^2 for white noise)."""
     second = np.diff(sp_mv, 2)
     return float(1.4826 * np.median(np.abs(second - np.median(second))) / np.sqrt(6.0))
@@ -917,7 +938,7 @@ def _profile_sources(part: pd.DataFrame, profile_id: str, q: float, min_amplitud
         raise InputError(where, "station_m not strictly increasing", "sort the stations along the profile, each once")
     has_xy = {"x_m", "y_m"} <= set(part.columns)
     map_x, map_y = (_columns(part, ["x_m", "y_m"], where) if has_xy else (None, None))
-    noise_mv = max(_noise_mv(sp_mv), 1e-6 * np.abs(sp_mv).max())  # floor: clean synthetic profiles
+    noise_mv = max(sp_noise_mv(sp_mv), 1e-6 * np.abs(sp_mv).max())  # floor: clean synthetic profiles
     threshold = 5.0 * noise_mv if min_amplitude_mv is None else float(min_amplitude_mv)
     # Strongest anomaly first; its fitted field is then stripped from the whole profile, so the
     # overlapping tails of two bodies are not taken for a third anomaly.
@@ -982,7 +1003,7 @@ def _invert_anomaly_q(x_m: np.ndarray, sp_mv: np.ndarray, q: float, noise_mv: fl
     simulation = SPSimulation(x_m, q=q, bounds={names[0]: (k_max * 1e-6, k_max), "angle_deg": (0.0, 360.0)})
     misfit = DataMisfit(simulation, sp_mv, noise_mv)
     estimate = None if network is None else network(simulation, sp_mv)
-    result, n_starts = _multistart(misfit, optimizer, rounds, estimate)
+    result, n_starts = _multistart(misfit, optimizer, rounds) if estimate is None else _hybrid(misfit, optimizer, rounds, estimate)
     # Jacobian of the weighted residuals at the optimum (central differences, relative step).
     step = 1e-4 * np.maximum(np.abs(result.model), simulation.upper - simulation.lower)
     trial = np.vstack([result.model + np.diag(step), result.model - np.diag(step)])

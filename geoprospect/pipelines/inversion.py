@@ -17,7 +17,7 @@ import pandas as pd
 from geoprospect.catalog import LineInversionSettings
 from geoprospect.errors import InputError
 from geoprospect.geophysics.optimize import LevenbergMarquardt
-from geoprospect.geophysics.sections import NetworkStart, invert_line, resistivity_section, sp_fitted_field, sp_sources
+from geoprospect.geophysics.sections import NetworkStart, SPNetwork, invert_line, resistivity_section, sp_fitted_field, sp_sources
 from geoprospect.geophysics.sp import SHAPE_FACTORS
 from geoprospect.geophysics.studies import sp_study, tem_study, ves_study
 from geoprospect.io.figures import save_png
@@ -131,20 +131,23 @@ def invert_survey_line(paths: list[Path], method: str, n_layers: int, depth_max_
             "failures": [f"{row.station}: {row.problem}" for row in line.failures.itertuples()] + unfit}
 
 
-def sp_profile_sources(paths: list[Path], destination: Path, shape: str = "sphere") -> dict:
+def sp_profile_sources(paths: list[Path], destination: Path, shape: str = "sphere", network: bool = False) -> dict:
     """Source parameters of every anomaly of each SP profile, and the fit of each profile.
 
     Writes ``sp_sources.csv`` (per anomaly: K, depth, angle, x0 with their standard deviations,
     shape, misfit in mV and chi-square), ``sp_fit.csv`` (per profile: RMS misfit in mV against the
     estimated noise, chi-square) and ``fit_<file>_<profile>.png``. ``shape`` is a key of
     :data:`geoprospect.geophysics.sp.SHAPE_FACTORS` or ``"auto"`` (chosen by misfit per anomaly).
+    ``network``: the network estimate beside LM (``net_*`` columns) and LM started from it
+    (:class:`~geoprospect.geophysics.sections.SPNetwork`, the hybrid).
     """
     q = "auto" if shape == "auto" else SHAPE_FACTORS[shape]
+    hybrid = {"network": SPNetwork(), "optimizer": LevenbergMarquardt(n_starts=2, random_state=0), "rounds": 8} if network else {}
     destination.mkdir(parents=True, exist_ok=True)
     tables, fits = [], []
     for path in paths:
         profile = read_sp_profile(path)
-        table = sp_sources(profile, q=q, source=path.name).assign(file=path.name)
+        table = sp_sources(profile, q=q, source=path.name, **hybrid).assign(file=path.name)
         for profile_id, part in profile.groupby(profile["profile_id"].astype(str), sort=False):
             rows = table[table["profile_id"] == profile_id]
             fitted = sp_fitted_field(part, rows)

@@ -279,6 +279,38 @@ def test_sp_anomaly_finder_separates_two_bodies_of_opposite_sign():
     assert (table["chi2"] < 2.0).all()  # fits to the noise once each body's tail is removed from the other
 
 
+def test_sp_network_estimate_beside_lm_and_the_hybrid_reaches_the_same_fit():
+    """The network estimate (trained small here) is near the truth and is reported beside LM; LM
+    started from it, with rounds of 2 starts until two agree, reaches the 16-start LM's misfit."""
+    from geoprospect.geophysics.optimize import LevenbergMarquardt
+    from geoprospect.geophysics.sections import SPNetwork
+
+    rng = np.random.default_rng(5)
+    x_m = np.linspace(0.0, 150.0, 101)
+    profile = pd.DataFrame({"station_m": x_m, "sp_mv": sp_anomaly(x_m, 94686.0, 41.81, 309.37, 77.07) + rng.normal(0, 2.0, 101)})
+    lm = sp_sources(profile).iloc[0]
+    network = SPNetwork(n_models=1500, hidden=(32, 32), epochs=40)
+    hybrid = sp_sources(profile, network=network, optimizer=LevenbergMarquardt(n_starts=2, random_state=0), rounds=4).iloc[0]
+    names = ["k_mv_m2", "depth_m", "angle_deg", "x0_m"]
+    np.testing.assert_allclose(hybrid[[f"net_{n}" for n in names]].astype(float), [94686.0, 41.81, 309.37, 77.07], rtol=0.3)
+    assert hybrid["net_rms_mv"] > hybrid["rms_mv"]  # the estimate alone, before LM polishes it
+    assert hybrid["chi2"] == pytest.approx(lm["chi2"], rel=0.02) and hybrid["n_starts"] < lm["n_starts"] == 16
+    np.testing.assert_allclose(hybrid[names].astype(float), lm[names].astype(float), rtol=0.01)
+    assert "net_depth_m" not in lm.index
+
+
+def test_sp_noise_estimate_is_unbiased_for_white_noise():
+    """MAD of second differences / sqrt(6) (their variance is 6 sigma^2): 2 mV noise on the Kaftan
+    profile is estimated as 2 mV on average (measured 2.00, 2.02 on noise alone)."""
+    from geoprospect.geophysics import sections
+
+    rng = np.random.default_rng(0)
+    x_m = np.linspace(0.0, 150.0, 101)
+    clean = sp_anomaly(x_m, 94686.0, 41.81, 309.37, 77.07)
+    estimates = [sections.sp_noise_mv(clean + rng.normal(0.0, 2.0, len(x_m))) for _ in range(300)]
+    assert np.mean(estimates) == pytest.approx(2.0, rel=0.03)
+
+
 @pytest.mark.parametrize(
     ("change", "problem"),
     [
