@@ -838,7 +838,13 @@ def _receiver(sounding: pd.DataFrame, geometry: dict, where: str) -> dict:
     configuration = str(sounding["configuration"].iloc[0]).strip().lower() if "configuration" in sounding.columns else "central"
     sides = geometry.get("loop_sides_m")
     if configuration == "central":
-        return {}
+        if sides is None or "rx_loop_side_m" not in sounding.columns:
+            return {}  # a small coil at the centre
+        rx_side = float(_columns(sounding, ["rx_loop_side_m"], where)[0][0])
+        if not 0 < rx_side <= min(sides):
+            raise InputError(where, f"receiver loop side {rx_side:g} m not inside the {sides[0]:g} m x {sides[1]:g} m loop",
+                             "give rx_loop_side_m between 0 and the transmitter loop's shorter side")
+        return {"receiver_sides_m": (rx_side, rx_side)}
     if configuration not in ("coincident", "offset"):
         raise InputError(where, f"unknown configuration {configuration!r}", "use central, coincident or offset")
     if sides is None:

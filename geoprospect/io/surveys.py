@@ -22,7 +22,8 @@ File layouts (CSV, one header row; extra columns are kept unchanged):
   ``loop_side_x_m`` and ``loop_side_y_m`` (rectangle); optional ``configuration`` (``central``
   the default, ``coincident`` (one loop as transmitter and receiver: the data are its mean
   dB_z/dt) or ``offset`` (a receiver inside the loop at ``rx_offset_x_m``, ``rx_offset_y_m`` from
-  its centre)), ``ramp_s`` (turn-off ramp, s, default 0),
+  its centre)), ``rx_loop_side_m`` (a square receiver loop at the centre: the data are its
+  mean dB_z/dt, not the field at the centre point), ``ramp_s`` (turn-off ramp, s, default 0),
   ``dbzdt_error_t_per_s`` or ``voltage_error_v_per_a`` (standard deviation per gate),
   ``sounding_id``, ``x_m``, ``y_m``. Loop, current, configuration and ramp are one value per
   sounding.
@@ -204,7 +205,8 @@ def read_tem_fast(path: str | Path) -> pd.DataFrame:
     R-LOOP (m) R  TURN= n``, ``Comments:``, ``Location:x= .. y= .. z= ..``), a column row
     (``Channel, Time (us), E/I [V/A], Err [V/A], Res [ohm m]``) and one row per channel. Loops are
     square: T-LOOP and R-LOOP are their sides. The same side for both is the single (coincident)
-    loop; otherwise the receiver loop lies at the centre of the transmitter loop. ``deff`` is taken
+    loop; otherwise the receiver loop lies at the centre of the transmitter loop (``rx_loop_side_m``,
+    modelled as a loop, not a point). ``deff`` is taken
     as the turn-off ramp, as pyGIMLi's reader does. E/I becomes dB_z/dt = -(E/I) I / (R^2 n).
 
     Raises
@@ -242,7 +244,7 @@ def read_tem_fast(path: str | Path) -> pd.DataFrame:
         tables.append(pd.DataFrame({
             "sounding_id": name, "time_s": values[:, 0] * 1e-6, "voltage_v_per_a": values[:, 1],
             "voltage_error_v_per_a": values[:, 2], "current_a": current, "loop_side_x_m": t_loop,
-            "loop_side_y_m": t_loop, "rx_area_m2": r_loop**2, "rx_turns": turns, "ramp_s": ramp_us * 1e-6,
+            "loop_side_y_m": t_loop, "rx_area_m2": r_loop**2, "rx_loop_side_m": r_loop, "rx_turns": turns, "ramp_s": ramp_us * 1e-6,
             "configuration": "coincident" if r_loop == t_loop else "central", "x_m": x, "y_m": y,
         }))
     return _tem_table(path, _drop_missing_positions(pd.concat(tables, ignore_index=True)))
@@ -369,7 +371,7 @@ def _tem_table(path: Path, table: pd.DataFrame) -> pd.DataFrame:
     data = "dbzdt_t_per_s" if "dbzdt_t_per_s" in table.columns else "voltage_v_per_a"
     error = {"dbzdt_t_per_s": "dbzdt_error_t_per_s", "voltage_v_per_a": "voltage_error_v_per_a"}[data]
     loop = _loop_columns(path, table)
-    optional = ["x_m", "y_m", "ramp_s", "rx_area_m2", "rx_turns", "rx_offset_x_m", "rx_offset_y_m", error]
+    optional = ["x_m", "y_m", "ramp_s", "rx_area_m2", "rx_turns", "rx_loop_side_m", "rx_offset_x_m", "rx_offset_y_m", error]
     _require_numeric(path, table, ["time_s", data, "current_a", *loop], optional=optional)
     table = _with_id(table, "sounding_id", path)
     if "loop_side_m" in table.columns:

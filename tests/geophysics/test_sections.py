@@ -189,6 +189,8 @@ def _tem(**changes) -> pd.DataFrame:
          "an offset-loop sounding without the receiver's position"),
         ("tem", _tem().drop(columns="loop_radius_m").assign(loop_side_x_m=50.0, loop_side_y_m=50.0, configuration="offset",
                                                             rx_offset_x_m=30.0, rx_offset_y_m=0.0), "lies outside the 50 m x 50 m loop"),
+        ("tem", _tem().drop(columns="loop_radius_m").assign(loop_side_x_m=50.0, loop_side_y_m=50.0, rx_loop_side_m=60.0),
+         "receiver loop side 60 m not inside the 50 m x 50 m loop"),
         ("tem", _tem(current_a=(0, -5.0)), "current_a not positive or not constant"),
         ("tem", _tem(time_s=(1, np.nan)), "NaN or non-numeric values in 'time_s'"),
         ("tem", _tem().iloc[:4], "4 usable gates of 4 for 3 layers"),
