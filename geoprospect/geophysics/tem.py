@@ -82,7 +82,7 @@ STEHFEST_N = 12
 RAMP_NODES = 6
 LOOP_ANGLE_NODES = 16  # Gauss nodes per smooth piece of a rectangle's edge distance R(theta)
 AREA_NODES = 12  # Gauss nodes along each side of a receiver loop, for the mean over its area
-GRID_PER_DECADE = 30  # log-lambda grid onto which the loops' many filter evaluations are folded
+GRID_PER_DECADE = 20  # log-lambda grid the loops' filter evaluations are folded onto (1e-6 of 60 per decade)
 TIME_TRANSFORMS = ("key", "stehfest")
 _MODELS_PER_BLOCK = 32
 _COMPLEX_STEP = 1e-20  # relative: no subtraction, so any tiny step gives H' to rounding
@@ -225,8 +225,10 @@ def rectangular_loop_step_off(
 
     Every radius is one J1 filter of ``hankel_filter``; the
     filter wavenumbers of all of them are folded, by 8-node Lagrange interpolation in log lambda,
-    onto one grid of ``GRID_PER_DECADE`` points per decade (r_TE is smooth in log lambda), cached
-    per geometry, so a loop costs about two central-loop evaluations whatever the node counts.
+    onto one grid of ``GRID_PER_DECADE`` points per decade (r_TE is smooth in log lambda; within
+    3e-6 of a 60-per-decade grid on random four-layer earths), cached per geometry, so a loop costs
+    about one central-loop evaluation whatever the node counts (151 grid wavenumbers for the 50 m
+    single loop, against the filter's 101 for a circle).
     Checked against empymod's wire segments (and for the receiver loop, empymod's H_z averaged
     over the loop's area) in the tests.
 
