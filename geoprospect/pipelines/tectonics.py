@@ -507,7 +507,7 @@ def publish_tectonics(kinematics: dict, samples: dict, cv: dict, scored: dict, s
                 f"({scored['scored_candidate_steps']} point-steps). windows.gpkg holds the highest and mean probability per "
                 "window; the window maps show the deposits of each window; frame_*.png are the animation's frames"
                 + ("; animation.mp4 holds the same frames as a video." if scored.get("video") == "animation.mp4"
-                   else f" ({scored.get('video', 'no video')}).")
+                   else f" ({scored.get('video', 'no video')})."),
                 images=[(w, w[:-4]) for w in windows] + ([("animation.gif", "Through time")] if spec.animation else [])),
     ]
     page = report_html(f"Tectonic prospectivity: {study_area}",
