@@ -38,7 +38,8 @@ def plate_model_inputs(plates: PlateModelSource | None, refs: dict[str, FileRef]
     if plates is None:
         raise InputError("plate_model", "the catalog has no plate model",
                          "add a 'plate_model' section (rotations, topologies, static_polygons, deposits)")
-    core.check_deposits(plates)  # the column mapping is checked before any kinematics
+    core.check_deposits(plates)  # the column mapping and the rasters' times are checked before any kinematics
+    core.check_rasters(plates)
     times = core.steps(spec)
     grids = {t: core.age_grid_for(plates, t) for t in times}
     chunks: dict[int, list[float]] = {}

@@ -533,7 +533,7 @@ def read_age_grid(path: Path | str) -> xr.DataArray:
 
 
 def _read_netcdf_grid(path: Path, variable: str | None = None, at: tuple[str, float] | None = None,
-                      fix: str = _AGE_GRID_FIX) -> xr.DataArray:
+                      fix: str = _AGE_GRID_FIX, what: str = "age grid") -> xr.DataArray:
     """The (lat, lon) grid of ``variable`` (default: the first over lon/lat); ``at``: (dimension, value)
     to select first (only that slice is read)."""
     try:
@@ -549,8 +549,10 @@ def _read_netcdf_grid(path: Path, variable: str | None = None, at: tuple[str, fl
                 raise InputError(path, f"no data variable over ({lat}, {lon})", fix)
             grid = dataset[variable or variables[0]]
             grid = (grid.sel({at[0]: at[1]}) if at else grid).load().squeeze(drop=True)
+    except InputError:
+        raise
     except (ValueError, OSError, TypeError, KeyError) as exc:
-        raise InputError(path, f"could not read this NetCDF grid ({exc})",
+        raise InputError(path, f"could not read this NetCDF {what} ({exc})",
                          "check that the file is a complete NetCDF grid, or convert it to GeoTIFF (gdal_translate)") from None
     if grid.ndim != 2:
         raise InputError(path, f"the variable '{grid.name}' has dims {grid.dims}, expected ({lat}, {lon})", fix)
@@ -602,6 +604,8 @@ def raster_series_times(path: Path | str, pattern: str | None = None, time_dim: 
             if time_dim not in dataset.coords:
                 raise InputError(path, f"no '{time_dim}' coordinate (found {sorted(map(str, dataset.coords))})", _SERIES_FIX)
             values = dataset[time_dim].to_numpy()
+    except InputError:
+        raise
     except (ValueError, OSError, TypeError) as exc:
         raise InputError(path, f"could not read this NetCDF ({exc})", _SERIES_FIX) from None
     if not np.issubdtype(values.dtype, np.number) or not np.isfinite(values).all():
@@ -618,7 +622,7 @@ def read_raster_series_grid(path: Path | str, time_ma: float | None = None, vari
     if path.suffix.lower() in (".tif", ".tiff"):
         grid = _read_geotiff_grid(path)
     else:
-        grid = _read_netcdf_grid(path, variable, (time_dim, time_ma) if time_ma is not None else None, _SERIES_FIX)
+        grid = _read_netcdf_grid(path, variable, (time_dim, time_ma) if time_ma is not None else None, _SERIES_FIX, "raster")
     return grid.sortby("lat").sortby("lon").astype(float)
 
 

@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import shapely
+from pyproj import Geod
 
 from geoprospect.catalog import DepositColumns, PlateModelSource, TectonicsSpec
 from geoprospect.errors import InputError
@@ -36,7 +37,9 @@ from geoprospect.io.plates import (
     check_plate_ids,
     read_age_grid,
     read_features,
+    raster_series_times,
     read_kinematics,
+    read_raster_series_grid,
     read_rotation_model,
     write_kinematics,
 )
@@ -47,9 +50,10 @@ from geoprospect.provenance import code_digest
 from geoprospect.render.report import Section, report_html
 from geoprospect.render.tectonics import figure_rgb, plot_cv_comparison, plot_time_slice, plot_window_map
 from geoprospect.tectonics.coregister import assign_plate_ids, great_circle_deg
-from geoprospect.tectonics.kinematics import subduction_kinematics, time_steps
+from geoprospect.tectonics.kinematics import EARTH_RADIUS_KM, sample_age, subduction_kinematics, time_steps
 from geoprospect.tectonics.reconstruct import reconstructed, resolved_sections
-from geoprospect.tectonics.samples import OPTIONAL_FEATURES, deposit_points, feature_columns, margin_samples, training_samples
+from geoprospect.tectonics.samples import (OPTIONAL_FEATURES, RASTER_PREFIX, deposit_points, feature_columns, margin_samples,
+                                          training_samples)
 from geoprospect.tectonics.through_time import grid_candidates, score_through_time, window_points, window_summary
 from geoprospect.tectonics.validation import SCHEMES, evaluate, fit_final
 
@@ -153,6 +157,61 @@ def read_deposits(plates: PlateModelSource) -> tuple[pd.DataFrame, pd.DataFrame]
     return _read_points(plates.deposits, plates.deposit_columns, "plate_model.deposits")
 
 
+def check_rasters(plates: PlateModelSource) -> None:
+    """Find the times of every raster through time (plate_model.rasters), before any kinematics."""
+    for series in plates.rasters.values():
+        raster_series_times(series.path, series.pattern, series.time_dim)
+
+
+def with_rasters(kin: pd.DataFrame, plates: PlateModelSource) -> tuple[pd.DataFrame, list[str]]:
+    """Add one ``raster_<name>`` feature column per raster through time of the catalog (plate_model.rasters).
+
+    At each time step, the grid of the nearest time (within ``max_time_gap_myr``) is sampled at its node
+    nearest to each trench point moved ``inland_km`` into the overriding plate along the trench normal.
+    Why at the trench point rather than at each sample's own reconstructed position: the label-0 samples of
+    the time-matched and PU designs are trench points themselves, while deposits and candidates lie inland;
+    a value at each row's own position would tell the classes apart by their distance from the trench.
+    Taken at the co-registered trench point, as the kinematics are, every row is measured alike. Returns
+    the table and notes for the report (steps without a grid near enough, a raster with no value)."""
+    notes, steps = [], kin.groupby(kin["time_ma"].astype(float)).indices
+    for name, series in plates.rasters.items():
+        times = raster_series_times(series.path, series.pattern, series.time_dim)
+        grid_times = np.array(sorted(times))
+        column, gaps, grids = np.full(len(kin), np.nan), [], {}
+        for t, rows in steps.items():
+            nearest = float(grid_times[np.abs(grid_times - t).argmin()])
+            if abs(nearest - t) > series.max_time_gap_myr + 1e-9:
+                gaps.append(t)
+                continue
+            if nearest not in grids:
+                grids = {nearest: read_raster_series_grid(*times[nearest], series.variable, series.time_dim)}
+            at = kin.iloc[rows]
+            lon, lat = _inland(at["lon"].to_numpy(float), at["lat"].to_numpy(float),
+                               at["trench_normal_azimuth_deg"].to_numpy(float), series.inland_km)
+            column[rows] = sample_age(grids[nearest], lon, lat)  # nearest-node sampling (any lon/lat grid)
+        if gaps:
+            notes.append(f"{name}: no grid within {series.max_time_gap_myr:g} Myr of {len(gaps)} time step(s) "
+                         f"({', '.join(f'{t:g}' for t in gaps[:8])}{' ...' if len(gaps) > 8 else ''} Ma): no value there")
+        if np.isfinite(column).any():
+            kin = kin.assign(**{RASTER_PREFIX + name: column})
+            missing = int((~np.isfinite(column)).sum())
+            if missing:
+                notes.append(f"{name}: no value at {missing} of {len(column)} trench point-steps (off the grid, nodata or "
+                             "no grid near in time): samples there are dropped and listed in samples_report.csv")
+        else:
+            notes.append(f"{name}: no value at any trench point (grid extent, inland_km or times): not used")
+    return kin, notes
+
+
+def _inland(lon: np.ndarray, lat: np.ndarray, azimuth_deg: np.ndarray, distance_km: float) -> tuple[np.ndarray, np.ndarray]:
+    """Points ``distance_km`` from (lon, lat) along ``azimuth_deg`` on the sphere of the kinematics (pyproj)."""
+    if distance_km == 0:
+        return lon, lat
+    geod = Geod(a=EARTH_RADIUS_KM * 1e3, f=0.0)
+    lon2, lat2, _ = geod.fwd(lon, lat, azimuth_deg, np.full(lon.shape, distance_km * 1e3))
+    return np.asarray(lon2), np.asarray(lat2)
+
+
 def check_deposits(plates: PlateModelSource) -> None:
     """Read the deposit (and barren) tables with the catalog's column mapping, before any kinematics."""
     read_deposits(plates)
@@ -216,7 +275,7 @@ def make_samples(plates: PlateModelSource, kinematics: Path, spec: TectonicsSpec
     dated = deposits[np.isfinite(deposits["age_ma"])
                      & deposits["age_ma"].between(spec.start_ma, spec.stop_ma)].reset_index(drop=True)
     plate_ids = assign_plate_ids(dated["lon"], dated["lat"], model["static"], model["rotations"])
-    kin = read_kinematics(kinematics)
+    kin, raster_notes = with_rasters(read_kinematics(kinematics), plates)
     rng = np.random.default_rng(spec.seed)
     samples, report = training_samples(dated, kin, plate_ids, model["rotations"], spec.radii_deg, rng,
                                        barren=_barren(plates, model), min_gap_myr=spec.min_gap_myr,
@@ -248,7 +307,8 @@ def make_samples(plates: PlateModelSource, kinematics: Path, spec: TectonicsSpec
             "distance_to_trench_km_median": float(distance.median()) if len(distance) else float("nan"),
             "distance_to_trench_km_max": float(distance.max()) if len(distance) else float("nan"),
             "features": feature_columns(samples), "plate_model_notes": model["notes"],
-            "absent_features": [f for f in OPTIONAL_FEATURES if f not in samples.columns]}
+            "absent_features": [f for f in OPTIONAL_FEATURES if f not in samples.columns],
+            "rasters": sorted(plates.rasters), "raster_notes": raster_notes}
 
 
 def _region_codes(samples: pd.DataFrame, dated: pd.DataFrame) -> np.ndarray:
@@ -386,7 +446,7 @@ def through_time(plates: PlateModelSource, kinematics: Path, samples: Path, mode
     says why) and one ``frame_<t>ma.png`` per frame."""
     model = load_plate_model(plates, time_range(spec))
     design = spec.designs[0]
-    table, kin = design_table(read_csv(samples), design), read_kinematics(kinematics)
+    table, kin = design_table(read_csv(samples), design), with_rasters(read_kinematics(kinematics), plates)[0]
     features = feature_columns(table)
     fitted = fit_final(table, features, model_name, {"n_estimators": spec.pu_rounds} if design == "pu" else None,
                        seed=spec.seed, pu=design == "pu")
@@ -469,6 +529,10 @@ def publish_tectonics(kinematics: dict, samples: dict, cv: dict, scored: dict, s
                 f"on average (slowest {kinematics.get('seconds_per_step_max', float('nan')):.3f} s, when computed). "
                 + (f"Absent features: {', '.join(absent)} -- the plate model has no seafloor age grid (plate_model.age_grid), "
                    "so seafloor age and the subduction volume rate are not used. " if absent else "")
+                + ("Rasters through time (features raster_<name>, each taken at the co-registered trench point, moved "
+                   "plate_model.rasters.<name>.inland_km into the overriding plate): " + ", ".join(samples["rasters"]) + ". "
+                   + " | ".join(samples.get("raster_notes", [])) + " " if samples.get("rasters") else
+                   "No raster through time (plate_model.rasters: crustal thickness or other grids by age): none is used. ")
                 + (f"Plate model notes (not needed over {spec.start_ma:g}-{spec.stop_ma:g} Ma, accepted as GPlates does): "
                    + " | ".join(notes) if notes else "")),
         Section("Samples", f"{samples['positives']} deposits reconstructed to their age and matched to the nearest trench "
@@ -478,7 +542,8 @@ def publish_tectonics(kinematics: dict, samples: dict, cv: dict, scored: dict, s
                 f"samples_report.csv). Label-0 rows by source: {samples['label_0_by_source']}. {samples['not_used']} "
                 "samples not used (samples_report.csv says why).",
                 table=pd.DataFrame([{k: v for k, v in facts(samples).items()
-                                     if k not in ("features", "plate_model_notes", "label_0_by_source", "absent_features")}])),
+                                     if k not in ("features", "plate_model_notes", "label_0_by_source", "absent_features",
+                                                  "rasters", "raster_notes")}])),
         Section("Deposits skipped: no trench point within the cut-off", f"{len(far)} rows.",
                 table=far.head(50) if len(far) else None),
         Section("Which sampling design answers which question", "Every design is scored under every CV scheme, each with "

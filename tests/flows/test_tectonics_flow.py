@@ -8,6 +8,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
+import xarray as xr
 from PIL import Image
 
 from geoprospect.errors import InputError
@@ -117,6 +118,12 @@ def test_an_edited_deposit_table_in_a_second_study_area_reads_the_kinematics_fro
     table.to_csv(tmp_path / "edited.csv", index=False)
     plates["deposits"] = str(tmp_path / "edited.csv")
     plates["deposit_columns"] = {"lon": "lon", "lat": "lat"}
+    # a raster through time (synthetic crustal thickness, global, every 10 Myr) as an extra feature
+    lon, lat, times = np.arange(-179.0, 180.0, 2.0), np.arange(-89.0, 90.0, 2.0), np.arange(0.0, 70.0, 10.0)
+    rng = np.random.default_rng(0)
+    xr.Dataset({"thickness": (("time", "lat", "lon"), 35 + rng.normal(0, 5, (times.size, lat.size, lon.size)))},
+               coords={"time": times, "lat": lat, "lon": lon}).to_netcdf(tmp_path / "crust.nc", engine="scipy")
+    plates["rasters"] = {"crustal_thickness_km": {"path": str(tmp_path / "crust.nc"), "inland_km": 200}}
     spec = {"study_area": "second_area", "plate_model": plates,
             "tectonics": yaml.safe_load(SETTINGS)["tectonics"] | {"designs": ["time_matched"], "animation": False}}
     edited = tmp_path / "edited.yaml"
@@ -126,6 +133,12 @@ def test_an_edited_deposit_table_in_a_second_study_area_reads_the_kinematics_fro
     assert {s for task, s in states if task == "kinematics_steps"} == {"Cached"}
     assert {s for task, s in states if task == "make_samples"} == {"Completed"}
     outputs = folder.parent.parent
+    second = outputs / "second_area" / "tectonics"
+    assert "raster_crustal_thickness_km" in pd.read_csv(second / "samples.csv").columns
+    summary = json.loads((second / "metrics.json").read_text())["samples"]
+    assert "raster_crustal_thickness_km" in summary["features"] and summary["rasters"] == ["crustal_thickness_km"]
+    assert "Rasters through time" in (second / "report.html").read_text()
+    assert "No raster through time" in (folder / "report.html").read_text()  # the first run's catalog has none
     assert not list((outputs / "second_area" / "work" / "kinematics").glob("kinematics-*ma-*.parquet"))  # only the run's table
     assert len(list((outputs / "plate_models" / "kinematics").glob("kinematics-*ma-*.parquet"))) == 31
 
