@@ -70,7 +70,7 @@ def test_a_plate_model_only_catalog_skips_ingest_and_runs_tectonics(harness, tmp
     plates = {k: ([str(demo / p) for p in v] if isinstance(v, list) else str(demo / v)) for k, v in plates.items()}
     catalog = tmp_path / "plates_only.yaml"
     catalog.write_text(yaml.safe_dump({"study_area": "platesonly", "plate_model": plates, "tectonics": {
-        "stop_ma": 10, "step_myr": 5, "models": ["rf"], "n_splits": 3, "windows": [[0, 10]], "designs": ["time_matched"],
+        "stop_ma": 20, "step_myr": 5, "models": ["rf"], "n_splits": 3, "windows": [[0, 10], [10, 20]], "designs": ["time_matched"],
         "animation": False}}))
     assert "ingest" in read_catalog(catalog).missing_inputs()
     state = regenerate(catalog=str(catalog), outputs=str(tmp_path / "out"), return_state=True)
