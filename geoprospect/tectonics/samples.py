@@ -271,7 +271,8 @@ def margin_samples(
     """Label-0 samples at other places of the margin, at the same times as the positives.
 
     For each kinematics time step holding ``k`` positives, ``round(k * per_positive)`` trench points of
-    that step are drawn without replacement, away from the deposits: more than ``exclusion_deg``
+    that step with every feature of the positives (no NaN: e.g. off the age grid) are drawn without
+    replacement, away from the deposits: more than ``exclusion_deg``
     (present-day margin positions) from every positive whose time is within ``min_gap_myr``. Their
     features are the trench point's kinematics; their location is the trench point, moved back to
     the present with the overriding plate.
@@ -306,6 +307,7 @@ def margin_samples(
                      "pass the kinematics concatenated over the model's time steps")
     counts = positives["kinematics_time_ma"].value_counts().sort_index()
     by_step = kinematics.groupby(kinematics["time_ma"].astype(float)).indices
+    features = [f for f in feature_columns(positives) if f in kinematics.columns]
     parts = []
     for step, k in counts.items():
         rows = by_step.get(float(step))
@@ -314,7 +316,7 @@ def margin_samples(
         at = kinematics.iloc[rows]
         lon0, lat0 = present_day_points(at["lon"], at["lat"], at["trench_plate_id"].to_numpy(np.int64),
                                         np.full(len(at), float(step)), rotation_model)
-        eligible = np.isfinite(lon0)
+        eligible = np.isfinite(lon0) & at[features].notna().all(axis=1).to_numpy()  # a missing feature cannot be learnt
         near = positives[(positives["time_ma"] - step).abs() < max(min_gap_myr, 1e-9)]
         if exclusion_deg > 0 and len(near):
             distance = great_circle_deg(lon0[:, None], lat0[:, None], near["margin_lon"].to_numpy(float)[None, :],
@@ -344,7 +346,6 @@ def margin_samples(
     out = pd.concat(parts, ignore_index=True)
     out.insert(1, "region", region_ids(out["present_lon"], out["present_lat"], region_size_deg))
     out.insert(2, "age_bin", (np.floor(out["time_ma"] / age_bin_myr) * age_bin_myr).astype(int))
-    features = feature_columns(positives)
     return out.drop(columns=[c for c in feature_columns(out) if c not in features])
 
 
