@@ -9,8 +9,9 @@ sampling design x CV scheme x model, with time-only and location-only controls a
 ``cv_controls.csv``, importances, ``scores.csv``, ``windows.gpkg``, window maps, ``animation.gif`` and
 its ``frame_*.png``, ``metrics.json`` and ``report.html``. Only the ``plate_model`` section is needed
 (no ``grid``); deposit columns are mapped in ``plate_model.deposit_columns``, the region in
-``plate_model.region_box`` or ``region_polygon``. Kinematics are cached on the rotation and topology
-files and the time steps only, so a new deposit table or region reuses them.
+``plate_model.region_box`` or ``region_polygon``. Kinematics are cached on the content of the rotation
+and topology files (and age grids) and the time steps only, and kept in ``outputs/plate_models/``: a
+new deposit table, region or study area with the same plate model reuses them.
 """
 
 from __future__ import annotations
@@ -28,8 +29,8 @@ from flows.cli import DEMO_CATALOG
 from flows.runners import task_runner
 from tasks.artifacts import publish_artifacts
 from tasks.ingest import fingerprint, load_catalog
-from tasks.tectonics import (collect_kinematics, cross_validate, kinematics_steps, make_samples, plate_model_inputs, publish,
-                             through_time)
+from tasks.tectonics import (collect_kinematics, cross_validate, kinematics_folder, kinematics_steps, make_samples,
+                             plate_model_inputs, publish, through_time)
 from tasks.caching import clean_leftovers
 
 
@@ -41,11 +42,13 @@ def tectonics(catalog: str = DEMO_CATALOG, outputs: str = "outputs") -> str:
     inputs = plate_model_inputs(plates, fingerprint(cat), spec)
     area = Path(outputs) / cat.study_area
     work = str(area / "work")
-    clean_leftovers(str(area))  # temporaries of killed runs
+    shared = kinematics_folder(outputs)  # kinematics tables, shared by the study areas
+    for folder in (area, shared):
+        clean_leftovers(str(folder))  # temporaries of killed runs
 
     files = inputs["files"]
     chunks = [kinematics_steps.submit(inputs["model_files"], inputs["kinematics_files"], times, spec.spacing_deg,
-                                      {t: inputs["age_grids"][t] for t in times}, work)
+                                      {t: inputs["age_grids"][t] for t in times}, shared)
               for times in inputs["chunks"]]
     kinematics = collect_kinematics([ref for chunk in chunks for ref in chunk.result()], work)
     samples = make_samples(files, plates, kinematics["table"], spec, work)

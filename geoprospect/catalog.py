@@ -25,7 +25,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
+from pydantic import (AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, ValidationInfo, field_validator,
+                      model_validator)
 from pyproj import CRS, Transformer
 from pyproj.exceptions import CRSError
 
@@ -162,6 +163,30 @@ class DepositColumns(_Section):
                                "out these regions instead of lon/lat blocks")
 
 
+class RasterSeries(_Section):
+    """A raster through time (crustal thickness, ...) on a longitude/latitude grid, taken as an extra
+    feature ``raster_<name>``: its value at each trench point at each time step (moved ``inland_km``
+    into the overriding plate), so that deposits, label-0 samples and candidates all take it at their
+    co-registered trench point, as they take the kinematics."""
+
+    path: FilePath = Field(description="a NetCDF with a time dimension (Ma), or a folder of one grid per age "
+                           "(NetCDF or GeoTIFF, named by 'pattern')")
+    pattern: str | None = Field(default=None, description="in a folder: file name with {time} (Ma), e.g. crust_{time}Ma.nc")
+    variable: str | None = Field(default=None, description="NetCDF variable (default: the one over lon/lat)")
+    time_dim: str = Field(default="time", description="the NetCDF's time dimension (values in Ma)")
+    inland_km: float = Field(default=0.0, ge=0, lt=2000, description="sample this far from the trench point into the "
+                             "overriding plate, along the trench normal (e.g. 250 for the arc)")
+    max_time_gap_myr: float = Field(default=5.0, ge=0, description="a step farther than this from every grid time gets "
+                                    "no value (its samples are reported and dropped)")
+
+    @field_validator("pattern")
+    @classmethod
+    def _pattern(cls, value: str | None) -> str | None:
+        if value is not None and "{time}" not in value:
+            raise ValueError("pattern must contain {time}, e.g. crust_{time}Ma.nc")
+        return value
+
+
 class PlateModelSource(_Section):
     """A plate model in the EarthByte/GPlates layout, and dated deposits to reconstruct with it."""
 
@@ -178,6 +203,8 @@ class PlateModelSource(_Section):
         "are scored on a grid inside it (default: the dated deposits' box, 5 degrees wider)")
     region_polygon: FilePath | None = Field(default=None, description="study region as a polygon file (any CRS), "
                                             "instead of region_box")
+    rasters: dict[Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]*$")], RasterSeries] = Field(
+        default_factory=dict, description="rasters through time as extra features, by name (e.g. crustal_thickness_km)")
 
     @field_validator("region_box")
     @classmethod

@@ -31,6 +31,7 @@ from typing import Any
 
 from prefect.cache_policies import INPUTS, TASK_SOURCE, CachePolicy
 from prefect.context import TaskRunContext
+from prefect.utilities.hashing import hash_objects
 from prefect.filesystems import LocalFileSystem
 from prefect.results import get_default_result_storage
 from prefect.settings import get_current_settings
@@ -67,10 +68,35 @@ class VerifiedFiles(CachePolicy):
         return key
 
 
-def content_policy(*modules: str) -> CachePolicy:
+@dataclass
+class Contents(CachePolicy):
+    """Cache key part: the task's inputs with each FileRef taken by its content hash alone (not its path),
+    leaving out ``ignore``: where the task writes, and paths whose content another input carries.
+
+    For a task whose result depends on file contents only (kinematics: the same plate model read by a
+    second study area, or from a copy, is the same result)."""
+
+    ignore: tuple[str, ...] = ()
+
+    def compute_key(self, task_ctx: TaskRunContext, inputs: dict[str, Any], flow_parameters: dict[str, Any], **kwargs: Any) -> str:
+        return hash_objects({k: _contents(v) for k, v in sorted(inputs.items()) if k not in self.ignore}, raise_on_failure=True)
+
+
+def _contents(value: Any) -> Any:
+    if isinstance(value, FileRef):
+        return ("sha256", value.sha256)
+    if isinstance(value, dict):
+        return {repr(k): _contents(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_contents(v) for v in value]
+    return value
+
+
+def content_policy(*modules: str, inputs: CachePolicy = INPUTS) -> CachePolicy:
     """Inputs (FileRefs carry content hashes) + the task's source + the core code it calls; cache hits
-    whose files changed are recomputed; one run computes a key at a time."""
-    policy = VerifiedFiles(policy=INPUTS + TASK_SOURCE + CoreSource(modules=tuple(modules)))
+    whose files changed are recomputed; one run computes a key at a time. ``inputs``: how the inputs
+    enter the key (default: all of them, as Prefect hashes them; :class:`Contents` for content only)."""
+    policy = VerifiedFiles(policy=inputs + TASK_SOURCE + CoreSource(modules=tuple(modules)))
     return policy.configure(isolation_level="SERIALIZABLE", lock_manager=FlockLockManager())
 
 

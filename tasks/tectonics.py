@@ -1,8 +1,11 @@
 """Tectonics tasks: thin, cached wrappers over :mod:`geoprospect.pipelines.tectonics`.
 
-Kinematics run ``steps_per_task`` time steps per task (one Parquet table per step), keyed by the plate
-model files' content, the steps' age grids and the trench spacing. Chunks are aligned on absolute time
-(steps 0-9, 10-19 Ma... at 1 Myr), so a rerun, or a longer time range, computes only the new chunks.
+Kinematics run ``steps_per_task`` time steps per task (one Parquet table per step), keyed on the
+content of the rotation and topology files and of the steps' age grids, the times and the trench spacing
+only: not on paths, the deposits, the region or the study area, so a second study area with the same
+plate model reuses them. They are written to ``<outputs>/plate_models/`` (:func:`kinematics_folder`),
+shared by the study areas. Chunks are aligned on absolute time (steps 0-9, 10-19 Ma... at 1 Myr), so a
+rerun, or a longer time range, computes only the new chunks.
 """
 
 from __future__ import annotations
@@ -16,11 +19,18 @@ from geoprospect.catalog import PlateModelSource, TectonicsSpec
 from geoprospect.errors import InputError
 from geoprospect.io.files import FileRef
 from geoprospect.io.plates import PlateModelFiles
-from tasks.caching import content_policy, retry_on_io, work_file
+from tasks.caching import Contents, content_policy, retry_on_io, work_file
 
 _CORE = ("geoprospect.pipelines.tectonics",)
 IO_RETRIES = dict(retries=2, retry_delay_seconds=[1, 5], retry_condition_fn=retry_on_io)
 CACHED = dict(cache_policy=content_policy(*_CORE), persist_result=True, **IO_RETRIES)
+# `model` holds the paths of the files whose content `files` carries; `work` is where the tables go
+KINEMATICS = CACHED | dict(cache_policy=content_policy(*_CORE, inputs=Contents(ignore=("model", "work"))))
+
+
+def kinematics_folder(outputs: str | Path) -> str:
+    """Where kinematics tables go: one folder for every study area under ``outputs`` (they share them)."""
+    return str(Path(outputs) / "plate_models")
 
 
 def plate_model_inputs(plates: PlateModelSource | None, refs: dict[str, FileRef], spec: TectonicsSpec) -> dict:
@@ -28,7 +38,8 @@ def plate_model_inputs(plates: PlateModelSource | None, refs: dict[str, FileRef]
     if plates is None:
         raise InputError("plate_model", "the catalog has no plate model",
                          "add a 'plate_model' section (rotations, topologies, static_polygons, deposits)")
-    core.check_deposits(plates)  # the column mapping is checked before any kinematics
+    core.check_deposits(plates)  # the column mapping and the rasters' times are checked before any kinematics
+    core.check_rasters(plates)
     times = core.steps(spec)
     grids = {t: core.age_grid_for(plates, t) for t in times}
     chunks: dict[int, list[float]] = {}
@@ -40,11 +51,11 @@ def plate_model_inputs(plates: PlateModelSource | None, refs: dict[str, FileRef]
             "chunks": list(chunks.values()), "age_grids": {t: FileRef.of(p) if p else None for t, p in grids.items()}}
 
 
-@task(**CACHED)
+@task(**KINEMATICS)
 def kinematics_steps(files: dict[str, FileRef], model: PlateModelFiles, times: list[float], spacing_deg: float,
                      age_grids: dict[float, FileRef | None], work: str) -> list[dict]:
-    """Kinematics of ``times``; keyed on the rotation and topology files, the times, the spacing and the
-    age grids only (not the deposits, the study area's other sections or settings)."""
+    """Kinematics of ``times``, written under ``work``; keyed on the content of the rotation and topology
+    files (``files``) and of the age grids, the times and the spacing only (see the module notes)."""
     steps = []
     for t in times:
         grid = age_grids[t]

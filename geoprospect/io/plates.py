@@ -532,24 +532,30 @@ def read_age_grid(path: Path | str) -> xr.DataArray:
     return grid.rename("seafloor_age_myr").assign_attrs(units="Myr", source=str(path))
 
 
-def _read_netcdf_grid(path: Path) -> xr.DataArray:
+def _read_netcdf_grid(path: Path, variable: str | None = None, at: tuple[str, float] | None = None,
+                      fix: str = _AGE_GRID_FIX, what: str = "age grid") -> xr.DataArray:
+    """The (lat, lon) grid of ``variable`` (default: the first over lon/lat); ``at``: (dimension, value)
+    to select first (only that slice is read)."""
     try:
         with xr.open_dataset(path) as dataset:
-            dataset = dataset.load()
-    except (ValueError, OSError, TypeError) as exc:
-        raise InputError(path, f"could not read this NetCDF age grid ({exc})",
+            lon = next((n for n in _LON_NAMES if n in dataset.coords or n in dataset.dims), None)
+            lat = next((n for n in _LAT_NAMES if n in dataset.coords or n in dataset.dims), None)
+            if lon is None or lat is None:
+                raise InputError(path, f"no longitude/latitude coordinates (found {sorted(map(str, dataset.coords)) or 'none'})", fix)
+            variables = [name for name, var in dataset.data_vars.items() if {lon, lat} <= set(var.dims)]
+            if variable is not None and variable not in variables:
+                raise InputError(path, f"no variable '{variable}' over ({lat}, {lon}) (found {variables})", fix)
+            if not variables:
+                raise InputError(path, f"no data variable over ({lat}, {lon})", fix)
+            grid = dataset[variable or variables[0]]
+            grid = (grid.sel({at[0]: at[1]}) if at else grid).load().squeeze(drop=True)
+    except InputError:
+        raise
+    except (ValueError, OSError, TypeError, KeyError) as exc:
+        raise InputError(path, f"could not read this NetCDF {what} ({exc})",
                          "check that the file is a complete NetCDF grid, or convert it to GeoTIFF (gdal_translate)") from None
-    lon = next((n for n in _LON_NAMES if n in dataset.coords or n in dataset.dims), None)
-    lat = next((n for n in _LAT_NAMES if n in dataset.coords or n in dataset.dims), None)
-    if lon is None or lat is None:
-        raise InputError(path, f"no longitude/latitude coordinates (found {sorted(map(str, dataset.coords)) or 'none'})",
-                         _AGE_GRID_FIX)
-    variables = [name for name, var in dataset.data_vars.items() if {lon, lat} <= set(var.dims)]
-    if not variables:
-        raise InputError(path, f"no data variable over ({lat}, {lon})", _AGE_GRID_FIX)
-    grid = dataset[variables[0]].squeeze(drop=True)
     if grid.ndim != 2:
-        raise InputError(path, f"the age variable '{variables[0]}' has dims {grid.dims}, expected ({lat}, {lon})", _AGE_GRID_FIX)
+        raise InputError(path, f"the variable '{grid.name}' has dims {grid.dims}, expected ({lat}, {lon})", fix)
     return grid.rename({lon: "lon", lat: "lat"}).transpose("lat", "lon")
 
 
@@ -567,6 +573,57 @@ def _read_geotiff_grid(path: Path) -> xr.DataArray:
     lon = transform.c + transform.a * (np.arange(width) + 0.5)
     lat = transform.f + transform.e * (np.arange(height) + 0.5)
     return xr.DataArray(values, coords={"lat": lat, "lon": lon}, dims=("lat", "lon"))
+
+
+_SERIES_FIX = ("give a NetCDF with a time dimension in Ma (plate_model.rasters.<name>.time_dim), or a folder of lon/lat "
+               "grids named by plate_model.rasters.<name>.pattern, e.g. crust_{time}Ma.nc")
+
+
+def raster_series_times(path: Path | str, pattern: str | None = None, time_dim: str = "time") -> dict[float, tuple[Path, float | None]]:
+    """The times (Ma) of a raster series: a folder of grids named by ``pattern`` (``{time}`` in the name)
+    or one NetCDF with a ``time_dim`` dimension. Returns time -> (file, time to select in it or None).
+
+    Raises
+    ------
+    InputError
+        No grid matches the pattern, a folder without a pattern, or a NetCDF without that dimension.
+    """
+    path = Path(path)
+    if path.is_dir():
+        if pattern is None:
+            raise InputError(path, "is a folder of grids but no file name pattern is given", _SERIES_FIX)
+        before, after = pattern.split("{time}", 1)
+        match = re.compile(re.escape(before) + r"(\d+(?:\.\d+)?)" + re.escape(after) + "$")
+        times = {float(m.group(1)): (p, None) for p in sorted(path.iterdir()) if (m := match.match(p.name))}
+        if not times:
+            raise InputError(path, f"no file matches the pattern {pattern!r}", _SERIES_FIX)
+        return times
+    _require_file(path, "raster series")
+    try:
+        with xr.open_dataset(path) as dataset:
+            if time_dim not in dataset.coords:
+                raise InputError(path, f"no '{time_dim}' coordinate (found {sorted(map(str, dataset.coords))})", _SERIES_FIX)
+            values = dataset[time_dim].to_numpy()
+    except InputError:
+        raise
+    except (ValueError, OSError, TypeError) as exc:
+        raise InputError(path, f"could not read this NetCDF ({exc})", _SERIES_FIX) from None
+    if not np.issubdtype(values.dtype, np.number) or not np.isfinite(values).all():
+        raise InputError(path, f"the '{time_dim}' values are not finite numbers of Ma ({values[:3]})",
+                         "store the time as ages in Ma (numbers), not dates")
+    return {float(t): (path, float(t)) for t in values}
+
+
+def read_raster_series_grid(path: Path | str, time_ma: float | None = None, variable: str | None = None,
+                            time_dim: str = "time") -> xr.DataArray:
+    """One grid of a raster series (see :func:`raster_series_times`): float, dims ``(lat, lon)`` ascending,
+    NaN at nodata. ``time_ma`` selects the slice of a NetCDF with a time dimension."""
+    path = Path(path)
+    if path.suffix.lower() in (".tif", ".tiff"):
+        grid = _read_geotiff_grid(path)
+    else:
+        grid = _read_netcdf_grid(path, variable, (time_dim, time_ma) if time_ma is not None else None, _SERIES_FIX, "raster")
+    return grid.sortby("lat").sortby("lon").astype(float)
 
 
 def write_age_grid(grid: xr.DataArray, path: Path | str) -> Path:

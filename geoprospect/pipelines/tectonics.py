@@ -23,12 +23,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import shapely
+from pyproj import Geod
 
 from geoprospect.catalog import DepositColumns, PlateModelSource, TectonicsSpec
 from geoprospect.errors import InputError
 from geoprospect.evaluate import json_ready
 from geoprospect.io.deposits import read_deposit_table
-from geoprospect.io.figures import save_png, write_gif
+from geoprospect.io.figures import VideoUnavailable, save_png, write_gif, write_video
 from geoprospect.io.files import publish
 from geoprospect.io.plates import (
     PlateModelFiles,
@@ -36,7 +37,9 @@ from geoprospect.io.plates import (
     check_plate_ids,
     read_age_grid,
     read_features,
+    raster_series_times,
     read_kinematics,
+    read_raster_series_grid,
     read_rotation_model,
     write_kinematics,
 )
@@ -47,9 +50,10 @@ from geoprospect.provenance import code_digest
 from geoprospect.render.report import Section, report_html
 from geoprospect.render.tectonics import figure_rgb, plot_cv_comparison, plot_time_slice, plot_window_map
 from geoprospect.tectonics.coregister import assign_plate_ids, great_circle_deg
-from geoprospect.tectonics.kinematics import subduction_kinematics, time_steps
+from geoprospect.tectonics.kinematics import EARTH_RADIUS_KM, sample_age, subduction_kinematics, time_steps
 from geoprospect.tectonics.reconstruct import reconstructed, resolved_sections
-from geoprospect.tectonics.samples import OPTIONAL_FEATURES, deposit_points, feature_columns, margin_samples, training_samples
+from geoprospect.tectonics.samples import (OPTIONAL_FEATURES, RASTER_PREFIX, deposit_points, feature_columns, margin_samples,
+                                          training_samples)
 from geoprospect.tectonics.through_time import grid_candidates, score_through_time, window_points, window_summary
 from geoprospect.tectonics.validation import SCHEMES, evaluate, fit_final
 
@@ -153,6 +157,61 @@ def read_deposits(plates: PlateModelSource) -> tuple[pd.DataFrame, pd.DataFrame]
     return _read_points(plates.deposits, plates.deposit_columns, "plate_model.deposits")
 
 
+def check_rasters(plates: PlateModelSource) -> None:
+    """Find the times of every raster through time (plate_model.rasters), before any kinematics."""
+    for series in plates.rasters.values():
+        raster_series_times(series.path, series.pattern, series.time_dim)
+
+
+def with_rasters(kin: pd.DataFrame, plates: PlateModelSource) -> tuple[pd.DataFrame, list[str]]:
+    """Add one ``raster_<name>`` feature column per raster through time of the catalog (plate_model.rasters).
+
+    At each time step, the grid of the nearest time (within ``max_time_gap_myr``) is sampled at its node
+    nearest to each trench point moved ``inland_km`` into the overriding plate along the trench normal.
+    Why at the trench point rather than at each sample's own reconstructed position: the label-0 samples of
+    the time-matched and PU designs are trench points themselves, while deposits and candidates lie inland;
+    a value at each row's own position would tell the classes apart by their distance from the trench.
+    Taken at the co-registered trench point, as the kinematics are, every row is measured alike. Returns
+    the table and notes for the report (steps without a grid near enough, a raster with no value)."""
+    notes, steps = [], kin.groupby(kin["time_ma"].astype(float)).indices
+    for name, series in plates.rasters.items():
+        times = raster_series_times(series.path, series.pattern, series.time_dim)
+        grid_times = np.array(sorted(times))
+        column, gaps, grids = np.full(len(kin), np.nan), [], {}
+        for t, rows in steps.items():
+            nearest = float(grid_times[np.abs(grid_times - t).argmin()])
+            if abs(nearest - t) > series.max_time_gap_myr + 1e-9:
+                gaps.append(t)
+                continue
+            if nearest not in grids:
+                grids = {nearest: read_raster_series_grid(*times[nearest], series.variable, series.time_dim)}
+            at = kin.iloc[rows]
+            lon, lat = _inland(at["lon"].to_numpy(float), at["lat"].to_numpy(float),
+                               at["trench_normal_azimuth_deg"].to_numpy(float), series.inland_km)
+            column[rows] = sample_age(grids[nearest], lon, lat)  # nearest-node sampling (any lon/lat grid)
+        if gaps:
+            notes.append(f"{name}: no grid within {series.max_time_gap_myr:g} Myr of {len(gaps)} time step(s) "
+                         f"({', '.join(f'{t:g}' for t in gaps[:8])}{' ...' if len(gaps) > 8 else ''} Ma): no value there")
+        if np.isfinite(column).any():
+            kin = kin.assign(**{RASTER_PREFIX + name: column})
+            missing = int((~np.isfinite(column)).sum())
+            if missing:
+                notes.append(f"{name}: no value at {missing} of {len(column)} trench point-steps (off the grid, nodata or "
+                             "no grid near in time): samples there are dropped and listed in samples_report.csv")
+        else:
+            notes.append(f"{name}: no value at any trench point (grid extent, inland_km or times): not used")
+    return kin, notes
+
+
+def _inland(lon: np.ndarray, lat: np.ndarray, azimuth_deg: np.ndarray, distance_km: float) -> tuple[np.ndarray, np.ndarray]:
+    """Points ``distance_km`` from (lon, lat) along ``azimuth_deg`` on the sphere of the kinematics (pyproj)."""
+    if distance_km == 0:
+        return lon, lat
+    geod = Geod(a=EARTH_RADIUS_KM * 1e3, f=0.0)
+    lon2, lat2, _ = geod.fwd(lon, lat, azimuth_deg, np.full(lon.shape, distance_km * 1e3))
+    return np.asarray(lon2), np.asarray(lat2)
+
+
 def check_deposits(plates: PlateModelSource) -> None:
     """Read the deposit (and barren) tables with the catalog's column mapping, before any kinematics."""
     read_deposits(plates)
@@ -216,7 +275,7 @@ def make_samples(plates: PlateModelSource, kinematics: Path, spec: TectonicsSpec
     dated = deposits[np.isfinite(deposits["age_ma"])
                      & deposits["age_ma"].between(spec.start_ma, spec.stop_ma)].reset_index(drop=True)
     plate_ids = assign_plate_ids(dated["lon"], dated["lat"], model["static"], model["rotations"])
-    kin = read_kinematics(kinematics)
+    kin, raster_notes = with_rasters(read_kinematics(kinematics), plates)
     rng = np.random.default_rng(spec.seed)
     samples, report = training_samples(dated, kin, plate_ids, model["rotations"], spec.radii_deg, rng,
                                        barren=_barren(plates, model), min_gap_myr=spec.min_gap_myr,
@@ -248,7 +307,8 @@ def make_samples(plates: PlateModelSource, kinematics: Path, spec: TectonicsSpec
             "distance_to_trench_km_median": float(distance.median()) if len(distance) else float("nan"),
             "distance_to_trench_km_max": float(distance.max()) if len(distance) else float("nan"),
             "features": feature_columns(samples), "plate_model_notes": model["notes"],
-            "absent_features": [f for f in OPTIONAL_FEATURES if f not in samples.columns]}
+            "absent_features": [f for f in OPTIONAL_FEATURES if f not in samples.columns],
+            "rasters": sorted(plates.rasters), "raster_notes": raster_notes}
 
 
 def _region_codes(samples: pd.DataFrame, dated: pd.DataFrame) -> np.ndarray:
@@ -319,21 +379,30 @@ def cross_validate(samples: Path, spec: TectonicsSpec, destination: Path) -> dic
 
 def control_comparison(metrics: pd.DataFrame) -> pd.DataFrame:
     """Per design and scheme: the best kinematics model's ROC-AUC against the time-only and
-    location-only controls. ``margin_over_time_only`` is the model's AUC minus the time-only
-    control's, taken as at least 0.5: with time-matched negatives every time holds both classes in
-    the same ratio, and a held-out fold then tilts the control below 0.5 (the held-out rows are
-    missing from their time's training ratio), which would flatter the model."""
+    location-only controls.
+
+    ``time_only_roc_auc`` is the control's raw CV score. ``time_only_reference`` is the score the
+    model must beat: the raw score, or chance (0.5) where the raw score is below it.
+    ``margin_over_time_only`` is the model's AUC minus that reference. Why: with time-matched negatives
+    every time holds both classes in the same ratio, so time carries no signal; holding out a fold
+    then leaves, at each time, fewer training rows of the held-out rows' class, and a control that only
+    knows the time predicts the other class: its AUC falls below 0.5 by construction (a CV artefact,
+    not anti-skill). Measuring the model against that raw score would flatter it by the artefact;
+    the raw score is kept beside the reference so the floor is never silent
+    (``time_only_below_chance``)."""
     rows = []
     for (design, scheme), group in metrics.groupby(["design", "scheme"], sort=False):
         auc = group.set_index("model")["roc_auc_mean"] if "roc_auc_mean" in group else pd.Series(dtype=float)
         models = group[(group["kind"] == "kinematics") & group["model"].isin(auc.dropna().index)]
         best = models.loc[models["roc_auc_mean"].idxmax()] if len(models) else None
         time_only, location_only = (float(auc.get(name, np.nan)) for name in ("time_only", "location_only"))
+        reference = max(time_only, 0.5) if np.isfinite(time_only) else np.nan
         rows.append({"design": design, "scheme": scheme,
                      "best_model": best["model"] if best is not None else "none computable",
                      "best_roc_auc": float(best["roc_auc_mean"]) if best is not None else np.nan,
-                     "time_only_roc_auc": time_only, "location_only_roc_auc": location_only,
-                     "margin_over_time_only": float(best["roc_auc_mean"]) - max(time_only, 0.5) if best is not None else np.nan})
+                     "time_only_roc_auc": time_only, "time_only_below_chance": bool(time_only < 0.5),
+                     "time_only_reference": reference, "location_only_roc_auc": location_only,
+                     "margin_over_time_only": float(best["roc_auc_mean"]) - reference if best is not None else np.nan})
     return pd.DataFrame(rows)
 
 
@@ -373,10 +442,11 @@ def through_time(plates: PlateModelSource, kinematics: Path, samples: Path, mode
     """Score a regular grid of candidates over the region at every time step, where it lies on the overriding
     plate of a trench, with the model fitted on every sample of the first design: ``scores.csv``,
     ``windows.gpkg``, ``window_<a>-<b>ma.png`` per window (with the deposits of the window),
-    ``animation.gif`` and one ``frame_<t>ma.png`` per frame."""
+    ``animation.gif`` and ``animation.mp4`` (where ffmpeg runs: else a warning, and the summary's ``video``
+    says why) and one ``frame_<t>ma.png`` per frame."""
     model = load_plate_model(plates, time_range(spec))
     design = spec.designs[0]
-    table, kin = design_table(read_csv(samples), design), read_kinematics(kinematics)
+    table, kin = design_table(read_csv(samples), design), with_rasters(read_kinematics(kinematics), plates)[0]
     features = feature_columns(table)
     fitted = fit_final(table, features, model_name, {"n_estimators": spec.pu_rounds} if design == "pu" else None,
                        seed=spec.seed, pu=design == "pu")
@@ -393,7 +463,7 @@ def through_time(plates: PlateModelSource, kinematics: Path, samples: Path, mode
         fig = plot_window_map(summary, (start, end), sections=sections0, coastlines=coast0, deposits=deposits,
                               title=f"Highest probability {start:g}-{end:g} Ma ({model_name}, {design}), present-day positions")
         save_png(fig, destination / f"window_{start:g}-{end:g}ma.png")
-    frames_seconds = 0.0
+    frames_seconds, video = 0.0, "no video: tectonics.animation is off"
     if spec.animation:
         started = time.perf_counter()
         positives = table[table["label"] == 1]
@@ -411,11 +481,17 @@ def through_time(plates: PlateModelSource, kinematics: Path, samples: Path, mode
             if spec.frames_png:
                 save_png(fig, destination / f"frame_{t:06.1f}ma.png")
         write_gif(frames, destination / "animation.gif", fps=4)
+        try:
+            write_video(frames, destination / "animation.mp4", fps=4)
+            video = "animation.mp4"
+        except VideoUnavailable as exc:
+            video = f"no video: {exc}"
+            warnings.warn(f"maps through time: the GIF is written, the MP4 is not ({exc})", stacklevel=2)
         frames_seconds = time.perf_counter() - started
     scored = scores["probability"].notna()
     return {"model": model_name, "design": design, "region": [float(v) for v in box], "region_from": region_from,
             "candidates": len(candidates), "time_steps": int(scores["time_ma"].nunique()),
-            "scored_candidate_steps": int(scored.sum()), "maps_seconds": frames_seconds,
+            "scored_candidate_steps": int(scored.sum()), "maps_seconds": frames_seconds, "video": video,
             "mean_probability_by_window": {f"{a:g}-{b:g}": float(summary.loc[summary["window_start_ma"] == a, "max_probability"].mean())
                                            for a, b in spec.windows}}
 
@@ -453,6 +529,10 @@ def publish_tectonics(kinematics: dict, samples: dict, cv: dict, scored: dict, s
                 f"on average (slowest {kinematics.get('seconds_per_step_max', float('nan')):.3f} s, when computed). "
                 + (f"Absent features: {', '.join(absent)} -- the plate model has no seafloor age grid (plate_model.age_grid), "
                    "so seafloor age and the subduction volume rate are not used. " if absent else "")
+                + ("Rasters through time (features raster_<name>, each taken at the co-registered trench point, moved "
+                   "plate_model.rasters.<name>.inland_km into the overriding plate): " + ", ".join(samples["rasters"]) + ". "
+                   + " | ".join(samples.get("raster_notes", [])) + " " if samples.get("rasters") else
+                   "No raster through time (plate_model.rasters: crustal thickness or other grids by age): none is used. ")
                 + (f"Plate model notes (not needed over {spec.start_ma:g}-{spec.stop_ma:g} Ma, accepted as GPlates does): "
                    + " | ".join(notes) if notes else "")),
         Section("Samples", f"{samples['positives']} deposits reconstructed to their age and matched to the nearest trench "
@@ -462,17 +542,22 @@ def publish_tectonics(kinematics: dict, samples: dict, cv: dict, scored: dict, s
                 f"samples_report.csv). Label-0 rows by source: {samples['label_0_by_source']}. {samples['not_used']} "
                 "samples not used (samples_report.csv says why).",
                 table=pd.DataFrame([{k: v for k, v in facts(samples).items()
-                                     if k not in ("features", "plate_model_notes", "label_0_by_source", "absent_features")}])),
+                                     if k not in ("features", "plate_model_notes", "label_0_by_source", "absent_features",
+                                                  "rasters", "raster_notes")}])),
         Section("Deposits skipped: no trench point within the cut-off", f"{len(far)} rows.",
                 table=far.head(50) if len(far) else None),
         Section("Which sampling design answers which question", "Every design is scored under every CV scheme, each with "
                 "a time-only control (a random forest given only the sample's time) and a location-only control (given "
                 "only the present-day margin position). A kinematics model that does not beat the time-only control "
                 "learns the sampling in time, not the kinematics.", table=questions),
-        Section("Best kinematics model against the controls (ROC-AUC)", "margin_over_time_only: best kinematics model "
-                "minus the time-only control taken as at least 0.5 (with time-matched samples a held-out fold tilts a "
-                "control that has nothing to learn below 0.5). A location-only control close to the models says the "
-                "kinematics may stand in for the place.", table=controls),
+        Section("Best kinematics model against the controls (ROC-AUC)", "time_only_roc_auc is the time-only control's "
+                "raw CV score; margin_over_time_only is the best kinematics model minus time_only_reference, which is that "
+                "score or chance (0.5) where the score is below chance (time_only_below_chance). With time-matched "
+                "samples every time holds both classes in the same ratio, so holding out a fold leaves fewer training rows "
+                "of the held-out class at each time and a control that knows only the time predicts the other class: a "
+                "score below 0.5 is this artefact of the CV, not skill against the data, and a model measured against it "
+                "would be flattered. A location-only control close to the models says the kinematics may stand in for "
+                "the place.", table=controls),
         Section("Cross-validation: every design, scheme, model and control",
                 "shuffled_10fold is optimistic: samples of one deposit location and of nearby deposits share kinematics "
                 f"across folds. Honest scores: leave_region_out ({spec.region_size_deg:g} degree blocks, or the table's "
@@ -485,7 +570,9 @@ def publish_tectonics(kinematics: dict, samples: dict, cv: dict, scored: dict, s
                 f"{scored['region']} ({scored['region_from']}): {scored['candidates']} points, each scored at the time "
                 "steps when it lies on the overriding plate within the co-registration cut-off of a trench "
                 f"({scored['scored_candidate_steps']} point-steps). windows.gpkg holds the highest and mean probability per "
-                "window; the window maps show the deposits of each window; frame_*.png are the animation's frames.",
+                "window; the window maps show the deposits of each window; frame_*.png are the animation's frames"
+                + ("; animation.mp4 holds the same frames as a video." if scored.get("video") == "animation.mp4"
+                   else f" ({scored.get('video', 'no video')})."),
                 images=[(w, w[:-4]) for w in windows] + ([("animation.gif", "Through time")] if spec.animation else [])),
     ]
     page = report_html(f"Tectonic prospectivity: {study_area}",

@@ -28,7 +28,8 @@ Negatives (the paper's approach)
     leave-age-bin-out checks.
 
 Feature columns
-    :data:`FEATURES`, all taken from the kinematics table. ``seafloor_age_ma`` and
+    :data:`FEATURES`, all taken from the kinematics table, and any ``raster_<name>`` column it carries
+    (a raster through time sampled at the trench points, added by the tectonics pipeline). ``seafloor_age_ma`` and
     ``subduction_volume_rate_km3_yr`` need a seafloor age grid: when a model has none they are NaN
     for every sample and are dropped from the table (use :func:`feature_columns` for the columns
     kept). Samples with a NaN in a kept feature are moved to the report.
@@ -70,13 +71,15 @@ FEATURES = [
 OPTIONAL_FEATURES = ("seafloor_age_ma", "subduction_volume_rate_km3_yr")
 _MATCH_COLUMNS = ["kinematics_time_ma", "trench_lon", "trench_lat", "trench_plate_id", "match_radius_deg",
                   "distance_to_trench_km"]
+RASTER_PREFIX = "raster_"  # columns of rasters through time: features too
 MARGIN_COLUMNS = ["margin_lon", "margin_lat", "margin_x", "margin_y", "margin_z"]
 _REPORT_COLUMNS = ["source", "deposit_id", "present_lon", "present_lat", "time_ma", "reason"]
 
 
 def feature_columns(table: pd.DataFrame) -> list[str]:
-    """The :data:`FEATURES` present in ``table`` (optional ones may have been dropped), in order."""
-    return [f for f in FEATURES if f in table.columns]
+    """The :data:`FEATURES` present in ``table`` (optional ones may have been dropped), in order, then its
+    ``raster_*`` columns (sorted)."""
+    return [f for f in FEATURES if f in table.columns] + sorted(c for c in table.columns if str(c).startswith(RASTER_PREFIX))
 
 
 def deposit_points(deposits: gpd.GeoDataFrame, id_column: str | None = "DepositID",
@@ -268,7 +271,8 @@ def margin_samples(
     """Label-0 samples at other places of the margin, at the same times as the positives.
 
     For each kinematics time step holding ``k`` positives, ``round(k * per_positive)`` trench points of
-    that step are drawn without replacement, away from the deposits: more than ``exclusion_deg``
+    that step with every feature of the positives (no NaN: e.g. off the age grid) are drawn without
+    replacement, away from the deposits: more than ``exclusion_deg``
     (present-day margin positions) from every positive whose time is within ``min_gap_myr``. Their
     features are the trench point's kinematics; their location is the trench point, moved back to
     the present with the overriding plate.
@@ -303,6 +307,7 @@ def margin_samples(
                      "pass the kinematics concatenated over the model's time steps")
     counts = positives["kinematics_time_ma"].value_counts().sort_index()
     by_step = kinematics.groupby(kinematics["time_ma"].astype(float)).indices
+    features = [f for f in feature_columns(positives) if f in kinematics.columns]
     parts = []
     for step, k in counts.items():
         rows = by_step.get(float(step))
@@ -311,7 +316,7 @@ def margin_samples(
         at = kinematics.iloc[rows]
         lon0, lat0 = present_day_points(at["lon"], at["lat"], at["trench_plate_id"].to_numpy(np.int64),
                                         np.full(len(at), float(step)), rotation_model)
-        eligible = np.isfinite(lon0)
+        eligible = np.isfinite(lon0) & at[features].notna().all(axis=1).to_numpy()  # a missing feature cannot be learnt
         near = positives[(positives["time_ma"] - step).abs() < max(min_gap_myr, 1e-9)]
         if exclusion_deg > 0 and len(near):
             distance = great_circle_deg(lon0[:, None], lat0[:, None], near["margin_lon"].to_numpy(float)[None, :],
@@ -323,7 +328,7 @@ def margin_samples(
         chosen = np.sort(rng.choice(np.flatnonzero(eligible), size=n, replace=False))
         picked = at.iloc[chosen]
         xyz = unit_vectors(lon0[chosen], lat0[chosen])
-        part = pd.DataFrame({"label": 0, **{f: picked[f].to_numpy(float) for f in FEATURES if f in picked.columns}})
+        part = pd.DataFrame({"label": 0, **{f: picked[f].to_numpy(float) for f in feature_columns(picked)}})
         part["source"], part["deposit_id"] = source, None
         part["present_lon"], part["present_lat"] = lon0[chosen], lat0[chosen]
         part["plate_id"] = picked["trench_plate_id"].to_numpy(np.int64)
@@ -341,8 +346,7 @@ def margin_samples(
     out = pd.concat(parts, ignore_index=True)
     out.insert(1, "region", region_ids(out["present_lon"], out["present_lat"], region_size_deg))
     out.insert(2, "age_bin", (np.floor(out["time_ma"] / age_bin_myr) * age_bin_myr).astype(int))
-    features = [f for f in FEATURES if f in positives.columns]
-    return out.drop(columns=[c for c in out.columns if c in FEATURES and c not in features])
+    return out.drop(columns=[c for c in feature_columns(out) if c not in features])
 
 
 def region_ids(lon: np.ndarray, lat: np.ndarray, size_deg: float) -> np.ndarray:
@@ -361,7 +365,7 @@ def _coregistered(source, label, ids, lon, lat, plate_ids, times, kinematics, ro
     rows = unmatched["point_index"].to_numpy()
     reports.append(_report(source, ids[rows], lon[rows], lat[rows], times[rows], unmatched["reason"].to_numpy()))
     rows = matched["point_index"].to_numpy()
-    features = [f for f in FEATURES if f in matched.columns]
+    features = feature_columns(matched)
     out = pd.DataFrame({"label": label, **{f: matched[f].to_numpy(float) for f in features}})
     out["source"] = source
     out["deposit_id"] = ids[rows]

@@ -105,3 +105,19 @@ def test_region_box_in_the_wrong_order(tmp_path):
     path = text_file(tmp_path, "area.yaml", "study_area: area\nplate_model: {rotations: [model.rot], topologies: [model.gpml], "
                      "region_box: [-60, -10, -80, 10]}\n")
     raises_input_error(read_catalog, path, r"region_box is \[lon_min, lat_min, lon_max, lat_max\]")
+
+
+def test_raster_series_folder_with_no_grid_matching_the_pattern(tmp_path):
+    from geoprospect.io.plates import raster_series_times
+
+    (tmp_path / "crust_0.nc").write_text("")
+    raises_input_error(raster_series_times, tmp_path, r"no file matches the pattern 'crust_\{time\}Ma.nc'", "crust_{time}Ma.nc")
+
+
+def test_raster_series_netcdf_without_its_time_dimension(tmp_path):
+    from geoprospect.io.plates import raster_series_times
+
+    path = tmp_path / "crust.nc"
+    xr.Dataset({"z": (("age", "lat", "lon"), np.ones((2, 3, 4)))},
+               coords={"age": [0.0, 10.0], "lat": np.arange(3.0), "lon": np.arange(4.0)}).to_netcdf(path, engine="scipy")
+    raises_input_error(raster_series_times, path, r"no 'time' coordinate \(found \['age', 'lat', 'lon'\]\)")

@@ -54,3 +54,27 @@ def test_cli_prints_one_line_when_a_pipeline_fails_and_skips_what_the_catalog_la
     text = page.read_text()
     assert "ingest: Completed" in text and "prospectivity: Failed" in text
     assert "Skipped: inversion" in text and "Skipped: seismic (the catalog has no &#x27;waveforms&#x27; section)" in text
+
+
+@pytest.mark.slow
+def test_a_plate_model_only_catalog_skips_ingest_and_runs_tectonics(harness, tmp_path):
+    """No grid, only a plate model: regenerate has nothing to ingest onto, so it runs the tectonics flow alone."""
+    import yaml
+
+    from flows.regenerate import regenerate
+    from geoprospect.demo import ensure_demo
+    from geoprospect.io.catalog import read_catalog
+
+    demo = ensure_demo(tmp_path / "demo", seed=5, size_m=4000, resolution_m=60).parent
+    plates = yaml.safe_load((demo / "catalog.yaml").read_text())["plate_model"]
+    plates = {k: ([str(demo / p) for p in v] if isinstance(v, list) else str(demo / v)) for k, v in plates.items()}
+    catalog = tmp_path / "plates_only.yaml"
+    catalog.write_text(yaml.safe_dump({"study_area": "platesonly", "plate_model": plates, "tectonics": {
+        "stop_ma": 20, "step_myr": 5, "models": ["rf"], "n_splits": 3, "windows": [[0, 10], [10, 20]], "designs": ["time_matched"],
+        "animation": False}}))
+    assert "ingest" in read_catalog(catalog).missing_inputs()
+    state = regenerate(catalog=str(catalog), outputs=str(tmp_path / "out"), return_state=True)
+    assert state.is_completed(), state.message
+    page = (tmp_path / "out" / "platesonly" / "index.html").read_text()
+    assert "tectonics: Completed" in page and "Skipped: ingest (the catalog has no &#x27;grid&#x27; section)" in page
+    assert not (tmp_path / "out" / "platesonly" / "ingest").exists()

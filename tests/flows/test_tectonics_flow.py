@@ -8,6 +8,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
+import xarray as xr
 from PIL import Image
 
 from geoprospect.errors import InputError
@@ -78,6 +79,8 @@ def test_maps_through_time_and_points_per_window(first_run):
         assert (folder / name).stat().st_size > 0
     with Image.open(folder / "animation.gif") as gif:
         assert gif.n_frames >= 10
+    assert json.loads((folder / "metrics.json").read_text())["through_time"]["video"] == "animation.mp4"
+    assert (folder / "animation.mp4").read_bytes()[4:8] == b"ftyp"  # an MP4 container
     frames = sorted(folder.glob("frame_*ma.png"))
     assert len(frames) == 31 and frames[0].name == "frame_0000.0ma.png"
     scores = pd.read_csv(folder / "scores.csv")
@@ -96,9 +99,11 @@ def test_a_rerun_reads_every_time_step_from_the_cache(first_run):
     assert len(steps) == 4 and set(steps) == {"Cached"}  # 31 steps of 2 Myr, 10 per task, aligned on 20 Myr
 
 
-def test_an_edited_deposit_table_reads_the_kinematics_from_the_cache(first_run, small_demo_catalog, tmp_path):
-    """Kinematics are keyed on the plate model and the time steps: a new deposit table (another column
-    layout, mapped in the catalog) recomputes the samples, not one time step."""
+def test_an_edited_deposit_table_in_a_second_study_area_reads_the_kinematics_from_the_cache(first_run, small_demo_catalog,
+                                                                                           tmp_path):
+    """Kinematics are keyed on the plate model and the time steps: a second study area with a new deposit
+    table (another column layout, mapped in the catalog) recomputes the samples, not one time step, and
+    reads the tables the first study area's run left in outputs/plate_models/."""
     import yaml
 
     from tasks.runs import task_run_states
@@ -113,7 +118,13 @@ def test_an_edited_deposit_table_reads_the_kinematics_from_the_cache(first_run, 
     table.to_csv(tmp_path / "edited.csv", index=False)
     plates["deposits"] = str(tmp_path / "edited.csv")
     plates["deposit_columns"] = {"lon": "lon", "lat": "lat"}
-    spec = {"study_area": yaml.safe_load(catalog.read_text())["study_area"], "plate_model": plates,
+    # a raster through time (synthetic crustal thickness, global, every 10 Myr) as an extra feature
+    lon, lat, times = np.arange(-179.0, 180.0, 2.0), np.arange(-89.0, 90.0, 2.0), np.arange(0.0, 70.0, 10.0)
+    rng = np.random.default_rng(0)
+    xr.Dataset({"thickness": (("time", "lat", "lon"), 35 + rng.normal(0, 5, (times.size, lat.size, lon.size)))},
+               coords={"time": times, "lat": lat, "lon": lon}).to_netcdf(tmp_path / "crust.nc", engine="scipy")
+    plates["rasters"] = {"crustal_thickness_km": {"path": str(tmp_path / "crust.nc"), "inland_km": 200}}
+    spec = {"study_area": "second_area", "plate_model": plates,
             "tectonics": yaml.safe_load(SETTINGS)["tectonics"] | {"designs": ["time_matched"], "animation": False}}
     edited = tmp_path / "edited.yaml"
     edited.write_text(yaml.safe_dump(spec))  # no grid section: the tectonics flow needs none
@@ -121,6 +132,56 @@ def test_an_edited_deposit_table_reads_the_kinematics_from_the_cache(first_run, 
     states = task_run_states(state.state_details.flow_run_id)
     assert {s for task, s in states if task == "kinematics_steps"} == {"Cached"}
     assert {s for task, s in states if task == "make_samples"} == {"Completed"}
+    outputs = folder.parent.parent
+    second = outputs / "second_area" / "tectonics"
+    assert "raster_crustal_thickness_km" in pd.read_csv(second / "samples.csv").columns
+    summary = json.loads((second / "metrics.json").read_text())["samples"]
+    assert "raster_crustal_thickness_km" in summary["features"] and summary["rasters"] == ["crustal_thickness_km"]
+    assert "Rasters through time" in (second / "report.html").read_text()
+    assert "No raster through time" in (folder / "report.html").read_text()  # the first run's catalog has none
+    assert not list((outputs / "second_area" / "work" / "kinematics").glob("kinematics-*ma-*.parquet"))  # only the run's table
+    assert len(list((outputs / "plate_models" / "kinematics").glob("kinematics-*ma-*.parquet"))) == 31
+
+
+def test_kinematics_are_keyed_on_the_rotation_file_content_not_where_they_go(harness, small_demo_catalog, tmp_path):
+    """The same plate model (a copy elsewhere, another outputs folder) reads the cache; an edited
+    rotation file computes again."""
+    import shutil
+
+    from prefect import flow
+
+    from geoprospect.catalog import PlateModelSource, TectonicsSpec
+    from geoprospect.io.files import FileRef
+    from tasks.tectonics import kinematics_steps, plate_model_inputs
+
+    plates_folder = small_demo_catalog.parent / "demo" / "plates"
+    if not plates_folder.is_dir():  # the demo is built on the first flow run
+        from geoprospect.demo import build_demo
+
+        build_demo(small_demo_catalog.parent / "demo", seed=5, size_m=4000, resolution_m=60)
+
+    def steps_state(folder: Path, work: Path, rotation_lines=None) -> str:
+        copy = shutil.copytree(plates_folder, folder)
+        if rotation_lines is not None:
+            (copy / "demo_rotations.rot").write_text(rotation_lines)
+        plates = PlateModelSource(rotations=[copy / "demo_rotations.rot"], topologies=[copy / "demo_plate_boundaries.gpml",
+                                  copy / "demo_topologies.gpml"], deposits=copy / "demo_porphyry_deposits.csv")
+        refs = {"plate_model.rotations[0]": FileRef.of(plates.rotations[0])}
+        refs |= {f"plate_model.topologies[{i}]": FileRef.of(p) for i, p in enumerate(plates.topologies)}
+        inputs = plate_model_inputs(plates, refs, TectonicsSpec(stop_ma=4, step_myr=2))
+
+        @flow
+        def kinematics_only() -> str:
+            return kinematics_steps(inputs["model_files"], inputs["kinematics_files"], [0.0, 2.0], 2.0,
+                                    {0.0: None, 2.0: None}, str(work), return_state=True).name
+
+        return kinematics_only()
+
+    assert steps_state(tmp_path / "a", tmp_path / "out_a") == "Completed"
+    assert steps_state(tmp_path / "b", tmp_path / "out_b") == "Cached"  # a copy, written elsewhere
+    lines = (plates_folder / "demo_rotations.rot").read_text().splitlines()
+    lines[1] = lines[1].replace("2.50", "2.60")  # one pole's angle
+    assert steps_state(tmp_path / "c", tmp_path / "out_c", "\n".join(lines) + "\n") == "Completed"
 
 
 def test_a_catalog_without_a_plate_model_is_refused(harness, tmp_path):

@@ -174,3 +174,15 @@ def test_time_matched_negatives_share_the_positives_times_elsewhere_on_the_margi
     assert len(unlabelled) == 3 * len(positives) and (unlabelled["source"] == "unlabelled").all()
     with pytest.raises(InputError, match="per_positive"):
         margin_samples(positives, kinematics_table(), rotation_model, np.random.default_rng(1), per_positive=0)
+
+
+def test_margin_samples_skip_trench_points_with_a_missing_feature(rotation_model):
+    """A trench point off the age grid (NaN seafloor age) cannot be a time-matched negative: the CV would
+    refuse the whole design for one non-finite value."""
+    kinematics = kinematics_table()
+    samples, _ = training_samples(deposits_table(), kinematics, np.full(7, 201), rotation_model, RADII, np.random.default_rng(0))
+    positives = samples[samples["label"] == 1]
+    feature = feature_columns(positives)[0]
+    holed = kinematics.assign(**{feature: np.where(np.arange(len(kinematics)) % 2 == 0, np.nan, kinematics[feature])})
+    negatives = margin_samples(positives, holed, rotation_model, np.random.default_rng(1), per_positive=1, exclusion_deg=0.0)
+    assert len(negatives) and np.isfinite(negatives[feature_columns(negatives)].to_numpy(float)).all()

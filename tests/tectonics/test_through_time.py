@@ -11,7 +11,7 @@ from sklearn.linear_model import LogisticRegression
 
 from geoprospect.demo.plates import write_plate_model
 from geoprospect.errors import InputError
-from geoprospect.io.figures import write_gif
+from geoprospect.io.figures import VideoUnavailable, write_gif, write_video
 from geoprospect.io.plates import read_features, read_rotation_model
 from geoprospect.io.vectors import write_vector
 from geoprospect.render.tectonics import (
@@ -185,6 +185,31 @@ def test_figures_and_animation(scores, tmp_path):
 def test_write_gif_refuses_bad_frames(tmp_path, frames, fps, match):
     with pytest.raises(InputError, match=match):
         write_gif(frames, tmp_path / "x.gif", fps=fps)
+
+
+def test_write_video_pads_odd_frames_and_gives_the_same_bytes_twice(tmp_path):
+    imageio_ffmpeg = pytest.importorskip("imageio_ffmpeg")
+    frames = [np.full((33, 21, 3), 40 * i, np.uint8) for i in range(5)]
+    first, second = (write_video(frames, tmp_path / name, fps=4).read_bytes() for name in ("a.mp4", "b.mp4"))
+    assert first == second and first[4:8] == b"ftyp"
+    reader = imageio_ffmpeg.read_frames(str(tmp_path / "a.mp4"))
+    meta = next(reader)
+    assert meta["size"] == (22, 34) and meta["fps"] == 4 and sum(1 for _ in reader) == 5
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temporary file left
+    with pytest.raises(InputError, match="no frame"):
+        write_video([], tmp_path / "x.mp4")
+
+
+def test_write_video_says_why_when_ffmpeg_does_not_run(tmp_path, monkeypatch):
+    imageio_ffmpeg = pytest.importorskip("imageio_ffmpeg")
+    broken = tmp_path / "ffmpeg"
+    broken.write_text("not a binary")
+    broken.chmod(0o755)
+    monkeypatch.setattr(imageio_ffmpeg, "get_ffmpeg_exe", lambda: str(broken))
+    monkeypatch.setattr(imageio_ffmpeg._io, "get_ffmpeg_exe", lambda: str(broken))
+    with pytest.raises(VideoUnavailable, match="ffmpeg"):
+        write_video([np.zeros((4, 4, 3), np.uint8)], tmp_path / "x.mp4")
+    assert not (tmp_path / "x.mp4").exists()
 
 
 def test_only_the_overriding_side_of_a_trench_is_scored(rotation_model):

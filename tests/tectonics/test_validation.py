@@ -187,3 +187,19 @@ def test_a_training_fold_with_one_class_scores_nan():
     assert len(folds) == 2 and folds["note"].eq("one class in training rows").all()
     assert folds[list(METRICS)].isna().all().all()
     assert result.confusion[("leave_age_bin_out", "rf")].sum() == 0
+
+
+def test_control_comparison_keeps_a_below_chance_time_only_score_beside_the_chance_reference():
+    """A time-only control below 0.5 (a CV artefact under time-matched negatives) is shown raw; the model
+    is measured against chance, not against the artefact."""
+    from geoprospect.pipelines.tectonics import control_comparison
+
+    metrics = pd.DataFrame({"design": "time_matched", "scheme": ["leave_region_out"] * 3 + ["leave_age_bin_out"] * 3,
+                            "model": ["rf", "time_only", "location_only"] * 2,
+                            "kind": ["kinematics", "control", "control"] * 2,
+                            "roc_auc_mean": [0.78, 0.12, 0.79, 0.70, 0.62, 0.6]})
+    table = control_comparison(metrics).set_index("scheme")
+    below, above = table.loc["leave_region_out"], table.loc["leave_age_bin_out"]
+    assert below["time_only_roc_auc"] == 0.12 and below["time_only_below_chance"]
+    assert below["time_only_reference"] == 0.5 and below["margin_over_time_only"] == pytest.approx(0.28)
+    assert not above["time_only_below_chance"] and above["margin_over_time_only"] == pytest.approx(0.08)
