@@ -53,7 +53,8 @@ def tectonics(catalog: str = DEMO_CATALOG, outputs: str = "outputs") -> str:
     kinematics = collect_kinematics([ref for chunk in chunks for ref in chunk.result()], work)
     samples = make_samples(files, plates, kinematics["table"], spec, work)
     cv = cross_validate(samples["table"], spec, work)
-    scored = through_time(files, plates, kinematics["table"], samples["table"], spec.map_model or cv["best_model"], spec, work)
+    scored = through_time(files, plates, kinematics["table"], samples["table"], spec.map_model or cv["best_model"],
+                          cv["design"], spec, work)
     folder = area / "tectonics"
     report = publish(kinematics, samples, cv, scored, spec, cat.study_area, str(folder))
     first = f"window_{spec.windows[0][0]:g}-{spec.windows[0][1]:g}ma.png"

@@ -92,9 +92,10 @@ def cross_validate(samples: FileRef, spec: TectonicsSpec, work: str) -> dict:
 
 @task(**CACHED)
 def through_time(files: dict[str, FileRef], plates: PlateModelSource, kinematics: FileRef, samples: FileRef, model: str,
-                 spec: TectonicsSpec, work: str) -> dict:
-    folder = work_file(work, "tectonics", f"through-time-{model}", "", files, plates, kinematics, samples, model, spec, modules=_CORE)
-    summary = core.through_time(plates, Path(kinematics.path), Path(samples.path), model, spec, folder)
+                 design: str, spec: TectonicsSpec, work: str) -> dict:
+    folder = work_file(work, "tectonics", f"through-time-{model}-{design}", "", files, plates, kinematics, samples, model,
+                       design, spec, modules=_CORE)
+    summary = core.through_time(plates, Path(kinematics.path), Path(samples.path), model, design, spec, folder)
     return {"files": {p.name: FileRef.of(p) for p in sorted(folder.iterdir())}, **summary}
 
 

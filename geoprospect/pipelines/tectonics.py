@@ -15,6 +15,7 @@ the leave-region-out and leave-age-bin-out schemes (:mod:`geoprospect.tectonics.
 from __future__ import annotations
 
 import functools
+from collections.abc import Sequence
 import threading
 import time
 import warnings
@@ -279,7 +280,9 @@ def make_samples(plates: PlateModelSource, kinematics: Path, spec: TectonicsSpec
     rng = np.random.default_rng(spec.seed)
     samples, report = training_samples(dated, kin, plate_ids, model["rotations"], spec.radii_deg, rng,
                                        barren=_barren(plates, model), min_gap_myr=spec.min_gap_myr,
-                                       region_size_deg=spec.region_size_deg, age_bin_myr=spec.age_bin_myr)
+                                       region_size_deg=spec.region_size_deg, age_bin_myr=spec.age_bin_myr,
+                                       # cross_validate checks each design's label-0 rows
+                                       require_negatives="same_location" in spec.designs and len(spec.designs) == 1)
     positives = samples[samples["label"] == 1]
     common = dict(min_gap_myr=spec.min_gap_myr, region_size_deg=spec.region_size_deg, age_bin_myr=spec.age_bin_myr)
     extra = []
@@ -369,12 +372,20 @@ def cross_validate(samples: Path, spec: TectonicsSpec, destination: Path) -> dic
     write_csv(pd.DataFrame(confusion), destination / "confusion.csv")
     controls = control_comparison(metrics)
     write_csv(controls, destination / "cv_controls.csv")
-    shown = metrics[(metrics["design"] == spec.designs[0]) & metrics["model"].ne("all")]
+    design = mapped_design(metrics, spec.designs)
+    shown = metrics[(metrics["design"] == design) & metrics["model"].ne("all")]
     if len(shown):
-        save_png(plot_cv_comparison(shown, title=f"CV schemes, {spec.designs[0]} design: models and controls"),
+        save_png(plot_cv_comparison(shown, title=f"CV schemes, {design} design: models and controls"),
                  destination / "cv.png")
-    return {"best_model": best_model(metrics, spec.designs[0]), "design": spec.designs[0],
+    return {"best_model": best_model(metrics, design), "design": design,
             "controls": controls.to_dict(orient="records")}
+
+
+def mapped_design(metrics: pd.DataFrame, designs: Sequence[str]) -> str:
+    """The first design in the catalog's order whose kinematics models could be scored: it is the one
+    mapped through time (a design left without label-0 samples must not stop the others)."""
+    scored = metrics[metrics["kind"].eq("kinematics") & metrics["roc_auc_mean"].notna()] if "roc_auc_mean" in metrics else metrics[:0]
+    return next((d for d in designs if (scored["design"] == d).any()), designs[0])
 
 
 def control_comparison(metrics: pd.DataFrame) -> pd.DataFrame:
@@ -437,15 +448,14 @@ def candidate_region(plates: PlateModelSource, deposits: pd.DataFrame) -> tuple[
     return box, None, f"the dated deposits' box, {pad:g} degrees wider"
 
 
-def through_time(plates: PlateModelSource, kinematics: Path, samples: Path, model_name: str, spec: TectonicsSpec,
-                 destination: Path) -> dict:
+def through_time(plates: PlateModelSource, kinematics: Path, samples: Path, model_name: str, design: str,
+                 spec: TectonicsSpec, destination: Path) -> dict:
     """Score a regular grid of candidates over the region at every time step, where it lies on the overriding
-    plate of a trench, with the model fitted on every sample of the first design: ``scores.csv``,
+    plate of a trench, with the model fitted on every sample of ``design``: ``scores.csv``,
     ``windows.gpkg``, ``window_<a>-<b>ma.png`` per window (with the deposits of the window),
     ``animation.gif`` and ``animation.mp4`` (where ffmpeg runs: else a warning, and the summary's ``video``
     says why) and one ``frame_<t>ma.png`` per frame."""
     model = load_plate_model(plates, time_range(spec))
-    design = spec.designs[0]
     table, kin = design_table(read_csv(samples), design), with_rasters(read_kinematics(kinematics), plates)[0]
     features = feature_columns(table)
     fitted = fit_final(table, features, model_name, {"n_estimators": spec.pu_rounds} if design == "pu" else None,

@@ -124,6 +124,7 @@ def training_samples(
     region_radius_deg: float = 5.0,
     region_size_deg: float = 10.0,
     age_bin_myr: float = 10.0,
+    require_negatives: bool = True,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Labelled, co-registered samples for spatio-temporal prospectivity (see the module notes).
 
@@ -152,6 +153,9 @@ def training_samples(
         Cell size (degrees) of the present-day lon/lat grid whose cells are the ``region`` groups.
     age_bin_myr : float
         Width (Myr) of the ``age_bin`` groups.
+    require_negatives : bool
+        Refuse a table without label-0 rows. False where the caller adds negatives of its own
+        (time-matched or unlabelled margin points) and checks each design's classes itself.
 
     Returns
     -------
@@ -233,7 +237,7 @@ def training_samples(
     report = _concat(reports)
     samples, report = _drop_missing_features(samples, report)
     counts = samples["label"].value_counts()
-    if counts.get(1, 0) == 0 or counts.get(0, 0) == 0:
+    if counts.get(1, 0) == 0 or (require_negatives and counts.get(0, 0) == 0):
         raise InputError("training samples", f"{counts.get(1, 0)} positive and {counts.get(0, 0)} negative samples",
                          "check that the deposits' ages fall in the kinematics time range and lie near trenches "
                          "(see the report), or widen the radii")

@@ -186,3 +186,27 @@ def test_margin_samples_skip_trench_points_with_a_missing_feature(rotation_model
     holed = kinematics.assign(**{feature: np.where(np.arange(len(kinematics)) % 2 == 0, np.nan, kinematics[feature])})
     negatives = margin_samples(positives, holed, rotation_model, np.random.default_rng(1), per_positive=1, exclusion_deg=0.0)
     assert len(negatives) and np.isfinite(negatives[feature_columns(negatives)].to_numpy(float)).all()
+
+
+def test_positives_alone_when_the_caller_brings_its_own_negatives(rotation_model):
+    # every kinematics step within min_gap_myr of a nearby deposit's age: no same-location negative
+    deposits = deposits_table().iloc[:3].assign(age_ma=[5.0, 6.0, 7.0])
+    kinematics = kinematics_table().query("time_ma <= 10")
+    args = (deposits, kinematics, np.full(3, 201), rotation_model, RADII, np.random.default_rng(0))
+    with pytest.raises(InputError, match="3 positive and 0 negative samples"):
+        training_samples(*args, min_gap_myr=20.0)
+    samples, _ = training_samples(*args, min_gap_myr=20.0, require_negatives=False)
+    assert (samples["label"] == 1).sum() == 3 and (samples["label"] == 0).sum() == 0
+
+
+def test_the_mapped_design_is_the_first_one_scored():
+    from geoprospect.pipelines.tectonics import mapped_design
+
+    metrics = pd.DataFrame([
+        {"design": "same_location", "kind": "kinematics", "model": "all", "roc_auc_mean": np.nan},
+        {"design": "time_matched", "kind": "control", "model": "time_only", "roc_auc_mean": 0.5},
+        {"design": "time_matched", "kind": "kinematics", "model": "rf", "roc_auc_mean": 0.7},
+    ])
+    assert mapped_design(metrics, ["same_location", "time_matched"]) == "time_matched"
+    assert mapped_design(metrics, ["time_matched", "same_location"]) == "time_matched"
+    assert mapped_design(metrics.iloc[:1], ["same_location", "pu"]) == "same_location"  # best_model then says why
