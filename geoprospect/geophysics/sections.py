@@ -186,7 +186,7 @@ def invert_sounding(
     rounds : int, default 1
         At most this many rounds of the optimizer's starts (each round new Latin-hypercube
         starts); the rounds stop as soon as two rounds agree on the minimum (chi-square within
-        2 %).
+        2 %) or one fits to the noise (reduced chi-square within 3 sqrt(2 / n) of 1).
     max_rms_percent : float, default inf
         A fit worse than this is marked ``fitted=False``: the model cannot explain the data.
     noise_floor_t_per_s : float, default 0
@@ -319,10 +319,18 @@ def _tem_log_data(times: np.ndarray, geometry: dict, rho: np.ndarray, thick: np.
     return np.log10(np.abs(response.dbzdt_t_per_s))
 
 
+def _fits_the_noise(result, misfit: DataMisfit) -> bool:
+    """Reduced chi-square within 3 standard deviations (sqrt(2 / n)) of 1: no other minimum can beat
+    this one by more than the noise."""
+    return result.misfit <= 1.0 + 3.0 * np.sqrt(2.0 / misfit.observed.size)
+
+
 def _multistart(misfit: DataMisfit, optimizer: LevenbergMarquardt, rounds: int):
-    """Rounds of Latin-hypercube LM starts until two rounds agree."""
+    """Rounds of Latin-hypercube LM starts until two rounds agree or one fits to the noise."""
     best, n_starts = None, 0
     for number in range(max(1, rounds)):
+        if best is not None and _fits_the_noise(best, misfit):
+            break
         seed = None if optimizer.random_state is None else np.random.default_rng(optimizer.random_state).integers(2**31) + number
         this = Inversion(misfit, optimizer if number == 0 else _reseeded(optimizer, seed)).run()
         n_starts += optimizer.n_starts
@@ -341,13 +349,12 @@ def _hybrid(misfit: DataMisfit, optimizer: LevenbergMarquardt, rounds: int, esti
     """LM from the network's estimate alone; if that fit does not reach the noise, rounds of
     Latin-hypercube starts until two agree (the better of everything is kept).
 
-    Reaching the noise: reduced chi-square within 3 standard deviations of 1 (its standard
-    deviation is sqrt(2 / n) for n data), which no other minimum can beat by more than the noise.
+    Reaching the noise: see :func:`_fits_the_noise`.
     """
     single = LevenbergMarquardt(n_starts=1, max_iter=optimizer.max_iter, damping=optimizer.damping, fd_step=optimizer.fd_step,
                                 tol=optimizer.tol, random_state=optimizer.random_state)
     first = Inversion(misfit, single, x0=estimate).run()
-    if first.misfit <= 1.0 + 3.0 * np.sqrt(2.0 / misfit.observed.size):
+    if _fits_the_noise(first, misfit):
         return first, 1
     best, n_starts = _multistart(misfit, optimizer, rounds)
     return (first if first.misfit < best.misfit else best), n_starts + 1

@@ -117,7 +117,10 @@ def test_rectangular_loop_csv_with_errors_and_bad_gates_inverts_one_sounding_wit
     np.testing.assert_allclose(result.thicknesses_m, EARTH[1], rtol=0.1)
     row = line.stations.iloc[0]
     assert (row["status"], row["n_data"], row["n_saturated"], row["n_reversed_sign"], row["n_below_noise"]) == ("fitted", 9, 3, 1, 1)
-    assert row["chi2"] < 3 and row["n_starts"] >= 8  # per-gate 1 % errors: chi-square about 1
+    assert row["chi2"] < 3  # per-gate 1 % errors: chi-square about 1
+    # a round whose fit reaches the noise ends the rounds; otherwise two rounds must agree
+    at_noise = row["chi2"] <= 1 + 3 * np.sqrt(2 / row["n_data"])
+    assert row["n_starts"] == 4 if at_noise else row["n_starts"] >= 8
 
 
 def test_ves_errors_weight_the_fit_and_a_bound_is_flagged_and_an_unfit_sounding_is_not_drawn(tmp_path):
