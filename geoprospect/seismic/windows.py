@@ -255,7 +255,7 @@ def continuous_segments(stream: Stream, sampling_rate_hz: float, bandpass_hz: tu
     ------
     dict
         network, station, channels (ids used), components ("ZNE", "Z"...), start (UTCDateTime of the
-        first sample) and data: float64 array (3, n) at ``sampling_rate_hz`` (zeros for absent components).
+        first sample) and data: float32 array (3, n) at ``sampling_rate_hz`` (zeros for absent components).
         Stretches shorter than ``min_samples`` are left out.
     """
     check_band(bandpass_hz, sampling_rate_hz)
@@ -274,7 +274,7 @@ def continuous_segments(stream: Stream, sampling_rate_hz: float, bandpass_hz: tu
                 n = int(np.floor((end - start) * sampling_rate_hz + TIME_TOLERANCE_S)) + 1
                 if n < min_samples:
                     continue
-                data = np.zeros((3, n))
+                data = np.zeros((3, n), dtype=np.float32)  # windows are float32: cast once here, not per window
                 for row, trace in enumerate(chosen):
                     if trace is not None:
                         data[row] = _continuous(trace, start, n, sampling_rate_hz, bandpass_hz)
@@ -312,18 +312,24 @@ def _remove_line(x: np.ndarray) -> np.ndarray:
 
 def window_views(data: np.ndarray, n_samples: int, starts: np.ndarray) -> np.ndarray:
     """Windows (len(starts), 3, n_samples) of a segment from :func:`continuous_segments`, detrended and
-    peak-normalised as :func:`cut_windows` leaves them (steps 5-6); float32."""
-    views = np.lib.stride_tricks.sliding_window_view(data, n_samples, axis=-1)[:, starts]  # (3, w, n), no copy
-    windows = np.ascontiguousarray(views.transpose(1, 0, 2), dtype=np.float32)
+    peak-normalised as :func:`cut_windows` leaves them (steps 5-6); float32.
+
+    One copy per window out of the segment (float32), then the least-squares line of every row removed
+    with one matrix product and the peak scaling done in place: no float64 or strided intermediates.
+    """
+    data = np.asarray(data, dtype=np.float32)  # no copy for the float32 segments of continuous_segments
+    views = np.lib.stride_tricks.sliding_window_view(data, n_samples, axis=-1)  # (3, N, n), no copy
+    windows = np.empty((len(starts), 3, n_samples), dtype=np.float32)
+    for row in range(3):
+        windows[:, row] = views[row, starts]
     flat = windows.reshape(-1, n_samples)
-    # least-squares line of each row in closed form (one matrix product): what scipy's detrend removes
     t = np.arange(n_samples, dtype=np.float32) - np.float32((n_samples - 1) / 2.0)
     basis = np.stack([np.full(n_samples, 1.0 / n_samples, dtype=np.float32), t / np.dot(t, t)], axis=1)
     coef = flat @ basis
     flat -= coef[:, :1]
     flat -= coef[:, 1:] * t
-    peak = np.abs(windows).max(axis=(1, 2), keepdims=True)
-    windows /= np.where(peak > 0, peak, 1.0)
+    peak = np.maximum(flat.max(axis=1), -flat.min(axis=1)).reshape(len(starts), 3).max(axis=1)
+    windows *= (1.0 / np.where(peak > 0, peak, 1.0)).astype(np.float32)[:, None, None]
     return windows
 
 
