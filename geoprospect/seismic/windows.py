@@ -66,7 +66,8 @@ def cut_windows(stream: Stream, windows_df: pd.DataFrame, window_s: float, sampl
 
     Channel layout per record: a station's channels are grouped by location and band+instrument code
     (``00.HH``, ``.HN``, ``.EH``...); each window takes the layout whose channels cover it with the most
-    components (then the highest sampling rate, then the code), so an instrument change (HN records
+    components (then a seismometer before an accelerometer, then the highest sampling rate: see
+    :func:`layout_rank`), so an instrument change (HN records
     then HH records at one station) keeps every record. A component with no data anywhere in the window
     is absent (a single-component station): its row stays zeros and ``components`` in the metadata
     says which rows hold data. A component whose data start or stop inside the window is a gap: the
@@ -186,7 +187,7 @@ def station_layouts(by_station, network: str | None, station: str) -> Layouts:
 def _choose_layout(layouts: Layouts, start: UTCDateTime, end: UTCDateTime) -> list[Trace | None] | None:
     """Covering trace per component (None: absent) of the best layout over [start, end]; None if none fits."""
     best, best_rank = None, None
-    for components in layouts.values():
+    for code, components in layouts.items():
         chosen = []
         for traces in components:
             trace = _covering(traces, start, end)
@@ -194,8 +195,7 @@ def _choose_layout(layouts: Layouts, start: UTCDateTime, end: UTCDateTime) -> li
                 break  # data start or stop inside the window: a gap, not an absent component
             chosen.append(trace)
         else:
-            used = [t for t in chosen if t is not None]
-            rank = (len(used), used[0].stats.sampling_rate) if used else None
+            rank = layout_rank(code, chosen) if any(t is not None for t in chosen) else None
             if rank and (best_rank is None or rank > best_rank):
                 best, best_rank = chosen, rank
     return best
@@ -251,6 +251,9 @@ def continuous_segments(stream: Stream, sampling_rate_hz: float, bandpass_hz: tu
     shifted by at most half a sample onto the first component's grid). Windows are then views into the
     stretch (:func:`window_views`); only their detrending and normalisation are per window.
 
+    Where co-located layouts record at the same time (``HH`` beside ``HN``), each instant is scanned once,
+    by the layout that ranks first (:func:`layout_rank`); the others keep only the time it does not cover.
+
     Yields
     ------
     dict
@@ -260,7 +263,8 @@ def continuous_segments(stream: Stream, sampling_rate_hz: float, bandpass_hz: tu
     """
     check_band(bandpass_hz, sampling_rate_hz)
     for (network, station), layouts in sorted(group_layouts(stream).items()):
-        for components in layouts.values():
+        candidates = []  # (rank, code, chosen traces, start, end) of every stretch of every layout
+        for code, components in layouts.items():
             reference = next(traces for traces in components if traces)
             for anchor in sorted(reference, key=lambda tr: tr.stats.starttime):
                 start, end, chosen = anchor.stats.starttime, anchor.stats.endtime, []
@@ -271,16 +275,44 @@ def continuous_segments(stream: Stream, sampling_rate_hz: float, bandpass_hz: tu
                     if trace is not None:
                         start, end = max(start, trace.stats.starttime), min(end, trace.stats.endtime)
                     chosen.append(trace)
-                n = int(np.floor((end - start) * sampling_rate_hz + TIME_TOLERANCE_S)) + 1
-                if n < min_samples:
-                    continue
-                data = np.zeros((3, n), dtype=np.float32)  # windows are float32: cast once here, not per window
-                for row, trace in enumerate(chosen):
-                    if trace is not None:
-                        data[row] = _continuous(trace, start, n, sampling_rate_hz, bandpass_hz)
-                yield dict(network=network, station=station, channels=",".join(t.id for t in chosen if t is not None),
-                           components="".join(c for c, t in zip(COMPONENT_NAMES, chosen) if t is not None),
-                           start=start, data=data)
+                candidates.append((layout_rank(code, chosen), code, chosen, start, end))
+        taken: list[tuple[UTCDateTime, UTCDateTime]] = []
+        pieces = []
+        # co-located layouts recording at once (HH beside HN): each instant is scanned once, by the best
+        for _, code, chosen, start, end in sorted(candidates, key=lambda c: (c[0], c[1]), reverse=True):
+            for piece_start, piece_end in _uncovered(start, end, taken, 1.0 / sampling_rate_hz):
+                pieces.append((piece_start, piece_end, chosen))
+            taken.append((start, end))
+        for start, end, chosen in sorted(pieces, key=lambda p: p[0]):
+            n = int(np.floor((end - start) * sampling_rate_hz + TIME_TOLERANCE_S)) + 1
+            if n < min_samples:
+                continue
+            data = np.zeros((3, n), dtype=np.float32)  # windows are float32: cast once here, not per window
+            for row, trace in enumerate(chosen):
+                if trace is not None:
+                    data[row] = _continuous(trace, start, n, sampling_rate_hz, bandpass_hz)
+            yield dict(network=network, station=station, channels=",".join(t.id for t in chosen if t is not None),
+                       components="".join(c for c, t in zip(COMPONENT_NAMES, chosen) if t is not None),
+                       start=start, data=data)
+
+
+INSTRUMENT_PREFERENCE = {"H": 2, "L": 1}  # high-gain seismometer, then low-gain; accelerometers (N) and others last
+
+
+def layout_rank(code: str, chosen: list[Trace | None]) -> tuple[int, int, float]:
+    """How a channel layout ranks where several cover the same time (higher is better): components
+    present, then the instrument code (``HH`` broadband before ``HN`` strong motion), then sampling rate."""
+    used = [t for t in chosen if t is not None]
+    return (len(used), INSTRUMENT_PREFERENCE.get(code[-1:], 0), used[0].stats.sampling_rate if used else 0.0)
+
+
+def _uncovered(start: UTCDateTime, end: UTCDateTime, taken: list[tuple[UTCDateTime, UTCDateTime]], margin_s: float):
+    """The parts of [start, end] outside every interval of ``taken`` (each widened by ``margin_s``)."""
+    parts = [(start, end)]
+    for a, b in taken:
+        a, b = a - margin_s, b + margin_s
+        parts = [piece for s, e in parts for piece in ((s, min(e, a)), (max(s, b), e)) if piece[1] > piece[0]]
+    return parts
 
 
 def _continuous(trace: Trace, start: UTCDateTime, n: int, sampling_rate_hz: float,
