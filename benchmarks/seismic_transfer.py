@@ -68,7 +68,7 @@ REAL = [
 ]
 
 
-def real_windows() -> tuple[np.ndarray, np.ndarray, pd.DataFrame]:
+def real_windows(p_offset_s=P_OFFSET_S) -> tuple[np.ndarray, np.ndarray, pd.DataFrame]:
     """The labelled real windows (cut as the demo's), their 0/1 labels and metadata."""
     stream, rows, rng = obspy.Stream(), [], np.random.default_rng(0)
     for name, picks, noise in REAL:
@@ -84,7 +84,7 @@ def real_windows() -> tuple[np.ndarray, np.ndarray, pd.DataFrame]:
         first = st[0]
         t0 = pd.Timestamp(first.stats.starttime.datetime, tz="UTC")
         key = dict(network=first.stats.network, station=first.stats.station)
-        rows += [dict(key, start_time=t0 + pd.Timedelta(seconds=p - rng.uniform(P_OFFSET_S[0], min(P_OFFSET_S[1], p))),
+        rows += [dict(key, start_time=t0 + pd.Timedelta(seconds=p - rng.uniform(min(p_offset_s[0], p), min(p_offset_s[1], p))),
                       label="event") for p in picks]
         rows += [dict(key, start_time=t0 + pd.Timedelta(seconds=s), label="noise") for s in noise]
     with warnings.catch_warnings():
@@ -116,8 +116,10 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=30)
     parser.add_argument("--minutes", type=float, default=30.0)
     parser.add_argument("--stations", type=int, default=5)
+    parser.add_argument("--p-offset", type=float, nargs=2, default=P_OFFSET_S,
+                        help="range of P's position in the real event windows, s (STA/LTA needs P after its 5 s LTA)")
     args = parser.parse_args()
-    Xr, yr, meta = real_windows()
+    Xr, yr, meta = real_windows(tuple(args.p_offset))
     print(f"real windows: {len(yr)} ({int(yr.sum())} events, {int((1 - yr).sum())} noise) at "
           f"{meta['station'].nunique()} stations; layouts {meta['components'].value_counts().to_dict()}")
     stalta = STALTADetector(sampling_rate_hz=FS)
