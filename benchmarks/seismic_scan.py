@@ -9,7 +9,8 @@ held-out third station; the STA/LTA baseline (0.5 s / 5 s, recursive) gets its t
 
 Both detectors scan the hour with :func:`geoprospect.seismic.scan.score_windows` (``window_s``,
 ``step_s``, 1-20 Hz band-pass, 100 Hz): each continuous stretch is filtered once and the windows are
-strided views; STA/LTA runs once over the stretch. Times are process CPU seconds (one torch thread),
+strided views; STA/LTA scores them in place (obspy's C recursion per window and component, no copies),
+the CNN gets them detrended and normalised in float32 batches. Times are process CPU seconds (one torch thread),
 so other load on the machine does not count. Printed, for each detector: hours of data per CPU-second
 for the whole scan and how many catalogue events it finds with how many false alarms per hour at its
 validation threshold; then the references: obspy's band-pass and recursive STA/LTA once over the

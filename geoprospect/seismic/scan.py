@@ -33,7 +33,8 @@ def score_windows(stream: Stream, detector, window_s: float, step_s: float, samp
     Each continuous stretch is filtered and resampled once
     (:func:`~geoprospect.seismic.windows.continuous_segments`); windows are strided views into it,
     detrended and normalised as the training windows were, and given to ``decision_function`` in chunks
-    of ``CHUNK_WINDOWS``. Every detector scores each window on its own, as on the validation windows
+    of ``CHUNK_WINDOWS``; a detector with ``score_views`` (STA/LTA, whose ratio ignores scale) scores the
+    band-passed segment's windows in place instead. Every detector scores each window on its own, as on the validation windows
     its threshold came from: an STA/LTA run once over the whole stretch would be cheaper, but its LTA,
     carried over from earlier data, gives lower ratios than the one restarted in each window (7.0
     against 8.6 on obspy's example event), so the validation threshold would miss events.
@@ -64,8 +65,11 @@ def score_windows(stream: Stream, detector, window_s: float, step_s: float, samp
     parts = []
     for segment in continuous_segments(stream, sampling_rate_hz, bandpass_hz, min_samples=n_samples):
         starts = np.arange(0, segment["data"].shape[1] - n_samples + 1, step)
-        scores = np.concatenate([detector.decision_function(window_views(segment["data"], n_samples, chunk))
-                                 for chunk in np.array_split(starts, -(-len(starts) // CHUNK_WINDOWS))])
+        if bandpass_hz is not None and hasattr(detector, "score_views"):  # STA/LTA: no windows to cut
+            scores = detector.score_views(segment["data"], n_samples, starts)
+        else:
+            scores = np.concatenate([detector.decision_function(window_views(segment["data"], n_samples, chunk))
+                                     for chunk in np.array_split(starts, -(-len(starts) // CHUNK_WINDOWS))])
         begin = _timestamp(segment["start"]) + pd.to_timedelta(starts / sampling_rate_hz, unit="s")
         parts.append(pd.DataFrame(dict(network=segment["network"], station=segment["station"], start_time=begin,
                                        end_time=begin + pd.Timedelta(seconds=window_s),

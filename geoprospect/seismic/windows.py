@@ -66,7 +66,8 @@ def cut_windows(stream: Stream, windows_df: pd.DataFrame, window_s: float, sampl
 
     Channel layout per record: a station's channels are grouped by location and band+instrument code
     (``00.HH``, ``.HN``, ``.EH``...); each window takes the layout whose channels cover it with the most
-    components (then the highest sampling rate, then the code), so an instrument change (HN records
+    components (then a seismometer before an accelerometer, then the highest sampling rate: see
+    :func:`layout_rank`), so an instrument change (HN records
     then HH records at one station) keeps every record. A component with no data anywhere in the window
     is absent (a single-component station): its row stays zeros and ``components`` in the metadata
     says which rows hold data. A component whose data start or stop inside the window is a gap: the
@@ -186,7 +187,7 @@ def station_layouts(by_station, network: str | None, station: str) -> Layouts:
 def _choose_layout(layouts: Layouts, start: UTCDateTime, end: UTCDateTime) -> list[Trace | None] | None:
     """Covering trace per component (None: absent) of the best layout over [start, end]; None if none fits."""
     best, best_rank = None, None
-    for components in layouts.values():
+    for code, components in layouts.items():
         chosen = []
         for traces in components:
             trace = _covering(traces, start, end)
@@ -194,8 +195,7 @@ def _choose_layout(layouts: Layouts, start: UTCDateTime, end: UTCDateTime) -> li
                 break  # data start or stop inside the window: a gap, not an absent component
             chosen.append(trace)
         else:
-            used = [t for t in chosen if t is not None]
-            rank = (len(used), used[0].stats.sampling_rate) if used else None
+            rank = layout_rank(code, chosen) if any(t is not None for t in chosen) else None
             if rank and (best_rank is None or rank > best_rank):
                 best, best_rank = chosen, rank
     return best
@@ -251,16 +251,20 @@ def continuous_segments(stream: Stream, sampling_rate_hz: float, bandpass_hz: tu
     shifted by at most half a sample onto the first component's grid). Windows are then views into the
     stretch (:func:`window_views`); only their detrending and normalisation are per window.
 
+    Where co-located layouts record at the same time (``HH`` beside ``HN``), each instant is scanned once,
+    by the layout that ranks first (:func:`layout_rank`); the others keep only the time it does not cover.
+
     Yields
     ------
     dict
         network, station, channels (ids used), components ("ZNE", "Z"...), start (UTCDateTime of the
-        first sample) and data: float64 array (3, n) at ``sampling_rate_hz`` (zeros for absent components).
+        first sample) and data: float32 array (3, n) at ``sampling_rate_hz`` (zeros for absent components).
         Stretches shorter than ``min_samples`` are left out.
     """
     check_band(bandpass_hz, sampling_rate_hz)
     for (network, station), layouts in sorted(group_layouts(stream).items()):
-        for components in layouts.values():
+        candidates = []  # (rank, code, chosen traces, start, end) of every stretch of every layout
+        for code, components in layouts.items():
             reference = next(traces for traces in components if traces)
             for anchor in sorted(reference, key=lambda tr: tr.stats.starttime):
                 start, end, chosen = anchor.stats.starttime, anchor.stats.endtime, []
@@ -271,16 +275,44 @@ def continuous_segments(stream: Stream, sampling_rate_hz: float, bandpass_hz: tu
                     if trace is not None:
                         start, end = max(start, trace.stats.starttime), min(end, trace.stats.endtime)
                     chosen.append(trace)
-                n = int(np.floor((end - start) * sampling_rate_hz + TIME_TOLERANCE_S)) + 1
-                if n < min_samples:
-                    continue
-                data = np.zeros((3, n))
-                for row, trace in enumerate(chosen):
-                    if trace is not None:
-                        data[row] = _continuous(trace, start, n, sampling_rate_hz, bandpass_hz)
-                yield dict(network=network, station=station, channels=",".join(t.id for t in chosen if t is not None),
-                           components="".join(c for c, t in zip(COMPONENT_NAMES, chosen) if t is not None),
-                           start=start, data=data)
+                candidates.append((layout_rank(code, chosen), code, chosen, start, end))
+        taken: list[tuple[UTCDateTime, UTCDateTime]] = []
+        pieces = []
+        # co-located layouts recording at once (HH beside HN): each instant is scanned once, by the best
+        for _, code, chosen, start, end in sorted(candidates, key=lambda c: (c[0], c[1]), reverse=True):
+            for piece_start, piece_end in _uncovered(start, end, taken, 1.0 / sampling_rate_hz):
+                pieces.append((piece_start, piece_end, chosen))
+            taken.append((start, end))
+        for start, end, chosen in sorted(pieces, key=lambda p: p[0]):
+            n = int(np.floor((end - start) * sampling_rate_hz + TIME_TOLERANCE_S)) + 1
+            if n < min_samples:
+                continue
+            data = np.zeros((3, n), dtype=np.float32)  # windows are float32: cast once here, not per window
+            for row, trace in enumerate(chosen):
+                if trace is not None:
+                    data[row] = _continuous(trace, start, n, sampling_rate_hz, bandpass_hz)
+            yield dict(network=network, station=station, channels=",".join(t.id for t in chosen if t is not None),
+                       components="".join(c for c, t in zip(COMPONENT_NAMES, chosen) if t is not None),
+                       start=start, data=data)
+
+
+INSTRUMENT_PREFERENCE = {"H": 2, "L": 1}  # high-gain seismometer, then low-gain; accelerometers (N) and others last
+
+
+def layout_rank(code: str, chosen: list[Trace | None]) -> tuple[int, int, float]:
+    """How a channel layout ranks where several cover the same time (higher is better): components
+    present, then the instrument code (``HH`` broadband before ``HN`` strong motion), then sampling rate."""
+    used = [t for t in chosen if t is not None]
+    return (len(used), INSTRUMENT_PREFERENCE.get(code[-1:], 0), used[0].stats.sampling_rate if used else 0.0)
+
+
+def _uncovered(start: UTCDateTime, end: UTCDateTime, taken: list[tuple[UTCDateTime, UTCDateTime]], margin_s: float):
+    """The parts of [start, end] outside every interval of ``taken`` (each widened by ``margin_s``)."""
+    parts = [(start, end)]
+    for a, b in taken:
+        a, b = a - margin_s, b + margin_s
+        parts = [piece for s, e in parts for piece in ((s, min(e, a)), (max(s, b), e)) if piece[1] > piece[0]]
+    return parts
 
 
 def _continuous(trace: Trace, start: UTCDateTime, n: int, sampling_rate_hz: float,
@@ -312,18 +344,24 @@ def _remove_line(x: np.ndarray) -> np.ndarray:
 
 def window_views(data: np.ndarray, n_samples: int, starts: np.ndarray) -> np.ndarray:
     """Windows (len(starts), 3, n_samples) of a segment from :func:`continuous_segments`, detrended and
-    peak-normalised as :func:`cut_windows` leaves them (steps 5-6); float32."""
-    views = np.lib.stride_tricks.sliding_window_view(data, n_samples, axis=-1)[:, starts]  # (3, w, n), no copy
-    windows = np.ascontiguousarray(views.transpose(1, 0, 2), dtype=np.float32)
+    peak-normalised as :func:`cut_windows` leaves them (steps 5-6); float32.
+
+    One copy per window out of the segment (float32), then the least-squares line of every row removed
+    with one matrix product and the peak scaling done in place: no float64 or strided intermediates.
+    """
+    data = np.asarray(data, dtype=np.float32)  # no copy for the float32 segments of continuous_segments
+    views = np.lib.stride_tricks.sliding_window_view(data, n_samples, axis=-1)  # (3, N, n), no copy
+    windows = np.empty((len(starts), 3, n_samples), dtype=np.float32)
+    for row in range(3):
+        windows[:, row] = views[row, starts]
     flat = windows.reshape(-1, n_samples)
-    # least-squares line of each row in closed form (one matrix product): what scipy's detrend removes
     t = np.arange(n_samples, dtype=np.float32) - np.float32((n_samples - 1) / 2.0)
     basis = np.stack([np.full(n_samples, 1.0 / n_samples, dtype=np.float32), t / np.dot(t, t)], axis=1)
     coef = flat @ basis
     flat -= coef[:, :1]
     flat -= coef[:, 1:] * t
-    peak = np.abs(windows).max(axis=(1, 2), keepdims=True)
-    windows /= np.where(peak > 0, peak, 1.0)
+    peak = np.maximum(flat.max(axis=1), -flat.min(axis=1)).reshape(len(starts), 3).max(axis=1)
+    windows *= (1.0 / np.where(peak > 0, peak, 1.0)).astype(np.float32)[:, None, None]
     return windows
 
 
