@@ -90,7 +90,8 @@ def test_renderers_follow_the_kind_of_map(tmp_path):
     uppers = [float(i.get("value")) for i in items]
     shares = np.bincount(np.searchsorted(uppers, values, side="left"), minlength=5) / values.size
     np.testing.assert_allclose(shares, AREA_SHARES, atol=0.02)
-    assert "[probability]" in prospectivity.findtext("layername")
+    assert prospectivity.findtext("layername") == "rf-none prospectivity [probability]"
+    assert layers["./lithology/rf/map.tif"].findtext("layername") == "rf: lithology"  # the model folder tells maps apart
 
     magnetics = layers["./ingest/layers/magnetics_tmi.tif"]
     renderer = magnetics.find("pipe/rasterrenderer")
@@ -99,7 +100,7 @@ def test_renderers_follow_the_kind_of_map(tmp_path):
     values = [float(i.get("value")) for i in shader.findall("item")]
     assert values == sorted(values) and np.isclose(values[0], -values[-1])  # a signed anomaly: centred on 0
     assert values[-1] < 200  # 2nd-98th percentiles of N(0, 50), not the extremes
-    assert "[nT]" in magnetics.findtext("layername") and "nT" in magnetics.findtext("resourceMetadata/abstract")
+    assert magnetics.findtext("layername") == "magnetics_tmi [nT]" and "nT" in magnetics.findtext("resourceMetadata/abstract")
 
 
 def test_the_folder_can_be_moved(tmp_path):

@@ -109,7 +109,9 @@ def _layer(path: Path, relative: str) -> dict | None:
             else:
                 kind, renderer = "continuous", _pseudocolor(values, unit)
         layer_id = f"{relative.removesuffix('.tif').replace('/', '_')}_{uuid.uuid5(uuid.NAMESPACE_URL, relative).hex}"
-        name = f"{Path(relative).parent.name}: {description}" + (f" [{unit}]" if unit else "")
+        context = Path(relative).parent.name  # the model or sensor folder: several maps share a description
+        name = description if context in ("", "layers") or context in description else f"{context}: {description}"
+        name += (f" (band 1 of {src.count})" if src.count > 1 else "") + (f" [{unit}]" if unit else "")
         bands = "; ".join(f"band {i}: {d or 'unnamed'}" + (f" ({u})" if u else "")
                           for i, (d, u) in enumerate(zip(src.descriptions, src.units), start=1))
         abstract = (f"{relative}. {bands}. Drawn: band 1." + (f" Unit: {unit}." if unit else "")
