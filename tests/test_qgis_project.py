@@ -30,8 +30,13 @@ def _area(tmp_path):
                     description="lithology")
     anomaly = rng.normal(0, 50, (grid.height, grid.width)).astype("float32")
     write_cog(grid.data_array(anomaly, "magnetics_tmi"), area / "ingest" / "layers" / "magnetics_tmi.tif", units="nT")
-    (area / "stac").mkdir()
-    (area / "stac" / "ignored.tif").write_bytes(b"")  # the STAC folder is not scanned
+    for skipped in ("stac", "work"):  # the STAC catalog and the pipelines' cache of intermediates are not scanned
+        (area / skipped).mkdir()
+        (area / skipped / "ignored.tif").write_bytes(b"")
+    # a class map published without its .aux.xml keeps its names (tag) and gets colours from a default palette
+    write_class_cog(grid.data_array(codes, "geology"), area / "ingest" / "layers" / "geology.tif", {1: "granite", 2: "basalt", 3: "shale"},
+                    {1: (255, 0, 0), 2: (0, 128, 0), 3: (0, 0, 255)}, description="geology")
+    (area / "ingest" / "layers" / "geology.tif.aux.xml").unlink()
     return area
 
 
@@ -48,7 +53,7 @@ def test_every_map_is_a_styled_layer_with_a_relative_path_in_the_areas_crs(tmp_p
     root, layers = _layers(project)
     assert root.tag == "qgis" and root.get("projectname") == "area" and root.get("version").startswith("3.")
     assert root.find("properties/Paths/Absolute").text == "false"
-    assert sorted(layers) == ["./ingest/layers/magnetics_tmi.tif", "./lithology/rf/map.tif",
+    assert sorted(layers) == ["./ingest/layers/geology.tif", "./ingest/layers/magnetics_tmi.tif", "./lithology/rf/map.tif",
                               "./prospectivity/models/rf-none/probability.tif"]
     for source, layer in layers.items():
         assert not source.startswith("/") and (project.parent / source).is_file()
@@ -74,6 +79,11 @@ def test_renderers_follow_the_kind_of_map(tmp_path):
     assert classes.get("type") == "paletted"
     assert [(e.get("value"), e.get("label"), e.get("color")) for e in classes.iter("paletteEntry")] == \
         [("1", "granite", "#ff0000"), ("2", "basalt", "#008000"), ("3", "shale", "#0000ff")]
+
+    bare = layers["./ingest/layers/geology.tif"].find("pipe/rasterrenderer")
+    assert bare.get("type") == "paletted"
+    entries = [(e.get("label"), e.get("color")) for e in bare.iter("paletteEntry")]
+    assert [label for label, _ in entries] == ["granite", "basalt", "shale"] and len({c for _, c in entries}) == 3
 
     prospectivity = layers["./prospectivity/models/rf-none/probability.tif"]
     renderer = prospectivity.find("pipe/rasterrenderer")

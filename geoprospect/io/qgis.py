@@ -30,7 +30,7 @@ from rasterio.enums import Resampling
 
 from geoprospect.io.files import atomic_path
 from geoprospect.io.maps import CLASS_NAMES_TAG
-from geoprospect.io.reports import list_products
+from geoprospect.io.reports import NOT_PRODUCTS, list_products
 from geoprospect.render.prospectivity import AREA_SHARES, CLASS_COLOURS, CLASS_NAMES, class_breaks
 
 QGIS_VERSION = "3.34.0-Prizren"  # the long-term release whose project schema this follows
@@ -53,7 +53,7 @@ def write_qgis_project(area: str | Path, study_area: str, crs: str) -> Path:
     """
     area = Path(area)
     project_crs = CRS.from_user_input(crs)
-    layers = [layer for relative in list_products(area, (".tif",)) if not relative.startswith("stac/")
+    layers = [layer for relative in list_products(area, (".tif",)) if not relative.startswith(NOT_PRODUCTS)
               if (layer := _layer(area / relative, relative)) is not None]
     root = ET.Element("qgis", projectname=study_area, version=QGIS_VERSION)
     ET.SubElement(root, "homePath", path="")
@@ -101,7 +101,7 @@ def _layer(path: Path, relative: str) -> dict | None:
         description = src.descriptions[0] or path.stem
         unit = src.units[0] or src.tags(1).get("units", "")
         if CLASS_NAMES_TAG in tags:
-            kind, renderer = "classes", _paletted(json.loads(tags[CLASS_NAMES_TAG]), src.colormap(1))
+            kind, renderer = "classes", _paletted(json.loads(tags[CLASS_NAMES_TAG]), _colour_table(src))
         else:
             values = _preview(src)
             if path.name == "probability.tif":
@@ -109,8 +109,9 @@ def _layer(path: Path, relative: str) -> dict | None:
             else:
                 kind, renderer = "continuous", _pseudocolor(values, unit)
         layer_id = f"{relative.removesuffix('.tif').replace('/', '_')}_{uuid.uuid5(uuid.NAMESPACE_URL, relative).hex}"
-        context = Path(relative).parent.name  # the model or sensor folder: several maps share a description
-        name = description if context in ("", "layers") or context in description else f"{context}: {description}"
+        # the sensor and model folders (aster/cnn, rf-none): several maps share a description
+        context = "/".join(p for p in Path(relative).parts[1:-1] if p not in ("layers", "models"))
+        name = description if not context or context in description else f"{context}: {description}"
         name += (f" (band 1 of {src.count})" if src.count > 1 else "") + (f" [{unit}]" if unit else "")
         bands = "; ".join(f"band {i}: {d or 'unnamed'}" + (f" ({u})" if u else "")
                           for i, (d, u) in enumerate(zip(src.descriptions, src.units), start=1))
@@ -163,6 +164,18 @@ def _paletted(names: dict[str, str], table: dict[int, tuple[int, ...]]) -> ET.El
         r, g, b = table[int(code)][:3]
         ET.SubElement(palette, "paletteEntry", value=str(int(code)), color=f"#{r:02x}{g:02x}{b:02x}", alpha="255", label=name)
     return renderer
+
+
+def _colour_table(src) -> dict[int, tuple[int, ...]]:
+    """The class map's colour table; a class map copied without its ``.aux.xml`` (or a TIFF without a palette)
+    gets matplotlib's tab20 colours, so that its classes still show apart in QGIS."""
+    try:
+        return src.colormap(1)
+    except ValueError:  # "NULL color table"
+        from matplotlib import colormaps
+
+        palette = colormaps["tab20"]
+        return {code: tuple(int(255 * c) for c in palette(code % 20)[:3]) for code in range(256)}
 
 
 def _area_classes(values: np.ndarray) -> ET.Element:

@@ -45,6 +45,8 @@ def test_ingest_writes_an_aligned_cube(first_run):
     assert cube.sizes["x"] == cube.sizes["y"] == 4000 // 60 + 1
     assert dict(zip(cube.band.values, cube.kind.values))["geology"] == "categorical"
     assert len(cube.attrs["classes"]["geology"]) >= 8
+    with rasterio.open(report.parent / "layers" / "geology.tif") as src:  # published with its .aux.xml: QGIS shows the classes
+        assert len(src.colormap(1)) >= 8 and src.dtypes[0] == "uint8"
     values = cube.sel(band="sentinel2_B04").values
     assert 0.0 < np.nanmean(values) < 0.6  # reflectance, not digital numbers
 
