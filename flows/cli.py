@@ -7,6 +7,8 @@ sets ``GEOPROSPECT_DASK``, see :mod:`flows.runners`, has decided the task runner
 ``PREFECT_API_URL`` Prefect runs a temporary server for the run; it is started here with its output sent
 to ``$PREFECT_HOME/temporary-server.log``, so that its shutdown never prints to the console. With
 ``PREFECT_API_URL`` set (``make dashboard``) no server is started and the run shows on the dashboard.
+A command that would redo its last successful run exactly (same code, catalog, inputs and outputs, see
+:mod:`geoprospect.io.runstamp`) prints that run's summary without starting Prefect; ``--force`` runs it.
 
 On a terminal the run shows progress bars (:mod:`geoprospect.progress`) instead of Prefect's log lines,
 library warnings are dropped and each of the project's own warnings is one line; the run ends with a
@@ -30,10 +32,14 @@ from geoprospect import progress
 from geoprospect.errors import InputError
 from geoprospect.io.catalog import read_catalog
 from geoprospect.io.files import check_output_folder
+from geoprospect.io.runstamp import forget_stamp, unchanged_run, write_stamp
 
 DEMO_CATALOG = "data/catalogs/demo.yaml"
 ROOT = Path(__file__).resolve().parents[1]
 
+
+STARTUP_TIMEOUT_ENV = "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS"  # the user's choice wins
+SERVER_START_TIMEOUT_S = 180
 
 OUT_OF_MEMORY = ("out of memory. Fix: use a coarser grid.resolution_m or smaller grid.bounds in the catalog (and a lower "
                  "grid.max_cube_gb so that the catalog check catches it), or run on a machine with more memory")
@@ -77,11 +83,21 @@ def run(flow_path: str, description: str) -> None:
                         help="run tasks and chunked raster work on a Dask cluster: a scheduler address "
                              "(tcp://host:8786) or 'local' for a LocalCluster of 2 workers; needs a Prefect "
                              "server (PREFECT_API_URL, see `make dashboard`)")
+    parser.add_argument("--force", action="store_true",
+                        help="run under Prefect even when nothing changed since the last successful run of this command")
     args = parser.parse_args()
     started = time.monotonic()
     try:
         read_catalog(args.catalog)  # fail in a second on a bad catalog, before Prefect is imported
         check_output_folder(args.outputs)
+        if not (args.force or args.dask):
+            stamp = unchanged_run(flow_path, args.catalog, args.outputs)
+            if stamp is not None:  # same code, catalog, inputs and outputs: the run would only rewrite them
+                print(f"Nothing changed since the run that finished at {stamp['finished']} (code, catalog, inputs and "
+                      "outputs are the same); --force reruns it under Prefect.")
+                print_summary(stamp["result"], time.monotonic() - started)
+                return
+        forget_stamp(flow_path, args.catalog, args.outputs)
         with ExitStack() as stack:
             if args.dask:
                 os.environ[DASK_ENV] = _cluster_address(args.dask, stack)
@@ -95,6 +111,7 @@ def run(flow_path: str, description: str) -> None:
             progress.finish(starting)
             _one_line_for_bad_input(quiet=console is not None)
             result = flow(catalog=args.catalog, outputs=args.outputs)
+        write_stamp(flow_path, args.catalog, args.outputs, result)
     except InputError as exc:
         print(f"error: {exc}", file=sys.stderr)
         sys.exit(2)
@@ -229,7 +246,8 @@ def _quiet_temporary_server() -> None:
         os.dup2(log.fileno(), 1), os.dup2(log.fileno(), 2)  # the server process inherits these
         try:
             server = SubprocessASGIServer()  # the instance Prefect's clients use; stopped at exit
-            server.start()
+            # Prefect waits 20 s by default; on this shared 2-core machine under a load of 14 the start took 20-28 s
+            server.start(timeout=None if STARTUP_TIMEOUT_ENV in os.environ else SERVER_START_TIMEOUT_S)
         finally:
             os.dup2(saved[0], 1), os.dup2(saved[1], 2)
             os.close(saved[0]), os.close(saved[1])

@@ -77,17 +77,18 @@ def ingest(catalog: str = DEMO_CATALOG, outputs: str = "outputs") -> str:
 
     points = deposits.result()["points"] if deposits else None
     stacked = [f.result() for f in layers + vectors]
-    cube = build_cube.submit(
-        [p["layer"] for p in stacked if "layer" in p],
+    layer_refs = [p["layer"] for p in stacked if "layer" in p]
+    cube = build_cube.submit(  # none for a catalog of vectors, surveys or waveforms only (nothing to stack)
+        layer_refs,
         {band: p["kind"] for p in stacked if "layer" in p for band in p["bands"]},
         {p["bands"][0]: p["classes"] for p in stacked if p.get("classes")},
         work,
-    )
+    ) if layer_refs else None
     products = stacked + [f.result() for f in others + ([truth] if truth else [])] + ([deposits.result()] if deposits else [])
     products += [mask.result()] if mask else []
     quicklooks = [render_quicklooks.submit(p["layer"], work, p.get("classes"), points) for p in products
                   if "layer" in p and not p.get("quicklooks_done")]
-    products += [q.result() for q in quicklooks] + [cube.result()]
+    products += [q.result() for q in quicklooks] + ([cube.result()] if cube else [])
     report = publish(products, cat, refs, str(area / "ingest"))
     publish_artifacts(cat.study_area, "ingest", report, str(area / "ingest" / "layers.csv"), _preview(area / "ingest"))
     return report

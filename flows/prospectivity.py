@@ -33,9 +33,10 @@ from tasks.prospectivity import (cross_validate_model, engineer_features, ensemb
 @flow(name="prospectivity", task_runner=task_runner(threads=2))
 def prospectivity(catalog: str = DEMO_CATALOG, outputs: str = "outputs", run_ingest: bool = True) -> str:
     """Map prospectivity with every configured model; returns the path of the report page."""
+    cat = load_catalog(catalog)
+    cat.require("prospectivity")  # deposits and a layer to map them from, before any ingestion
     if run_ingest:
         ingest(catalog=catalog, outputs=outputs)
-    cat = load_catalog(catalog)
     spec = cat.prospectivity
     area = Path(outputs) / cat.study_area
     work = str(area / "work")

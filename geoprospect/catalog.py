@@ -30,7 +30,10 @@ from pydantic import (AfterValidator, BaseModel, ConfigDict, Field, StringConstr
 from pyproj import CRS, Transformer
 from pyproj.exceptions import CRSError
 
+from geoprospect.errors import InputError
 from geoprospect.sensors import SENSORS
+
+CUBE_SOURCES = "raster, scene, vector with a class_column or point survey with gridding"  # what ingestion stacks into the cube
 
 
 def _resolve(value: Path, info: ValidationInfo) -> Path:
@@ -528,7 +531,8 @@ class Catalog(_Section):
 
     def missing_inputs(self) -> dict[str, str]:
         """The pipelines this catalog gives no input to, each with what it lacks (``regenerate`` skips them)."""
-        has = {"prospectivity": (self.deposits is not None, "no 'deposits' section"),
+        has = {"prospectivity": (self.deposits is not None and self.has_cube_layers(),
+                                 "no 'deposits' section" if self.deposits is None else f"no {CUBE_SOURCES} to build the feature cube from"),
                "inversion": (bool(self.surveys.sp or self.surveys.ves or self.surveys.tem), "no survey lines (surveys.sp, .ves or .tem)"),
                "seismic": (self.waveforms is not None, "no 'waveforms' section"),
                "lithology": (bool(self.scenes), "no 'scenes' section"),
@@ -537,6 +541,18 @@ class Catalog(_Section):
             has = {name: (False, "no 'grid' section") if name != "tectonics" else value for name, value in has.items()}
             has["ingest"] = (False, "no 'grid' section")
         return {name: f"the catalog has {lacking}" for name, (present, lacking) in has.items() if not present}
+
+    def has_cube_layers(self) -> bool:
+        """Whether ingestion stacks any layer into the feature cube (the cube prospectivity maps from)."""
+        return bool(self.rasters or self.scenes or any(v.class_column for v in self.vectors.values())
+                    or any(p.gridding for p in self.surveys.points.values()))
+
+    def require(self, pipeline: str) -> None:
+        """Raise an :class:`InputError` naming what the catalog lacks for ``pipeline``, if anything."""
+        lacking = self.missing_inputs().get(pipeline)
+        if lacking:
+            raise InputError(f"catalog {self.study_area}", f"the {pipeline} pipeline cannot run: {lacking}",
+                             "add what it lacks to the catalog, or run only the pipelines it has inputs for (regenerate skips the others)")
 
     def files(self) -> dict[str, Path]:
         """Every input file by its catalog key (``rasters.magnetics``, ``surveys.ves[0]``...)."""

@@ -8,6 +8,9 @@ and larger than memory is read, predicted and written one block per thread at a 
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
+
 import dask
 import dask.array as dsa
 import numpy as np
@@ -19,7 +22,8 @@ from geoprospect.errors import InputError
 from geoprospect.models.compiled import compile_for_maps
 
 
-def predict_map(model, features: xr.DataArray, chunk: int = 512, positive_class=1, compiled: bool = True) -> xr.DataArray:
+def predict_map(model, features: xr.DataArray, chunk: int = 512, positive_class=1, compiled: bool = True,
+                progress: Callable[[int, int], None] | None = None) -> xr.DataArray:
     """Positive-class probability of ``model`` at every cell of ``features``, lazily, block by block.
 
     Parameters
@@ -40,6 +44,9 @@ def predict_map(model, features: xr.DataArray, chunk: int = 512, positive_class=
     compiled : bool
         Compile tree ensembles (:mod:`geoprospect.models.compiled`); False runs the model's own
         ``predict_proba`` (the reference the benchmark compares against).
+    progress : callable, optional
+        ``progress(done, total)`` called as each block is predicted, when the map is computed (by
+        this process's threads; blocks predicted on a distributed cluster's workers report nothing).
 
     Returns
     -------
@@ -82,7 +89,8 @@ def predict_map(model, features: xr.DataArray, chunk: int = 512, positive_class=
         data = data.astype("float32")
     scorer = (compiled and compile_for_maps(model, positive_class, names)) or _ModelScorer(model, classes.index(positive_class), names)
     scorer_key = dask.delayed(scorer, pure=False)  # a random key: never hash (pickle) a large forest
-    probability = dsa.map_blocks(_predict_block, data, scorer_key, drop_axis=0, dtype="float32",
+    counter = dask.delayed(BlockCounter(len(data.chunks[1]) * len(data.chunks[2]), progress), pure=False)
+    probability = dsa.map_blocks(_predict_block, data, scorer_key, counter, drop_axis=0, dtype="float32",
                                  meta=np.empty((0, 0), "float32"))
     coords = {"y": features.y, "x": features.x}
     if "spatial_ref" in features.coords:
@@ -109,7 +117,27 @@ class _ModelScorer:
         return self.model.predict_proba(X)[:, self.column]
 
 
-def _predict_block(block: np.ndarray, scorer) -> np.ndarray:
+class BlockCounter:
+    """Counts predicted blocks for a ``progress(done, total)`` callback, from any thread. It pickles
+    (to a cluster's workers) without its callback: the bars belong to the process that draws them."""
+
+    def __init__(self, total: int, progress: Callable[[int, int], None] | None = None):
+        self.total, self.progress, self.done = total, progress, 0
+        self.lock = threading.Lock()
+
+    def __call__(self) -> None:
+        if self.progress is None:
+            return
+        with self.lock:
+            self.done += 1
+            done = min(self.done, self.total)  # a map computed twice does not pass its total
+        self.progress(done, self.total)
+
+    def __reduce__(self):
+        return BlockCounter, (self.total,)
+
+
+def _predict_block(block: np.ndarray, scorer, counter: BlockCounter | None = None) -> np.ndarray:
     """(band, y, x) block -> (y, x) float32 probability, NaN where any band is NaN."""
     bands, ny, nx = block.shape
     pixels = block.reshape(bands, ny * nx).T
@@ -120,4 +148,6 @@ def _predict_block(block: np.ndarray, scorer) -> np.ndarray:
     for start in range(0, rows.size, BATCH_PIXELS):
         batch = rows[start:start + BATCH_PIXELS]
         out[batch] = scorer(pixels[batch])  # fancy indexing copies into C order: (pixels, bands)
+    if counter is not None:
+        counter()
     return out.reshape(ny, nx)

@@ -98,6 +98,21 @@ class Dashboard:
                                "the dashboard runs one worker, so they must all use the same one.")
         return pools.pop()
 
+    def schedules(self) -> list[str]:
+        """One line per deployment of ``prefect.yaml``: its name and each schedule in words, with the cron text.
+
+        Prefect's deployments list draws a schedule as a tag in a column 15 % of the window wide and
+        collapses a tag that does not fit into "+1" (the weekly ones, at usual window widths); these
+        lines say on the terminal what runs when.
+        """
+        spec = yaml.safe_load((self.project / "prefect.yaml").read_text())
+        lines = []
+        for deployment in spec.get("deployments") or []:
+            texts = [f"{describe_cron(s['cron'])} ({s.get('timezone') or 'UTC'}) [{s['cron']}]"
+                     for s in deployment.get("schedules") or [] if "cron" in s]
+            lines.append(f"{deployment['name']}: {'; '.join(texts) or 'no schedule (run on demand)'}")
+        return lines
+
     def env(self) -> dict[str, str]:
         """The environment of every Prefect process this module starts."""
         return {
@@ -114,6 +129,15 @@ class Dashboard:
             # prefect.yaml's pull step resolves {{ $PWD }} when deploying: the folder runs start in.
             "PWD": str(self.project),
         }
+
+
+def describe_cron(cron: str) -> str:
+    """A cron expression in words, 24-hour clock (cron-descriptor): ``0 4 * * 1`` -> "At 04:00, only on Monday"."""
+    from cron_descriptor import ExpressionDescriptor, Options
+
+    options = Options()
+    options.use_24hour_time_format = True
+    return ExpressionDescriptor(cron, options).get_description()
 
 
 def api(dashboard: Dashboard, method: str, path: str, body: Any = None, timeout_s: float = 30.0) -> Any:
@@ -222,6 +246,7 @@ def up(dashboard: Dashboard) -> str:
     deploy_all(dashboard)
     worker_up(dashboard)
     print(f"worker: polling {dashboard.work_pool}; pids and logs in {dashboard.run_dir}", flush=True)
+    print("schedules:\n  " + "\n  ".join(dashboard.schedules()), flush=True)
     return dashboard.url
 
 
@@ -360,6 +385,7 @@ def main(argv: list[str] | None = None) -> int:
                 pid = running(dashboard, role)
                 address = _read_pid_file(dashboard.run_dir / f"{role}.pid")[1]
                 print(f"{role}: {f'running (pid {pid}, {address})' if pid else 'not running'}")
+            print("schedules:\n  " + "\n  ".join(dashboard.schedules()))
     except (RuntimeError, OSError) as error:  # OSError: the REST API refused or went away
         print(f"error: {error}", file=sys.stderr)
         return 1

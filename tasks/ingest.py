@@ -92,7 +92,8 @@ def ingest_vector(ref: FileRef, source: VectorSource, grid: TargetGrid, work: st
     layer = vector.with_suffix(".tif") if source.class_column else None
     summary = core.ingest_vector(source, grid, vector, layer, name)
     files = {f"vectors/{name}.gpkg": vector, f"quicklooks/vector_{name}.png": vector.with_suffix(".png")}
-    files |= {f"layers/{name}.tif": layer} if layer else {}
+    # the class names and colours live in GDAL's .aux.xml beside the class map: published with it
+    files |= {f"layers/{name}.tif": layer, f"layers/{name}.tif.aux.xml": layer.with_name(layer.name + ".aux.xml")} if layer else {}
     product = {"section": "Vectors", "files": _refs(files), "rows": [{"layer": name, "features": summary["features"], "classes": len(summary["classes"])}]}
     if layer:
         product.update(layer=FileRef.of(layer), bands=[name], kind="categorical", classes=summary["classes"])

@@ -79,7 +79,8 @@ def map_and_score(model: FileRef, features: FileRef, table: FileRef, sample: Fil
     folder = work_file(work, "maps", label, "", model, features, table, sample, deposits, truth, modules=_CORE)
     with cluster_compute():
         scores = core.map_and_score(Path(model.path), Path(features.path), Path(table.path), Path(sample.path),
-                                    Path(deposits.path), Path(truth.path) if truth else None, label, folder)
+                                    Path(deposits.path), Path(truth.path) if truth else None, label, folder,
+                                    progress=Progress(f"map blocks of {label}"))
     return {"files": _refs(folder), "scores": scores}
 
 
@@ -120,7 +121,8 @@ def map_uncertainty(model_ref: FileRef, probability: FileRef, features: FileRef,
                        settings, modules=_EXTRAS)
     with cluster_compute():
         summary = extras.map_uncertainty(Path(model_ref.path), Path(probability.path), Path(features.path), Path(table.path),
-                                         Path(deposits.path), label, model, imbalance, settings, folder)
+                                         Path(deposits.path), label, model, imbalance, settings, folder,
+                                         progress=Progress(f"spread-map blocks of {label}"))
     return {"files": _refs(folder), "summary": summary}
 
 

@@ -12,6 +12,7 @@ from prefect import task
 
 from geoprospect.catalog import Catalog
 from geoprospect.io.reports import list_products, write_html
+from geoprospect.io.qgis import write_qgis_project
 from geoprospect.io.stac import write_stac_catalog
 from geoprospect.provenance import code_digest
 from geoprospect.pipelines.regenerate import PipelineOutcome, run_report
@@ -42,8 +43,9 @@ def write_run_report(catalog: Catalog, inputs: dict, outcomes: dict[str, dict], 
                          columns=["key", "file", "sha256"])
     catalog_yaml = yaml.safe_dump(catalog.model_dump(mode="json", exclude_none=True), sort_keys=False, width=110)
     stac = write_stac_catalog(area, catalog.study_area)
+    qgis = write_qgis_project(area, catalog.study_area, catalog.grid.crs)
     page = run_report(catalog.study_area, started, code_version(), catalog_yaml, table, pipelines, task_run_table(flow_run_id),
-                      stac=stac.relative_to(area).as_posix())
+                      stac=stac.relative_to(area).as_posix(), qgis=qgis.relative_to(area).as_posix())
     return str(write_html(page, area / "index.html"))
 
 

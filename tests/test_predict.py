@@ -206,3 +206,17 @@ def test_every_model_side_by_side():
                                                        (rng.random((20, 30)), "pu_rf-none (score)"))]
     fig = plot_prospectivity_panels(maps, (0, 0, 3000, 2000), (np.array([100.0]), np.array([100.0])), "All models")
     assert [ax.get_title() for ax in fig.axes[:3]] == ["rf-none", "svm-none", "pu_rf-none (score)"]
+
+
+def test_each_predicted_block_is_reported_and_the_counter_pickles_without_its_callback(cube, forest):
+    import pickle
+
+    from geoprospect.predict import BlockCounter
+
+    reports = []
+    values = predict_map(forest, cube, chunk=16, progress=lambda done, total: reports.append((done, total))).values
+    np.testing.assert_array_equal(values, plain_predict(forest, cube))
+    assert sorted(reports) == [(done, 3 * 4) for done in range(1, 13)]  # 45 x 61 cells in 16-cell blocks
+    copied = pickle.loads(pickle.dumps(BlockCounter(5, reports.append)))  # as shipped to a cluster's workers
+    assert copied.total == 5 and copied.progress is None
+    copied()  # reports nothing on a worker

@@ -35,10 +35,11 @@ def test_key_maps_come_first_with_captions_and_quicklooks_are_folded_away():
                  PipelineOutcome("prospectivity", "Completed", "prospectivity/report.html", products=products)]
     tasks = pd.DataFrame([{"flow": "ingest", "task": "align_raster", "state": "Completed", "started": "t0", "duration_s": 2.5,
                            "error": float("nan")}])
-    page = run_report("area", "t", "v1", "", pd.DataFrame(), pipelines, tasks, stac="stac/catalog.json")
+    page = run_report("area", "t", "v1", "", pd.DataFrame(), pipelines, tasks, stac="stac/catalog.json",
+                      qgis="area.qgs")
     key = page.index("<h2>Key maps</h2>")
     assert key < page.index("prospectivity/models/rf-none/map.png") < page.index("<h2>ingest: Completed</h2>")
     assert "Prospectivity, model rf-none: probability of a deposit" in page and "roc pr" in page
     assert page.index("<details><summary>quicklook of every ingested band (1)") < page.index("ingest/quicklooks/dem/elevation.png")
     assert "duration (s)" in page and "NaN" not in page and "<div class='table'>" in page
-    assert "stac/catalog.json" in page
+    assert "stac/catalog.json" in page and "area.qgs" in page

@@ -16,6 +16,7 @@ import rasterio
 import rioxarray  # noqa: F401  (registers the .rio accessor)
 import xarray as xr
 
+from geoprospect.catalog import CUBE_SOURCES
 from geoprospect.errors import InputError
 from geoprospect.io.files import atomic_path
 
@@ -34,6 +35,10 @@ def write_cube(layers: list[str | Path], destination: str | Path, kinds: dict[st
     classes : dict, optional
         Band name -> {code: class name} for categorical layers.
     """
+    if not layers:  # a catalog of vectors, surveys or waveforms only: nothing to stack
+        raise InputError(destination, f"no layer to stack into a feature cube: the catalog has no {CUBE_SOURCES}",
+                         "add a raster under `rasters:` (or a scene, a vector with class_column, a point survey with gridding); "
+                         "inversion, seismic and tectonics run without a cube")
     kinds, classes = kinds or {}, classes or {}
     arrays = []
     for path in layers:

@@ -16,6 +16,9 @@ def write_html(page: str, path: str | Path) -> Path:
     return path
 
 
+NOT_PRODUCTS = ("stac/", "work/")  # the STAC catalog and the pipelines' cache of intermediates: no map to list
+
+
 def list_products(folder: str | Path, suffixes: tuple[str, ...] = (".png", ".csv", ".tif", ".html")) -> list[str]:
     """Paths (relative to ``folder``, sorted) of the product files under it; hidden files skipped."""
     folder = Path(folder)

@@ -21,7 +21,7 @@ from rasterio.warp import transform_bounds
 from shapely.geometry import box, mapping
 
 from geoprospect.io.files import atomic_path
-from geoprospect.io.reports import list_products
+from geoprospect.io.reports import NOT_PRODUCTS, list_products
 
 
 def write_stac_catalog(area: str | Path, study_area: str, when: datetime | None = None) -> Path:
@@ -31,7 +31,7 @@ def write_stac_catalog(area: str | Path, study_area: str, when: datetime | None 
     catalog = pystac.Catalog(id=study_area, title=f"geoprospect: {study_area}",
                              description=f"Maps of the study area {study_area} written by geoprospect's pipelines.")
     for relative in list_products(area, (".tif",)):
-        if relative.startswith("stac/"):
+        if relative.startswith(NOT_PRODUCTS):
             continue
         item = _item(area / relative, relative, when)
         if item is not None:

@@ -182,12 +182,16 @@ def publish_ingest(products: list[dict], catalog: Catalog, inputs: dict[str, Fil
     sources = pd.DataFrame([{"key": k, "file": r.path, "sha256": r.sha256[:16]} for k, r in inputs.items()])
     layers = pd.DataFrame([{"band": band, "kind": p.get("kind", ""), **stats}
                            for p in products for band, stats in p.get("stats", {}).items()])
+    if layers.empty:  # vectors, surveys or waveforms only: a header, so that readers get an empty table
+        layers = pd.DataFrame(columns=["band", "kind"])
+    has_cube = any("cube.zarr" in p.get("files", {}) for p in products)
     write_csv(sources, folder / "sources.csv")
     write_csv(layers, folder / "layers.csv")
     grid = catalog.grid
     sections = [
         Section("Target grid", f"{grid.crs}, bounds {tuple(grid.bounds)}, {grid.resolution_m:g} m cells. "
-                "Feature cube: cube.zarr (open with xarray.open_zarr(..., decode_coords='all'))."),
+                + ("Feature cube: cube.zarr (open with xarray.open_zarr(..., decode_coords='all'))." if has_cube else
+                   "No feature cube: the catalog has no layer to stack.")),
         Section("Inputs", "Every input file and the first 16 hex digits of its SHA-256.", table=sources),
         Section("Aligned layers", "Statistics over the target grid after alignment (valid_fraction excludes nodata).", table=layers),
     ]

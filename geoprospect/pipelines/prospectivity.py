@@ -155,8 +155,10 @@ def fit_final_model(table_path: Path, label: str, model: ModelSpec, imbalance: s
 
 
 def map_and_score(model_path: Path, features_path: Path, table_path: Path, sample_path: Path, deposits_path: Path,
-                  truth_path: Path | None, label: str, destination: Path) -> dict:
-    """Predict the map block by block (COG), draw it with class breaks, and score it.
+                  truth_path: Path | None, label: str, destination: Path,
+                  progress: Callable[[int, int], None] | None = None) -> dict:
+    """Predict the map block by block (COG; each block reported to ``progress(done, total)``), draw it
+    with class breaks, and score it.
 
     Scores: the success-rate curve (training deposits against the map's cells), and on the demo the
     Spearman correlation and soft ROC-AUC of the map against the true probability.
@@ -166,7 +168,7 @@ def map_and_score(model_path: Path, features_path: Path, table_path: Path, sampl
     # the probability of a deposit: its output is labelled a score everywhere it is shown
     value_label = "score" if is_positive_unlabelled(metadata.get("model", "")) else "probability"
     features = open_cube(features_path)
-    probability = predict_map(model, features)
+    probability = predict_map(model, features, progress=progress)
     tags = {"MODEL": label, "QUANTITY": ("score ranking cells (positive-unlabelled)" if value_label == "score"
                                          else "probability of a deposit per cell (0-1)"),
             "FEATURES": ",".join(map(str, features.band.values)), "MODEL_FILE": Path(model_path).name}

@@ -7,6 +7,7 @@ cacheable step, reads and writes through :mod:`geoprospect.io`, passes paths).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -35,8 +36,9 @@ SOURCES = {"rounds": "SD across the PU bagging rounds", "own": "SD of the poster
 
 def map_uncertainty(model_path: Path, probability_path: Path, features_path: Path, table_path: Path,
                     deposits_path: Path, label: str, model: ModelSpec, imbalance: str, spec: ProspectivitySpec,
-                    destination: Path) -> dict:
-    """The spread of one model's map (COG + PNG) and its target ranking (``targets.csv``).
+                    destination: Path, progress: Callable[[int, int], None] | None = None) -> dict:
+    """The spread of one model's map (COG + PNG; each block reported to ``progress(done, total)``) and its
+    target ranking (``targets.csv``).
 
     The spread is the SD of the model's members (:mod:`geoprospect.uncertainty`): its PU rounds, its
     own posterior SD, or else the models of the spatial CV folds, refitted here on each fold's training
@@ -51,7 +53,7 @@ def map_uncertainty(model_path: Path, probability_path: Path, features_path: Pat
                                for k in np.unique(table["fold"])])
     source = spread_source(fitted)
     features = open_cube(features_path)
-    spread = predict_map(SpreadModel(fitted), features, positive_class=SPREAD)
+    spread = predict_map(SpreadModel(fitted), features, positive_class=SPREAD, progress=progress)
     cog = write_cog(spread, destination / "uncertainty.tif", description=f"{label} spread ({SOURCES[source]})",
                     units="probability SD")
     values, bounds, _, _ = read_preview(cog)

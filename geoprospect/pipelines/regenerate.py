@@ -29,7 +29,8 @@ class PipelineOutcome:
 
 
 def run_report(study_area: str, started: str, code_version: str, catalog_yaml: str, inputs: pd.DataFrame,
-               pipelines: list[PipelineOutcome], tasks: pd.DataFrame, stac: str = "") -> str:
+               pipelines: list[PipelineOutcome], tasks: pd.DataFrame, stac: str = "",
+               qgis: str = "") -> str:
     """The run page (HTML).
 
     Parameters
@@ -40,6 +41,8 @@ def run_report(study_area: str, started: str, code_version: str, catalog_yaml: s
         One row per task run: ``flow``, ``task``, ``state``, ``started``, ``duration_s``, ``error``.
     stac : str
         The STAC catalog of the run's maps (relative to the page), when written.
+    qgis : str
+        The QGIS project of the run's maps (relative to the page), when written.
     """
     summary = pd.DataFrame([{"pipeline": p.name, "state": p.state, "report": p.report or "", "maps": _count(p, ".png"),
                              "tables": _count(p, ".csv")} for p in pipelines])
@@ -52,6 +55,8 @@ def run_report(study_area: str, started: str, code_version: str, catalog_yaml: s
                                 "below and on its own report page.", images=key, key=True))
     if stac:
         sections[0].text += f" STAC catalog of every map: {stac}."
+    if qgis:
+        sections[0].text += f" QGIS project with every map styled: {qgis}."
     for p in ran:
         tables = [f for f in p.products if f.endswith((".csv", ".tif", ".html"))]
         figures = [f for f in p.products if f.endswith(".png") and not is_key_map(f)]

@@ -100,3 +100,24 @@ def test_unknown_gridding_method_in_the_catalog(tmp_path):
 def test_unknown_gridding_method_called_directly():
     with pytest.raises(InputError, match="unknown gridding method 'cubic'"):
         interpolate(np.arange(3.0), np.arange(3.0), np.arange(3.0), np.zeros(1), np.zeros(1), "cubic")
+
+
+def test_a_feature_cube_of_no_layer(tmp_path):
+    from geoprospect.io.cube import write_cube
+
+    error = raises_input_error(lambda path: write_cube([], path), tmp_path / "cube.zarr", "no layer to stack into a feature cube")
+    assert "rasters:" in error.fix and not (tmp_path / "cube.zarr").exists()
+
+
+def test_deposits_without_a_layer_to_map_them_from(tmp_path):
+    from geoprospect.catalog import Catalog
+
+    for name in ("deposits.gpkg", "faults.gpkg"):
+        (tmp_path / name).write_bytes(b"")
+    catalog = Catalog.model_validate({"study_area": "lines", "grid": {"crs": "EPSG:32612", "bounds": [0, 0, 3000, 3000], "resolution_m": 30},
+                                      "vectors": {"faults": {"path": tmp_path / "faults.gpkg", "geometry": "line"}},
+                                      "deposits": {"path": tmp_path / "deposits.gpkg"}})
+    assert "raster, scene, vector with a class_column" in catalog.missing_inputs()["prospectivity"]  # regenerate skips it
+    with pytest.raises(InputError, match="catalog lines: the prospectivity pipeline cannot run: the catalog has no raster") as info:
+        catalog.require("prospectivity")
+    assert info.value.fix

@@ -63,3 +63,79 @@ def test_the_two_demo_profiles():
     assert small.demo.size_m <= 10_000 and small.inversion.study_size == "tiny" and len(small.lithology.seeds) == 1
     assert full.demo.size_m == 30_000 and full.inversion.study_size == "full" and full.lithology == type(full.lithology)()
     assert small.demo.folder != full.demo.folder and small.study_area != full.study_area
+
+
+FAKE_FLOW = '''
+from pathlib import Path
+
+def run(catalog, outputs):
+    area = Path(outputs) / "stamped"
+    area.mkdir(parents=True, exist_ok=True)
+    with open(area.parent / "calls.txt", "a") as calls:  # outside the study area's outputs
+        calls.write("ran\\n")
+    (area / "index.html").write_text("<html></html>")
+    return {"fake": str(area / "index.html"), "run": str(area / "index.html")}
+'''
+
+
+def _stamped_area(tmp_path):
+    import numpy as np
+    import rasterio
+    from rasterio.transform import from_origin
+
+    raster = tmp_path / "tmi.tif"
+    with rasterio.open(raster, "w", driver="GTiff", width=4, height=4, count=1, dtype="float32", crs="EPSG:32612",
+                       transform=from_origin(500000, 3603000, 750, 750)) as dst:
+        dst.write(np.ones((1, 4, 4), "float32"))
+    catalog = tmp_path / "catalog.yaml"
+    catalog.write_text("study_area: stamped\ngrid: {crs: 'EPSG:32612', bounds: [500000, 3600000, 503000, 3603000], resolution_m: 750}\n"
+                       f"rasters:\n  tmi: {{path: {raster}, units: nT}}\n")
+    (tmp_path / "fakeflow.py").write_text(FAKE_FLOW)
+    return catalog, raster
+
+
+def _cli(tmp_path, catalog, *extra):
+    import os
+
+    code = ("import sys\nfrom flows.cli import main\n"
+            f"sys.argv = ['fakeflow', '--catalog', {str(catalog)!r}, '--outputs', {str(tmp_path / 'out')!r}, *{list(extra)!r}]\n"
+            "try:\n    main('fakeflow:run', 'a fake flow')\nexcept SystemExit as exit:\n    print('exit', exit.code, 'fakeflow' in sys.modules)\n")
+    env = {**os.environ, "PYTHONPATH": f"{tmp_path}{os.pathsep}{ROOT}", "PREFECT_API_URL": "http://127.0.0.1:9/api"}  # no server
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=300, env=env)
+    assert done.returncode == 0, done.stderr
+    return done.stdout, (tmp_path / "out" / "calls.txt").read_text().count("ran")
+
+
+def test_an_unchanged_rerun_prints_the_last_summary_without_running_and_force_runs_it(tmp_path):
+    catalog, _ = _stamped_area(tmp_path)
+    out, calls = _cli(tmp_path, catalog)
+    assert calls == 1 and "exit 0 True" in out and "Run page:" in out
+    assert (tmp_path / "out" / "stamped" / ".runs" / "fakeflow.run.json").is_file()
+    out, calls = _cli(tmp_path, catalog)
+    assert calls == 1 and "Nothing changed since the run that finished at" in out and "exit 0 False" in out
+    assert "Run page:" in out and "index.html" in out
+    out, calls = _cli(tmp_path, catalog, "--force")
+    assert calls == 2 and "exit 0 True" in out
+
+
+def test_the_run_digest_changes_with_an_input_an_output_or_the_catalog(tmp_path):
+    import os
+
+    from geoprospect.io.runstamp import run_digest, unchanged_run, write_stamp
+
+    catalog, raster = _stamped_area(tmp_path)
+    outputs = tmp_path / "out"
+    (outputs / "stamped").mkdir(parents=True)
+    (outputs / "stamped" / "map.tif").write_bytes(b"map")
+    write_stamp("fakeflow:run", catalog, outputs, {"run": "x"})
+    assert unchanged_run("fakeflow:run", catalog, outputs)["result"] == {"run": "x"}
+    assert unchanged_run("other:flow", catalog, outputs) is None  # one stamp per command
+    first = run_digest("fakeflow:run", catalog, outputs)
+    os.utime(raster, ns=(1, 1))  # an input rewritten
+    second = run_digest("fakeflow:run", catalog, outputs)
+    (outputs / "stamped" / "map.tif").write_bytes(b"edited")  # an output edited by hand or by another run
+    third = run_digest("fakeflow:run", catalog, outputs)
+    catalog.write_text(catalog.read_text() + "# a comment\n")
+    fourth = run_digest("fakeflow:run", catalog, outputs)
+    assert len({first, second, third, fourth}) == 4
+    assert unchanged_run("fakeflow:run", catalog, outputs) is None

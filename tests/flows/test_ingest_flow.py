@@ -45,6 +45,8 @@ def test_ingest_writes_an_aligned_cube(first_run):
     assert cube.sizes["x"] == cube.sizes["y"] == 4000 // 60 + 1
     assert dict(zip(cube.band.values, cube.kind.values))["geology"] == "categorical"
     assert len(cube.attrs["classes"]["geology"]) >= 8
+    with rasterio.open(report.parent / "layers" / "geology.tif") as src:  # published with its .aux.xml: QGIS shows the classes
+        assert len(src.colormap(1)) >= 8 and src.dtypes[0] == "uint8"
     values = cube.sel(band="sentinel2_B04").values
     assert 0.0 < np.nanmean(values) < 0.6  # reflectance, not digital numbers
 
@@ -111,3 +113,23 @@ def test_cli_prints_one_line_for_a_bad_catalog(tmp_path):
     assert done.returncode == 2
     assert done.stderr.strip().count("\n") == 0
     assert "unknown key 'rastres'" in done.stderr and "catalog.yaml" in done.stderr
+
+
+def test_a_catalog_without_rasters_ingests_without_a_cube_and_prospectivity_says_what_it_lacks(first_run, small_demo_catalog,
+                                                                                               tmp_path):
+    from flows.ingest import ingest
+    from flows.prospectivity import prospectivity
+
+    vectors = small_demo_catalog.parent / "demo" / "vectors"
+    catalog = tmp_path / "catalog.yaml"
+    catalog.write_text(f"study_area: lines_only\ngrid: {{crs: 'EPSG:32612', bounds: [520000, 3600000, 524000, 3604000], "
+                       f"resolution_m: 60}}\nvectors:\n  faults: {{path: {vectors / 'faults.gpkg'}, geometry: line}}\n"
+                       f"deposits: {{path: {vectors / 'deposits.gpkg'}}}\n")
+    state = ingest(catalog=str(catalog), outputs=str(tmp_path / "out"), return_state=True)
+    assert state.is_completed(), state  # build_cube used to raise IndexError on no layers
+    ingested = tmp_path / "out" / "lines_only" / "ingest"
+    assert (ingested / "report.html").is_file() and not list(ingested.rglob("cube.zarr"))
+    state = prospectivity(catalog=str(catalog), outputs=str(tmp_path / "out"), return_state=True)
+    assert state.is_failed()
+    with pytest.raises(InputError, match="catalog lines_only: the prospectivity pipeline cannot run: the catalog has no raster, scene"):
+        state.result()

@@ -10,7 +10,7 @@ import sys
 
 import pytest
 
-from ops.dashboard import Dashboard, running, server_up, stop
+from ops.dashboard import Dashboard, main, running, server_up, stop
 from tests.ops.support import free_port
 
 # A stand-in for a worker that ignores SIGTERM: its command line holds the words `prefect` and `worker`.
@@ -65,3 +65,13 @@ def test_deployments_on_two_work_pools_are_refused(tmp_path):
 
 def test_the_project_prefect_yaml_names_one_process_pool():
     assert Dashboard().work_pool == "geoprospect-process"
+
+
+def test_schedules_are_listed_in_words_with_their_cron_text(tmp_path, capsys):
+    lines = Dashboard().schedules()
+    assert "demo-regenerate: At 02:00 (UTC) [0 2 * * *]" in lines
+    assert "demo-lithology: At 04:00, only on Monday (UTC) [0 4 * * 1]" in lines
+    assert not [line for line in lines if "+1" in line]
+    assert len(lines) == 7
+    assert main(["status", "--home", str(tmp_path)]) == 0  # make dashboard-status prints them
+    assert "demo-tectonics: At 07:00, only on Monday (UTC) [0 7 * * 1]" in capsys.readouterr().out
