@@ -30,7 +30,7 @@ from geoprospect.render.maps import plot_layer
 from geoprospect.uncertainty import SPREAD, FoldEnsemble, SpreadModel, rank_targets, spread_source
 
 SOURCES = {"rounds": "SD across the PU bagging rounds", "own": "SD of the posterior probability",
-           "folds": "SD across the spatial-CV fold models"}
+           "folds": "SD across the spatial-CV fold models", "dropout": "SD over Monte Carlo dropout passes"}
 
 
 def map_uncertainty(model_path: Path, probability_path: Path, features_path: Path, table_path: Path,
