@@ -27,11 +27,16 @@ def test_the_ensemble_is_the_mean_percentile_of_its_members_over_the_background(
     assert spread_source(model) == "own" and np.allclose(ensemble.predict_sd(X), np.std(ranks, axis=0))
 
 
-def test_the_ensemble_takes_the_best_models_by_cv_pr_auc():
-    runs = [("rf", ModelSpec(model="rf"), "none", {"pr_auc": {"mean": 0.3}}),
-            ("svm", ModelSpec(model="svm"), "none", {"pr_auc": {"mean": 0.5}}),
-            ("gp", ModelSpec(model="gp"), "smote", {"pr_auc": {"mean": 0.4}}),
-            ("mlp", ModelSpec(model="mlp"), "none", {"pr_auc": {"mean": float("nan")}})]
+def test_the_ensemble_takes_the_best_models_by_the_lower_bound_that_keeps_a_model():
+    def summary(mean, sd, pr_auc=0.5):
+        return {"prediction_rate_auc": {"mean": mean, "sd": sd}, "pr_auc": {"mean": pr_auc}}
+
+    # bounds with 5 folds (one run per model): rf 0.80 - 0.30/sqrt(5) = 0.666, svm 0.85 - 0.05/sqrt(5) = 0.828, gp 0.75; rf has the best PR-AUC
+    runs = [("rf", ModelSpec(model="rf"), "none", summary(0.80, 0.30, pr_auc=0.9)),
+            ("svm", ModelSpec(model="svm"), "none", summary(0.85, 0.05)),
+            ("svm", ModelSpec(model="svm"), "smote", summary(0.84, 0.05)),  # second-best, but svm is in already
+            ("gp", ModelSpec(model="gp"), "smote", summary(0.75, 0.0)),
+            ("mlp", ModelSpec(model="mlp"), "none", summary(float("nan"), 0.0))]
     spec = ensemble_model(runs, 2, ProspectivitySpec())
     assert spec.model == "ensemble" and [(m["model"], m["imbalance"]) for m in spec.params["members"]] == [("svm", "none"), ("gp", "smote")]
     assert ensemble_model(runs, 1, ProspectivitySpec()) is None
