@@ -277,13 +277,14 @@ class ProspectivitySpec(_Section):
     window_cells: int = Field(default=5, ge=3, description="focal statistics window, cells (odd)")
     distance_to: list[str] = Field(default_factory=lambda: ["faults", "intrusions"],
                                    description="vector layers to measure distances to (those present are used)")
-    save_model: str | None = Field(default=None, description="label of the model to save; default: the best by PR-AUC")
+    save_model: str | None = Field(default=None, description="label of the model to save; default: the best by the "
+                                      "lower bound of the held-out prediction-rate AUC, or the ensemble within one SE of it")
     seed: int = 0
     # Beyond one map per model (issue 16): spreads, explanations, the ensemble.
     uncertainty: bool = Field(default=True, description="map the spread of every model's prediction (PU rounds, "
                               "posterior SD or CV fold models) and rank targets by score and spread")
     ensemble_top: int = Field(default=3, ge=0, description="add a model averaging the percentile ranks of this many best "
-                              "models by CV PR-AUC (0 or 1: no ensemble)")
+                              "models (one run each) by the kept-model criterion (0 or 1: no ensemble)")
     explain_features: int = Field(default=4, ge=0, description="SHAP maps of this many top features of the kept model (0: none)")
     explain_method: Literal["auto", "tree", "sampled"] = Field(
         default="auto", description="SHAP explainer: tree (TreeExplainer: rf, lgbm and their PU variants), sampled "
