@@ -144,9 +144,9 @@ def ensemble_model(runs: list[tuple[str, ModelSpec, str, dict]], top: int, setti
 
 
 @task
-def kept_model(results: list[dict], requested: str | None) -> str:
-    """The key of the model that publish keeps."""
-    return extras.kept_model(results, requested)
+def explained_model(results: list[dict], requested: str | None) -> str:
+    """The key of the model whose SHAP maps are drawn (the kept one, or the ensemble's best single run)."""
+    return extras.explained_model(results, requested)
 
 
 @task(cache_policy=content_policy(*_EXTRAS, "geoprospect.explain"), persist_result=True, retries=2,

@@ -40,3 +40,17 @@ def test_the_ensemble_takes_the_best_models_by_the_lower_bound_that_keeps_a_mode
     spec = ensemble_model(runs, 2, ProspectivitySpec())
     assert spec.model == "ensemble" and [(m["model"], m["imbalance"]) for m in spec.params["members"]] == [("svm", "none"), ("gp", "smote")]
     assert ensemble_model(runs, 1, ProspectivitySpec()) is None
+
+
+def test_shap_maps_of_a_kept_ensemble_are_drawn_for_its_best_single_run():
+    from geoprospect.pipelines.prospectivity_extras import explained_model, kept_model
+
+    def result(label, mean, sd):
+        return {"label": label, "imbalance": "none", "map": {"scores": {}},
+                "cv": {"n_folds": 4, "summary": {"prediction_rate_auc": {"mean": mean, "sd": sd}}}}
+
+    # rf's bound 0.80 - 0.04 / 2 = 0.78 is the best; the ensemble's 0.79 is within one SE (0.02): it is kept
+    results = [result("rf", 0.80, 0.04), result("svm", 0.70, 0.02), result("ensemble", 0.79, 0.10)]
+    assert kept_model(results, None) == "ensemble-none" and explained_model(results, None) == "rf-none"
+    assert explained_model(results, "svm") == "svm-none"
+    assert explained_model([result("rf", 0.80, 0.04), result("ensemble", 0.60, 0.1)], None) == "rf-none"

@@ -23,7 +23,7 @@ from geoprospect.io.rasters import read_band, read_preview
 from geoprospect.io.tables import read_csv, write_csv
 from geoprospect.io.vectors import read_vector
 from geoprospect.models import ENSEMBLE
-from geoprospect.pipelines.prospectivity import (choose_model, comparison_table, feature_columns, lower_confidence_bound,
+from geoprospect.pipelines.prospectivity import (ENSEMBLE_LABEL, choose_model, comparison_table, feature_columns, lower_confidence_bound,
                                                  pipeline_factory)
 from geoprospect.render.explain import plot_dependence, plot_shap_panel
 from geoprospect.predict import predict_map
@@ -97,6 +97,17 @@ def kept_model(results: list[dict], requested: str | None) -> str:
     table = comparison_table([{"label": r["label"], "imbalance": r["imbalance"], "cv": r["cv"], "map": r["map"]["scores"]}
                               for r in results])
     return choose_model(table, requested)[0]
+
+
+def explained_model(results: list[dict], requested: str | None) -> str:
+    """The key of the run whose SHAP maps are drawn: the kept one, or when that is the rank ensemble, the best
+    single run (what the ensemble would be without averaging). A mean of ranks has no tree explainer, and the
+    permutation explainer on it (every member predicted per permutation) took over 5 minutes on the small demo."""
+    kept = kept_model(results, requested)
+    singles = [r for r in results if r["label"] != ENSEMBLE_LABEL]
+    if kept == f"{ENSEMBLE_LABEL}-none" and singles:
+        return kept_model(singles, None)
+    return kept
 
 
 # A permutation explainer costs about 2 x features x background rows of predictions per cell explained.
