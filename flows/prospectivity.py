@@ -26,8 +26,8 @@ from geoprospect.models import RAW_INPUT_MODELS
 from tasks.artifacts import publish_artifacts
 from tasks.ingest import load_catalog
 from tasks.prospectivity import (cross_validate_model, engineer_features, ensemble_model, explain_model, fit_final_model,
-                                 ingested_products, kept_model, make_training_data, map_and_score, map_uncertainty,
-                                 model_failure, publish, shared_settings)
+                                 explained_model, ingested_products, make_training_data, map_and_score, map_uncertainty,
+                                 model_failure, publish, explain_settings, shared_settings)
 
 
 @flow(name="prospectivity", task_runner=task_runner(threads=2))
@@ -84,9 +84,10 @@ def prospectivity(catalog: str = DEMO_CATALOG, outputs: str = "outputs", run_ing
         for result, spread in zip(results, spreads):
             result["uncertainty"] = spread.result()
     if spec.explain_features:
-        kept = kept_model(results, spec.save_model)
-        result = next(r for r in results if f"{r['label']}-{r['imbalance']}" == kept)
-        result["explain"] = explain_model(result["fit"]["model"], features["features"], training["sample"], kept, settings, work)
+        explained = explained_model(results, spec.save_model)
+        result = next(r for r in results if f"{r['label']}-{r['imbalance']}" == explained)
+        result["explain"] = explain_model(result["fit"]["model"], features["features"], training["sample"], explained,
+                                          explain_settings(spec), work)
     report = publish(training, results, spec.save_model, cat.study_area, str(area / "prospectivity"), failures)
     folder = area / "prospectivity"
     best = (folder / "metrics.json")

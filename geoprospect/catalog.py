@@ -286,7 +286,7 @@ class TruthSources(_Section):
 class ModelSpec(_Section):
     """One model of the prospectivity comparison: a registry name and its parameters."""
 
-    model: str = Field(description="registry name: rf, svm, mlp, gp, lgbm, pu_rf, pu_lgbm, wofe, fuzzy, ... (geoprospect.models)")
+    model: str = Field(description="registry name: rf, svm, mlp, gp, logreg, lgbm, pu_rf, pu_lgbm, wofe, fuzzy, ... (geoprospect.models)")
     params: dict[str, Any] = Field(default_factory=dict)
 
 
@@ -294,7 +294,7 @@ class ProspectivitySpec(_Section):
     """Settings of the prospectivity flow; the defaults compare every model and imbalance option."""
 
     models: dict[str, ModelSpec] = Field(default_factory=lambda: {
-        name: ModelSpec(model=name) for name in ("rf", "svm", "mlp", "gp", "pu_rf", "lgbm", "pu_lgbm", "wofe", "fuzzy")})
+        name: ModelSpec(model=name) for name in ("rf", "svm", "mlp", "gp", "logreg", "pu_rf", "lgbm", "pu_lgbm", "wofe", "fuzzy")})
     imbalance: list[Literal["none", "smote", "gan"]] = Field(default_factory=lambda: ["none", "smote", "gan"], min_length=1)
     n_folds: int = Field(default=5, ge=2)
     block_size_m: float | None = Field(default=None, gt=0, description="spatial CV block size; default: sized from the data")
@@ -307,13 +307,14 @@ class ProspectivitySpec(_Section):
     window_cells: int = Field(default=5, ge=3, description="focal statistics window, cells (odd)")
     distance_to: list[str] = Field(default_factory=lambda: ["faults", "intrusions"],
                                    description="vector layers to measure distances to (those present are used)")
-    save_model: str | None = Field(default=None, description="label of the model to save; default: the best by PR-AUC")
+    save_model: str | None = Field(default=None, description="label of the model to save; default: the best by the "
+                                      "lower bound of the held-out prediction-rate AUC, or the ensemble within one SE of it")
     seed: int = 0
     # Beyond one map per model (issue 16): spreads, explanations, the ensemble.
     uncertainty: bool = Field(default=True, description="map the spread of every model's prediction (PU rounds, "
                               "posterior SD or CV fold models) and rank targets by score and spread")
     ensemble_top: int = Field(default=3, ge=0, description="add a model averaging the percentile ranks of this many best "
-                              "models by CV PR-AUC (0 or 1: no ensemble)")
+                              "models (one run each) by the kept-model criterion (0 or 1: no ensemble)")
     explain_features: int = Field(default=4, ge=0, description="SHAP maps of this many top features of the kept model (0: none)")
     explain_method: Literal["auto", "tree", "sampled"] = Field(
         default="auto", description="SHAP explainer: tree (TreeExplainer: rf, lgbm and their PU variants), sampled "

@@ -5,7 +5,8 @@ prediction, whichever applies:
 
 - a positive-unlabelled bagging model (:class:`~geoprospect.models.pu.PUBaggingClassifier`): its rounds;
 - a model with its own predictive SD (``predict_sd``, e.g. weights of evidence: the SD of the
-  posterior probability, Bonham-Carter 1994 ch. 9);
+  posterior probability, Bonham-Carter 1994 ch. 9; the MLP: the SD over Monte Carlo dropout passes,
+  Gal and Ghahramani 2016);
 - any other model: the models fitted in spatial cross-validation, one per fold (a
   :class:`FoldEnsemble`), so the spread says how much the map moves when a block of the area is left out.
 
@@ -58,7 +59,7 @@ def spread_source(model) -> str | None:
     if isinstance(final, PUBaggingClassifier):
         return "rounds"
     if hasattr(final, "predict_sd"):
-        return "own"
+        return getattr(final, "spread_name", "own")  # "dropout": the MLP's MC-dropout passes
     if isinstance(final, FoldEnsemble):
         return "folds"
     return None
@@ -90,7 +91,7 @@ class SpreadModel:
         final = steps[-1][1] if steps else self.model
         transform = prediction_steps(self.model)  # resamplers (SMOTE) are skipped, as at prediction
         Xt = transform.transform(X) if transform is not None else X
-        if self.source == "own":
+        if self.source in ("own", "dropout"):
             return np.column_stack([final.predict_proba(Xt)[:, 1], final.predict_sd(Xt)])
         members = np.stack([estimator.predict_proba(Xt)[:, 1] for estimator in final.estimators_])
         return np.column_stack([members.mean(axis=0), members.std(axis=0)])

@@ -25,10 +25,23 @@ CACHED = dict(cache_policy=content_policy(*_CORE), persist_result=True, retries=
               retry_condition_fn=retry_on_io)
 
 
+# Settings that steps after the models read (the flow reads the switches; explain_model reads its own).
+_LATER_STEPS = ("uncertainty", "ensemble_top", "explain_features", "explain_method", "explain_max_cells")
+_EXPLAIN = ("explain_features", "explain_method", "explain_max_cells")
+
+
 def shared_settings(spec: ProspectivitySpec) -> ProspectivitySpec:
-    """The settings every model shares (sampling, folds, preprocessing): the models are left out so that
-    editing one model does not invalidate the others' cache keys."""
-    return spec.model_copy(update={"models": {}, "imbalance": ["none"], "save_model": None})
+    """The settings every model shares (sampling, folds, preprocessing): the models, and the settings of
+    the spread, ensemble and SHAP steps, are left out (set to their defaults) so that editing one of them
+    does not invalidate every model's cache key."""
+    defaults = ProspectivitySpec()
+    return spec.model_copy(update={"models": {}, "imbalance": ["none"], "save_model": None,
+                                   **{name: getattr(defaults, name) for name in _LATER_STEPS}})
+
+
+def explain_settings(spec: ProspectivitySpec) -> ProspectivitySpec:
+    """The shared settings plus the SHAP step's own: only the SHAP step reruns when those change."""
+    return shared_settings(spec).model_copy(update={name: getattr(spec, name) for name in _EXPLAIN})
 
 
 def _refs(folder: Path) -> dict[str, FileRef]:
@@ -133,9 +146,9 @@ def ensemble_model(runs: list[tuple[str, ModelSpec, str, dict]], top: int, setti
 
 
 @task
-def kept_model(results: list[dict], requested: str | None) -> str:
-    """The key of the model that publish keeps."""
-    return extras.kept_model(results, requested)
+def explained_model(results: list[dict], requested: str | None) -> str:
+    """The key of the model whose SHAP maps are drawn (the kept one, or the ensemble's best single run)."""
+    return extras.explained_model(results, requested)
 
 
 @task(cache_policy=content_policy(*_EXTRAS, "geoprospect.explain"), persist_result=True, retries=2,

@@ -27,11 +27,30 @@ def test_the_ensemble_is_the_mean_percentile_of_its_members_over_the_background(
     assert spread_source(model) == "own" and np.allclose(ensemble.predict_sd(X), np.std(ranks, axis=0))
 
 
-def test_the_ensemble_takes_the_best_models_by_cv_pr_auc():
-    runs = [("rf", ModelSpec(model="rf"), "none", {"pr_auc": {"mean": 0.3}}),
-            ("svm", ModelSpec(model="svm"), "none", {"pr_auc": {"mean": 0.5}}),
-            ("gp", ModelSpec(model="gp"), "smote", {"pr_auc": {"mean": 0.4}}),
-            ("mlp", ModelSpec(model="mlp"), "none", {"pr_auc": {"mean": float("nan")}})]
+def test_the_ensemble_takes_the_best_models_by_the_lower_bound_that_keeps_a_model():
+    def summary(mean, sd, pr_auc=0.5):
+        return {"prediction_rate_auc": {"mean": mean, "sd": sd}, "pr_auc": {"mean": pr_auc}}
+
+    # bounds with 5 folds (one run per model): rf 0.80 - 0.30/sqrt(5) = 0.666, svm 0.85 - 0.05/sqrt(5) = 0.828, gp 0.75; rf has the best PR-AUC
+    runs = [("rf", ModelSpec(model="rf"), "none", summary(0.80, 0.30, pr_auc=0.9)),
+            ("svm", ModelSpec(model="svm"), "none", summary(0.85, 0.05)),
+            ("svm", ModelSpec(model="svm"), "smote", summary(0.84, 0.05)),  # second-best, but svm is in already
+            ("gp", ModelSpec(model="gp"), "smote", summary(0.75, 0.0)),
+            ("mlp", ModelSpec(model="mlp"), "none", summary(float("nan"), 0.0))]
     spec = ensemble_model(runs, 2, ProspectivitySpec())
     assert spec.model == "ensemble" and [(m["model"], m["imbalance"]) for m in spec.params["members"]] == [("svm", "none"), ("gp", "smote")]
     assert ensemble_model(runs, 1, ProspectivitySpec()) is None
+
+
+def test_shap_maps_of_a_kept_ensemble_are_drawn_for_its_best_single_run():
+    from geoprospect.pipelines.prospectivity_extras import explained_model, kept_model
+
+    def result(label, mean, sd):
+        return {"label": label, "imbalance": "none", "map": {"scores": {}},
+                "cv": {"n_folds": 4, "summary": {"prediction_rate_auc": {"mean": mean, "sd": sd}}}}
+
+    # rf's bound 0.80 - 0.04 / 2 = 0.78 is the best; the ensemble's 0.79 is within one SE (0.02): it is kept
+    results = [result("rf", 0.80, 0.04), result("svm", 0.70, 0.02), result("ensemble", 0.79, 0.10)]
+    assert kept_model(results, None) == "ensemble-none" and explained_model(results, None) == "rf-none"
+    assert explained_model(results, "svm") == "svm-none"
+    assert explained_model([result("rf", 0.80, 0.04), result("ensemble", 0.60, 0.1)], None) == "rf-none"

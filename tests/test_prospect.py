@@ -34,3 +34,16 @@ def test_the_kept_model_accounts_for_the_spread_across_folds_unless_the_catalog_
     assert choose_model(TABLE, "rf") == ("rf-none", "named in the catalog (prospectivity.save_model)")
     with pytest.raises(InputError, match="no model called 'gbm'"):
         choose_model(TABLE, "gbm")
+
+
+def test_the_ensemble_is_kept_when_the_best_run_is_within_one_standard_error_of_it():
+    """rf-none's bound is the best, 0.80 - 0.04/2 = 0.78; the ensemble's mean 0.79 is within rf's SE 0.02: kept.
+    At 0.77 it is not, and rf-none stays."""
+    close = pd.concat([TABLE, pd.DataFrame({"model": ["ensemble"], "imbalance": ["none"], "prediction_rate_auc_mean": [0.79],
+                                            "prediction_rate_auc_sd": [0.20], "n_folds": [4]})], ignore_index=True)
+    close["prediction_rate_auc_lcb"] = close["prediction_rate_auc_mean"] - close["prediction_rate_auc_sd"] / 2
+    chosen, because = choose_model(close, None)
+    assert chosen == "ensemble-none" and "one-standard-error rule" in because and "rf-none" in because
+    far = close.assign(prediction_rate_auc_mean=close["prediction_rate_auc_mean"].where(close["model"] != "ensemble", 0.77))
+    assert choose_model(far, None)[0] == "rf-none"
+    assert choose_model(close, "rf-none")[0] == "rf-none"  # the catalog's choice still wins

@@ -59,3 +59,21 @@ def test_spread_of_a_pipeline_with_an_oversampler_skips_it_as_prediction_does():
     spread = predict_map(SpreadModel(pu), cube, positive_class=SPREAD).values
     valid = np.isfinite(cube.values).all(axis=0)
     assert np.isfinite(spread[valid]).all() and (spread[valid] >= 0).all()
+
+
+def test_mlp_spread_is_the_sd_over_mc_dropout_passes_and_is_reproducible(tmp_path):
+    from geoprospect.io.models import load_model, save_model
+
+    cube, X, y = _cube_and_table(np.random.default_rng(2))
+    mlp = build_pipeline("mlp", {"max_iter": 30, "mc_passes": 8}).fit(X, y)
+    assert spread_source(mlp) == "dropout"
+    final, Xt = mlp.steps[-1][1], mlp[:-1].transform(X)
+    spread = predict_map(SpreadModel(mlp), cube, positive_class=SPREAD).values
+    valid = np.isfinite(cube.values).all(axis=0)
+    assert np.allclose(spread[valid], final.predict_sd(Xt), atol=1e-6) and spread[valid].min() > 0  # passes differ
+    # dropout off at prediction: one deterministic probability; the passes are seeded at fit
+    assert np.array_equal(final.predict_proba(Xt), final.predict_proba(Xt))
+    loaded, _ = load_model(save_model(mlp, tmp_path / "mlp.skops", {"model": "mlp", "features": BANDS}))
+    assert np.allclose(loaded.steps[-1][1].predict_sd(Xt), final.predict_sd(Xt))
+    no_dropout = build_pipeline("mlp", {"max_iter": 30, "mc_passes": 8, "dropout": 0.0}).fit(X, y)
+    assert np.allclose(no_dropout.steps[-1][1].predict_sd(Xt), 0.0)

@@ -24,14 +24,15 @@ from geoprospect.io.rasters import read_band, read_preview
 from geoprospect.io.tables import read_csv, write_csv
 from geoprospect.io.vectors import read_vector
 from geoprospect.models import ENSEMBLE
-from geoprospect.pipelines.prospectivity import choose_model, comparison_table, feature_columns, pipeline_factory
+from geoprospect.pipelines.prospectivity import (ENSEMBLE_LABEL, choose_model, comparison_table, feature_columns, lower_confidence_bound,
+                                                 pipeline_factory)
 from geoprospect.render.explain import plot_dependence, plot_shap_panel
 from geoprospect.predict import predict_map
 from geoprospect.render.maps import plot_layer
 from geoprospect.uncertainty import SPREAD, FoldEnsemble, SpreadModel, rank_targets, spread_source
 
 SOURCES = {"rounds": "SD across the PU bagging rounds", "own": "SD of the posterior probability",
-           "folds": "SD across the spatial-CV fold models"}
+           "folds": "SD across the spatial-CV fold models", "dropout": "SD over Monte Carlo dropout passes"}
 
 
 def map_uncertainty(model_path: Path, probability_path: Path, features_path: Path, table_path: Path,
@@ -70,14 +71,20 @@ def map_uncertainty(model_path: Path, probability_path: Path, features_path: Pat
 
 
 def ensemble_model(runs: list[tuple[str, ModelSpec, str, dict]], top: int, spec: ProspectivitySpec) -> ModelSpec | None:
-    """The ensemble of the ``top`` best runs by mean CV PR-AUC, as a model of the comparison (or ``None``).
+    """The ensemble of the ``top`` best runs, as a model of the comparison (or ``None``).
 
-    ``runs`` hold (label, model, imbalance option, CV summary) per compared model; an ensemble is never
-    a member of another.
+    The best by the criterion that keeps a model (:func:`choose_model`: lower confidence bound of the
+    held-out prediction-rate AUC), not by PR-AUC, which depends on the share of positives and so favours
+    or penalises the oversampled runs; one run per model (its best imbalance option), since two options
+    of one model err alike. ``runs`` hold (label, model, imbalance option, CV summary) per
+    compared model; an ensemble is never a member of another.
     """
-    scored = [(summary.get("pr_auc", {}).get("mean"), label, model, imbalance) for label, model, imbalance, summary in runs
-              if model.model != ENSEMBLE]
-    scored = sorted((s for s in scored if s[0] is not None and np.isfinite(s[0])), key=lambda s: -s[0])[:top]
+    scored = [(lower_confidence_bound(summary, spec.n_folds), label, model, imbalance)
+              for label, model, imbalance, summary in runs if model.model != ENSEMBLE]
+    best_of_each: dict[str, tuple] = {}  # one run per model (its best imbalance option): diverse members
+    for entry in sorted((s for s in scored if s[0] is not None), key=lambda s: -s[0]):
+        best_of_each.setdefault(entry[1], entry)
+    scored = list(best_of_each.values())[:top]
     if top < 2 or len(scored) < 2:
         return None
     members = [{"model": model.model, "params": dict(model.params), "imbalance": imbalance, "label": label}
@@ -92,6 +99,17 @@ def kept_model(results: list[dict], requested: str | None) -> str:
     table = comparison_table([{"label": r["label"], "imbalance": r["imbalance"], "cv": r["cv"], "map": r["map"]["scores"]}
                               for r in results])
     return choose_model(table, requested)[0]
+
+
+def explained_model(results: list[dict], requested: str | None) -> str:
+    """The key of the run whose SHAP maps are drawn: the kept one, or when that is the rank ensemble, the best
+    single run (what the ensemble would be without averaging). A mean of ranks has no tree explainer, and the
+    permutation explainer on it (every member predicted per permutation) took over 5 minutes on the small demo."""
+    kept = kept_model(results, requested)
+    singles = [r for r in results if r["label"] != ENSEMBLE_LABEL]
+    if kept == f"{ENSEMBLE_LABEL}-none" and singles:
+        return kept_model(singles, None)
+    return kept
 
 
 # A permutation explainer costs about 2 x features x background rows of predictions per cell explained.

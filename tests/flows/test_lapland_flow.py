@@ -62,7 +62,7 @@ def test_the_real_area_runs_end_to_end(lapland_run):
     names = set(training["feature_valid_fraction"])
     assert {"aem", "till_log10_Cu_ppm_511", "till_log10_Fe_ppm_511", "till_log10_Co_ppm_511",
             "distance_to_structures_m", "distance_to_contacts_lithology_m"} <= names or "aem" in names
-    assert metrics["chosen_model"] in {"rf-none", "pu_rf-none"} and metrics["chosen_because"]
+    assert metrics["chosen_model"] in {"rf-none", "pu_rf-none", "ensemble-none"} and metrics["chosen_because"]
     for row in metrics["models"]:
         assert 0 <= row["roc_auc_mean"] <= 1
     assert (folder / "models_side_by_side.png").is_file()
