@@ -15,9 +15,10 @@ threshold ``t`` becomes the largest float32 ``<= t``, which decides every float3
 as order-preserving int32 keys of the float32 bits (-0.0 taken as +0.0). The trees' class fractions
 are summed in scikit-learn's order, so the result equals ``predict_proba``, usually to the last bit.
 
-Measured against treelite/TL2cgen generated C (gcc compiled the 100-tree forest in 9 minutes; 1.4x
-*slower* than scikit-learn to predict) and ONNX Runtime (skl2onnx TreeEnsemble, float64 thresholds:
-1.0x scikit-learn's CPU time): neither helps on these deep forests (benchmarks/predict_chunked.py).
+Alternatives measured here (100 trees of depth ~20, 24 features, 262,144 rows, one thread; a
+throwaway script, not kept): TL2cgen-generated C from treelite (gcc took 9 minutes for the forest;
+1.4x *more* CPU than scikit-learn to predict) and ONNX Runtime over skl2onnx's TreeEnsemble (float32
+or float64 thresholds: 1.0x scikit-learn's CPU). Neither helps on forests this deep; neither is used.
 
 :func:`compile_for_maps` accepts a :class:`~sklearn.ensemble.RandomForestClassifier` or
 :class:`~sklearn.ensemble.ExtraTreesClassifier`, a (scikit-learn or imbalanced-learn) pipeline ending
