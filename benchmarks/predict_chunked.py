@@ -17,6 +17,10 @@ allocates:
 - whole array (the smallest size, or ``--whole-size``; 0: none): load the cube, reshape to (pixels,
   bands), one scikit-learn ``predict_proba`` with ``n_jobs = cores``; the result stays in memory.
 
+Before the maps, the kernels alone: one 512 x 512 block of the smallest cube, in memory, through
+the compiled forest and through ``predict_proba`` (``n_jobs = 1``), CPU seconds of each and their
+ratio: what compiling buys without the reading, masking and writing a map also does.
+
 Prints pixels per second (wall clock; the CPU seconds of all threads beside it, a check against
 other load on the machine) and peak memory per path and size, the compiled / sklearn ratios of
 throughput and of CPU time, and the largest difference between the maps. Goals: compiled >= 5x
@@ -83,6 +87,8 @@ def main() -> None:
             t0 = time.perf_counter()
             write_synthetic_cube(cube, size, args.threads)
             print(f"{size} x {size}: cube written in {time.perf_counter() - t0:.0f} s ({need / 1e9:.2f} GB as float32)")
+            if size == min(args.sizes):
+                kernel_ratio(cube, args.trees)
             results[size, "compiled"] = child(args, "compiled", cube, scratch / f"map_{size}.tif")
             report(size, "compiled", results[size, "compiled"])
             if size == sklearn_size:
@@ -152,12 +158,40 @@ def training_data(cube) -> tuple[np.ndarray, np.ndarray]:
     return X, y
 
 
+def kernel_ratio(cube_path: Path, trees: int) -> None:
+    """CPU seconds of the compiled forest and of predict_proba on one in-memory block, one thread."""
+    from sklearn.ensemble import RandomForestClassifier
+
+    from geoprospect.io.cube import open_cube
+    from geoprospect.models.compiled import compile_for_maps
+
+    cube = open_cube(cube_path)
+    X, y = training_data(cube)
+    model = RandomForestClassifier(n_estimators=trees, random_state=0, n_jobs=1).fit(X, y)
+    side = min(512, cube.sizes["y"], cube.sizes["x"])
+    block = cube.isel(y=slice(-side, None), x=slice(-side, None)).values.reshape(N_BANDS, -1).T.copy()
+    compiled = compile_for_maps(model)
+    compiled(block[:10])  # numba loads (or compiles) the kernel
+    seconds = {}
+    for name, predict in (("compiled", compiled), ("sklearn", lambda rows: model.predict_proba(rows)[:, 1])):
+        cpu0 = time.process_time()
+        result = predict(block)
+        seconds[name] = time.process_time() - cpu0
+        if name == "compiled":
+            first = result
+    print(f"kernels on one {side} x {side} block, one thread: compiled {seconds['compiled']:.2f} s CPU, predict_proba "
+          f"{seconds['sklearn']:.2f} s CPU: {seconds['sklearn'] / seconds['compiled']:.1f}x less CPU; max |difference| = "
+          f"{np.abs(first - result).max():.2e}")
+
+
 def run_path(args) -> dict:
     """One path in this (child) process: wall time and peak resident memory."""
     import dask
     from sklearn.ensemble import RandomForestClassifier
 
     from geoprospect.io.cube import open_cube
+    from geoprospect.io.maps import write_cog
+    from geoprospect.predict import predict_map  # imported before the clock starts: imports are not prediction
 
     cube = open_cube(args.cube)
     X, y = training_data(cube)
@@ -166,9 +200,6 @@ def run_path(args) -> dict:
     pixels = cube.sizes["y"] * cube.sizes["x"]
     t0, cpu0 = time.perf_counter(), time.process_time()
     if args.run in ("compiled", "sklearn"):
-        from geoprospect.io.maps import write_cog
-        from geoprospect.predict import predict_map
-
         probability = predict_map(model, cube, chunk=args.chunk, compiled=args.run == "compiled")
         with dask.config.set(scheduler="threads", num_workers=args.threads):
             write_cog(probability, args.out, description="probability")

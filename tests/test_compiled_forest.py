@@ -72,3 +72,18 @@ def test_map_of_a_forest_fitted_on_a_table_is_unchanged_by_compiling():
     valid = np.isfinite(pixels).all(axis=1)
     expected.reshape(-1)[valid] = model.predict_proba(pd.DataFrame(pixels[valid], columns=BANDS[::-1]))[:, 1]
     np.testing.assert_allclose(compiled, expected, atol=1e-6, equal_nan=True)
+
+
+def test_cells_on_either_side_of_every_threshold_and_signed_zeros():
+    """Each float32 threshold, the float32 just below and above it, and -0.0 / +0.0 go as in scikit-learn."""
+    rng = np.random.default_rng(5)
+    X = np.round(rng.normal(size=(400, 3)), 1)  # many exact zeros: splits at +-0.05, and at 0 when a side is all zeros
+    X[:40, 0] = -0.0
+    y = (X[:, 0] + rng.normal(size=400) > 0).astype(int)
+    model = RandomForestClassifier(n_estimators=10, random_state=0).fit(X, y)
+    thresholds = np.concatenate([e.tree_.threshold[e.tree_.children_left != -1] for e in model.estimators_]).astype("float32")
+    edges = np.concatenate([thresholds, np.nextafter(thresholds, np.float32(-np.inf)), np.nextafter(thresholds, np.float32(np.inf)),
+                            np.float32([0.0, -0.0, 1e-45, -1e-45])])
+    queries = np.repeat(edges[:, None], 3, axis=1)
+    queries[:, 1:] = rng.choice(edges, size=(len(edges), 2))
+    np.testing.assert_allclose(compile_for_maps(model)(queries), model.predict_proba(queries)[:, 1], rtol=0, atol=1e-12)

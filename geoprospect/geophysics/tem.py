@@ -53,13 +53,12 @@ evaluated by Gauss-Legendre quadrature with ``RAMP_NODES`` nodes.
 
 Speed: the layered-earth kernel is compiled with numba, vectorised over the filter wavenumbers,
 with a polynomial complex exponential (so that the loop vectorises without SVML), a cut of the
-layer stack once the layers above have attenuated every wavenumber by e^-40, and threads over
-blocks of models (the kernel releases the GIL). See ``benchmarks/tem_forward.py``.
+layer stack once the layers above have attenuated every wavenumber by e^-40, and, on request,
+threads over blocks of models (the kernel releases the GIL). See ``benchmarks/tem_forward.py``.
 """
 
 from __future__ import annotations
 
-import os
 from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
 from itertools import pairwise
@@ -116,7 +115,7 @@ def central_loop_step_off(
     ramp_s: float = 0.0,
     hankel_filter: str = "key_101_2009",
     time_transform: str = "key",
-    n_threads: int | None = None,
+    n_threads: int = 1,
 ) -> TEMResponse:
     """H_z and dB_z/dt at the centre of a circular loop on a layered earth after switch-off.
 
@@ -139,8 +138,10 @@ def central_loop_step_off(
         47-point filter of Li et al. (2019), within 0.3 % of the default on dB_z/dt.
     time_transform : {"key", "stehfest"}, default "key"
         Key's 81-point sine/cosine filter, or Gaver-Stehfest with N = 12.
-    n_threads : int, optional
-        Threads over blocks of models; default: the CPUs this process may use.
+    n_threads : int, default 1
+        Threads over blocks of models (the kernel releases the GIL). One by default: on the 2-vCPU
+        machine this was measured on, two threads ran at 0.9-1.0x of one (``benchmarks/tem_forward.py
+        --threads 2``), and callers already run in parallel workers; ask for more on real cores.
 
     Returns
     -------
@@ -427,7 +428,7 @@ def _stehfest_matrices(times: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.nd
 
 def _hankel_sums(
     s_re: np.ndarray, s_im: np.ndarray, wavenumbers: np.ndarray, lambda_weights: np.ndarray,
-    conductivity: np.ndarray, thickness: np.ndarray, n_threads: int | None,
+    conductivity: np.ndarray, thickness: np.ndarray, n_threads: int,
 ) -> np.ndarray:
     """sum_j r_TE(lambda_j, s_k) lambda_j w_j (I / 2) = H_z^s(s_k), complex (batch, n_s), A/m."""
     conductivity = np.ascontiguousarray(conductivity)
@@ -441,8 +442,6 @@ def _hankel_sums(
         _kernel(mu_s_re, mu_s_im, wavenumbers, lambda_weights, conductivity[block], thickness[block],
                 out_re[block], out_im[block])
 
-    if n_threads is None:
-        n_threads = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
     n_blocks = min(n_threads, -(-n_models // _MODELS_PER_BLOCK))
     if n_blocks <= 1:
         run(slice(None))
