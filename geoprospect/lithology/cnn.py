@@ -213,6 +213,40 @@ def _positive_int(value, name: str) -> None:
         raise InputError(f"lithology.ChipCNN.{name}", f"{name} is {value!r}", "use a positive integer")
 
 
+def validation_split(y, fraction: float, groups=None, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Training and validation row indices for early stopping: about ``fraction`` of the rows held out.
+
+    With ``groups`` (the spatial block of each row) and at least ``round(1 / fraction)`` of them, whole
+    groups are held out, stratified by class (the first fold of scikit-learn's
+    :class:`~sklearn.model_selection.StratifiedGroupKFold`): a random share of pixels would validate on
+    the training chips' neighbours, and stop training too late. Otherwise ``fraction`` of each class
+    (floored) is drawn at random.
+
+    Raises
+    ------
+    InputError
+        No row, or every row, would be held out.
+    """
+    y = np.asarray(y)
+    rows = np.arange(y.size)
+    n_splits = max(2, round(1 / fraction))
+    if groups is not None and np.unique(groups).size >= n_splits:
+        with warnings.catch_warnings():  # a class in fewer groups than splits: it may be absent from validation
+            warnings.simplefilter("ignore", UserWarning)
+            splitter = StratifiedGroupKFold(n_splits, shuffle=True, random_state=seed % (2**31 - 1))
+            _, held = next(splitter.split(rows, y, groups))
+    else:
+        if groups is not None:
+            log.warning("ChipCNN: %d blocks, too few for a %.0f %% validation share by block: random chips held out",
+                        np.unique(groups).size, 100 * fraction)
+        rng = np.random.default_rng(seed)
+        held = np.concatenate([rng.permutation(rows[y == k])[:int(fraction * np.sum(y == k))] for k in np.unique(y)])
+    if held.size == 0 or held.size == rows.size:
+        raise InputError("lithology.ChipCNN.validation_fraction", f"{held.size} of {rows.size} chips held out",
+                         "use more training chips or another validation_fraction")
+    return np.setdiff1d(rows, held), np.sort(held)
+
+
 def _dihedral(x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
     """One of the 8 rotations/reflections of a batch of square chips, drawn at random: the centre pixel stays
     the centre, and a unit's label does not depend on the scene's orientation."""
@@ -332,7 +366,10 @@ class ChipCNN(ClassifierMixin, BaseEstimator):
             raise InputError("lithology.ChipCNN", "the training chips hold one class", "sample pixels of two classes or more")
 
         seed = torch_seed(self.random_state)
-        train, valid = self._validation_split(target, groups, seed)
+        if self.validation_fraction is None:
+            train, valid = torch.arange(target.size), None
+        else:
+            train, valid = (torch.from_numpy(rows) for rows in validation_split(target, self.validation_fraction, groups, seed))
         with torch.random.fork_rng(devices=[]):  # initial weights from the seed only; torch's global RNG untouched
             torch.manual_seed(seed)
             net = ChipNet(X.shape[1], self.channels, self.classes_.size, self.dropout)
@@ -386,30 +423,6 @@ class ChipCNN(ClassifierMixin, BaseEstimator):
         self.n_epochs_ = len(losses)
         self.n_channels_in_, self.chip_size_ = X.shape[1], X.shape[2]
         return self
-
-    def _validation_split(self, target: np.ndarray, groups, seed: int) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """Training and validation row indices: ``validation_fraction`` of the chips held out, by group when
-        there are enough groups, else of each class (floored)."""
-        rows = np.arange(target.size)
-        if self.validation_fraction is None:
-            return torch.from_numpy(rows), None
-        n_splits = max(2, round(1 / self.validation_fraction))
-        if groups is not None and np.unique(groups).size >= n_splits:
-            with warnings.catch_warnings():  # a class in fewer groups than splits: it may be absent from validation
-                warnings.simplefilter("ignore", UserWarning)
-                splitter = StratifiedGroupKFold(n_splits, shuffle=True, random_state=seed % (2**31 - 1))
-                _, held = next(splitter.split(rows, target, groups))
-        else:
-            if groups is not None:
-                log.warning("ChipCNN: %d blocks, too few for a %.0f %% validation share by block: random chips held out",
-                            np.unique(groups).size, 100 * self.validation_fraction)
-            rng = np.random.default_rng(seed)
-            held = np.concatenate([rng.permutation(rows[target == k])[:int(self.validation_fraction * np.sum(target == k))]
-                                   for k in range(self.classes_.size)])
-        if held.size == 0 or held.size == rows.size:
-            raise InputError("lithology.ChipCNN.validation_fraction", f"{held.size} of {rows.size} chips held out",
-                             "use more training chips or another validation_fraction")
-        return torch.from_numpy(np.setdiff1d(rows, held)), torch.from_numpy(np.sort(held))
 
     def predict_proba(self, X):
         """Class probabilities (softmax), shape (n, n_classes), float64, columns ordered as ``classes_``."""
