@@ -129,7 +129,7 @@ def model_params(name: str, overrides: dict | None = None) -> dict:
     return {**DEFAULT_PARAMS[name], **((overrides or {}).get(name) or {})}
 
 
-def make_model(name: str, pca_components: int = 0, seed: int = 0, epochs: int = 30, params: dict | None = None) -> Pipeline:
+def make_model(name: str, pca_components: int = 0, seed: int = 0, epochs: int = 100, params: dict | None = None) -> Pipeline:
     """An unfitted pipeline over chips (n, bands, size, size) for one model of the comparison.
 
     ``ChannelScaler -> [ChannelPCA] -> CentrePixel -> TunedSVC`` (RBF kernel, C and gamma tuned by an
@@ -145,8 +145,8 @@ def make_model(name: str, pca_components: int = 0, seed: int = 0, epochs: int = 
         Principal components appended as channels (0: none).
     seed : int, default=0
         ``random_state`` of the model.
-    epochs : int, default=30
-        Most passes over the training chips of the CNN.
+    epochs : int, default=100
+        Most passes over the training chips of the CNN (early stopping usually ends sooner).
     params : dict, optional
         Per model name, parameters of the final estimator (``{"mlp": {"alpha": 1e-3}, "svm": {"param_grid":
         {"C": [1, 10]}}}``) over :data:`DEFAULT_PARAMS`. An unknown parameter is an :class:`InputError`.
@@ -261,7 +261,7 @@ def training_lattice(shape: tuple[int, int], stride: int) -> np.ndarray:
 def run_experiment(image, labels, models: Sequence[str] = MODEL_NAMES, chip_sizes: Sequence[int] = (3, 5, 7),
                    seeds: Sequence[int] = (0,), block_cells: int = 100, n_folds: int = 5,
                    samples_per_class: int | None = 500, test_per_class: int | None = None, chip_stride: int = 1,
-                   splits: Sequence[str] = SPLITS, pca_components: int = 0, epochs: int = 30,
+                   splits: Sequence[str] = SPLITS, pca_components: int = 0, epochs: int = 100,
                    buffer_cells: int | None = None, batch_size: int = 4096,
                    params: dict | None = None) -> list[ExperimentRecord]:
     """k-fold cross-validation of every model x chip size x seed x split; return the pooled test predictions.
