@@ -24,7 +24,7 @@ from flows.ingest import ingest
 from flows.runners import task_runner
 from tasks.artifacts import publish_artifacts
 from tasks.ingest import load_catalog
-from tasks.lithology import cluster_scene, compare_models, ingested_cube, map_scene, publish, scene_inputs, scenes_to_map
+from tasks.lithology import cluster_scene, compare_models, ingested_cube, map_scene, publish, report, scene_inputs, scenes_to_map
 
 
 @flow(name="lithology", task_runner=task_runner(threads=2))
@@ -50,11 +50,12 @@ def lithology(catalog: str = DEMO_CATALOG, outputs: str = "outputs", run_ingest:
                                              spec, work)
             for s, comparison in comparisons.items() for model in spec.models}
     folder = area / "lithology"
-    report = publish({s: c.result() for s, c in comparisons.items()}, {k: m.result() for k, m in maps.items()},
-                     {s: c.result() for s, c in clusters.items()}, spec, cat.study_area, str(folder))
+    products = ({s: c.result() for s, c in comparisons.items()}, {k: m.result() for k, m in maps.items()},
+                {s: c.result() for s, c in clusters.items()})
+    page = publish(*products, report(*products, spec, cat.study_area, work), str(folder))
     table = folder / ("summary.csv" if comparisons else "clusters.csv")
     preview = next(iter(maps), None) or next(iter(clusters), None)
     png = str(folder / preview / ("map.png" if maps else "clusters.png")) if preview else None
-    publish_artifacts(cat.study_area, "lithology", report, str(table), png)
-    return report
+    publish_artifacts(cat.study_area, "lithology", page, str(table), png)
+    return page
 

@@ -390,7 +390,8 @@ class SeismicSpec(_Section):
     bandpass_hz: tuple[float, float] | None = (1.0, 20.0)
     test_stations: list[str] = Field(default_factory=list, description="held out for the test; default: the last station")
     validation_stations: list[str] = Field(default_factory=list, description="default: the second to last station")
-    epochs: int = Field(default=30, ge=1)
+    epochs: int = Field(default=100, ge=1, description="most passes of the CNN over its training chips: a ceiling, "
+                        "early stopping on whole blocks of the training fold usually ends training sooner")
     scan_step_s: float = Field(default=10.0, gt=0)
     seed: int = 0
     # -- real archives (issue 23): split by a share of stations, windows laid around picks
@@ -428,7 +429,8 @@ class LithologySpec(_Section):
                                                "for huge scenes; default: every labelled pixel is tested")
     seeds: list[int] = Field(default_factory=lambda: [0], min_length=1, description="one k-fold run per seed (its own fold "
                              "assignment): mean and SD over seeds; each run already tests every labelled pixel")
-    epochs: int = Field(default=30, ge=1)
+    epochs: int = Field(default=100, ge=1, description="most passes of the CNN over its training chips: a ceiling, "
+                        "early stopping on whole blocks of the training fold usually ends training sooner")
     clusters: int = Field(default=8, ge=2, description="k-means clusters of the unsupervised map")
     autoencoder_components: int = Field(default=4, ge=1)
     unsupervised: bool = Field(default=True, description="also write the autoencoder + k-means cluster map")

@@ -74,7 +74,16 @@ def cluster_scene(cube: str, inputs: str, scene: str, sensor: str, spec: Litholo
     return {"files": _refs(folder), **summary}
 
 
+@task(**CACHED)
+def report(comparisons: dict[str, dict], maps: dict[str, dict], clusters: dict[str, dict], spec: LithologySpec,
+           study_area: str, work: str) -> dict:
+    """The report's tables, figures and page, keyed on the products it reads (their files by content) and the settings."""
+    folder = work_file(work, "lithology", "report", "", comparisons, maps, clusters, spec, study_area, modules=_CORE)
+    core.write_report(comparisons, maps, clusters, spec, study_area, folder)
+    return {"files": _refs(folder)}
+
+
 @task(**IO_RETRIES)
-def publish(comparisons: dict[str, dict], maps: dict[str, dict], clusters: dict[str, dict], spec: LithologySpec,
-            study_area: str, folder: str) -> str:
-    return str(core.publish_lithology(comparisons, maps, clusters, spec, study_area, Path(folder)))
+def publish(comparisons: dict[str, dict], maps: dict[str, dict], clusters: dict[str, dict], report: dict, folder: str) -> str:
+    """Copy the products and the report into the published folder (unchanged files skipped)."""
+    return str(core.publish_lithology(comparisons, maps, clusters, report, Path(folder)))

@@ -71,7 +71,7 @@ def write_cog(da: xr.DataArray, path: str | Path, nodata: float = np.nan, overvi
 def _stream_cog(da: xr.DataArray, path: Path, nodata: float, overviews: bool, descriptions: list[str],
                 tags: dict[str, str] | None, units: str, resampling: str, blocksize: int,
                 colormap: dict[int, tuple[int, int, int, int]] | None = None) -> Path:
-    """The body of :func:`write_cog` (arguments resolved), plus an optional colour table for band 1."""
+    """The body of :func:`write_cog` (arguments resolved), plus an optional colour table for band 1 (the TIFF palette)."""
     if da.rio.crs is None:
         raise InputError(path, "the map to write has no CRS", "attach one with `.rio.write_crs(...)` (the feature cube's CRS)")
     data = da.data if da.ndim == 3 else da.data[None]
@@ -136,13 +136,16 @@ def write_class_cog(codes: xr.DataArray, path: str | Path, class_names: dict[int
     """Write a class map as a Cloud-Optimized GeoTIFF of uint8 codes (0 = nodata) that QGIS shows with its legend.
 
     The COG holds the codes, a band description, the class names as the JSON dataset tag
-    ``CLASS_NAMES`` (``{"1": "granite", ...}``) and overviews resampled by ``nearest`` (averaging codes
-    would invent classes). Beside it, GDAL's auxiliary file ``<name>.tif.aux.xml`` (read by GDAL,
-    hence QGIS and rasterio, with the file) holds what a GeoTIFF cannot: the band's category names, a
-    colour table of exactly ``max code + 1`` entries (code 0 transparent; a TIFF palette always has
-    256, the unused ones shown as black classes) and a thematic raster attribute table with one row
-    per class: ``Value``, ``Class``, ``Red``, ``Green``, ``Blue``, ``Count`` (pixels in the map).
-    Publish both files together.
+    ``CLASS_NAMES`` (``{"1": "granite", ...}``), the colour table as a TIFF palette, and overviews
+    resampled by ``nearest`` (averaging codes would invent classes). Beside it, GDAL's auxiliary file
+    ``<name>.tif.aux.xml`` (read by GDAL, hence QGIS and rasterio, with the file) holds what a GeoTIFF
+    cannot: GDAL's GTiff and COG drivers write category names and raster attribute tables only to this
+    PAM sidecar (checked with GDAL 3.10). It holds the band's category names, a colour table of exactly
+    ``max code + 1`` entries (code 0 transparent), which GDAL reads in place of the in-file palette (a
+    TIFF palette always has 256 entries, the unused ones black), and a thematic raster attribute table
+    with one row per class: ``Value``, ``Class``, ``Red``, ``Green``, ``Blue``, ``Count`` (pixels in the
+    map). Publish both files together; a COG copied alone keeps its codes, colours and ``CLASS_NAMES``
+    tag, and loses the legend's names and the attribute table.
 
     Parameters
     ----------
@@ -196,8 +199,9 @@ def write_class_cog(codes: xr.DataArray, path: str | Path, class_names: dict[int
         raise InputError(path, "colours must be (r, g, b) with each component 0-255", "correct the colours")
     names = json.dumps({str(int(k)): str(v) for k, v in sorted(class_names.items())})
     classes = {int(k): (str(v), tuple(int(c) for c in colours[k]), int(counts[int(k)])) for k, v in sorted(class_names.items())}
+    palette = {0: (0, 0, 0, 0), **{code: (*colour, 255) for code, (_, colour, _) in classes.items()}}
     _stream_cog(codes.astype(np.uint8), path, 0, True, [description], {**(tags or {}), CLASS_NAMES_TAG: names}, "", "nearest",
-                blocksize)
+                blocksize, palette)
     with atomic_path(path.with_name(path.name + ".aux.xml")) as aux:
         aux.write_text(_class_pam(classes, description))
     return path

@@ -300,18 +300,18 @@ def _verdict(summary: pd.DataFrame, folds: pd.DataFrame, n_folds: int) -> str:
     return " ".join(lines)
 
 
-def publish_lithology(comparisons: dict[str, dict], maps: dict[str, dict], clusters: dict[str, dict], spec: LithologySpec,
-                      study_area: str, folder: Path) -> Path:
-    """Link every product into ``folder``; write the tables (``runs.csv``, ``summary.csv``,
-    ``paper_table.csv``, ``clusters.csv``), ``metrics.json``, the figures and ``report.html``.
+def write_report(comparisons: dict[str, dict], maps: dict[str, dict], clusters: dict[str, dict], spec: LithologySpec,
+                 study_area: str, folder: Path) -> Path:
+    """Write the tables (``runs.csv``, ``summary.csv``, ``paper_table.csv``, ``clusters.csv``),
+    ``metrics.json``, the figures (``accuracy.png``, ``<scene>/confusion_*.png``) and ``report.html`` into
+    ``folder``, from the products' files; returns the page.
 
-    ``comparisons``: scene -> product of :func:`compare_models` (``folder``, ``files``); ``maps``:
+    ``comparisons``: scene -> product of :func:`compare_models` (``files``: name -> FileRef); ``maps``:
     ``<scene>/<model>`` -> product of :func:`map_scene`; ``clusters``: scene -> product of :func:`cluster_scene`.
+    The page links the products by their published paths (``<scene>/<model>/map.png``): it belongs in the
+    folder they are published to (:func:`publish_lithology`).
     """
-    for products in (comparisons, maps, clusters):
-        for name, product in products.items():
-            for relative, ref in product["files"].items():
-                publish(ref.path, folder / name / relative)
+    folder.mkdir(parents=True, exist_ok=True)
     buffer = spec.buffer_cells if spec.buffer_cells is not None else max(spec.chip_sizes) // 2
     sections = [Section("Settings", f"Models {', '.join(spec.models)}; CNN chips {spec.chip_sizes}, training chip centres "
                         f"every {spec.chip_stride} cell(s); seeds {spec.seeds}; up to {spec.samples_per_class} training "
@@ -319,13 +319,14 @@ def publish_lithology(comparisons: dict[str, dict], maps: dict[str, dict], clust
                         f"every labelled pixel tested once and predictions pooled; training pixels within {buffer} cell(s) "
                         "of a test fold dropped (the chip half-width: no training chip holds a test pixel). The random-pixel "
                         "k-fold beside it is optimistic: neighbouring, correlated pixels fall on both sides. SVM C and gamma "
-                        "are tuned on an inner block split of each training fold; MLP and CNN stop early on a validation "
-                        "share of it.")]
+                        "are tuned by an inner block k-fold of each training fold; MLP and CNN stop early on a validation "
+                        "share of it (whole blocks for the CNN).")]
     summary_out: dict = {"study_area": study_area}
     if comparisons:
-        runs = pd.concat([read_csv(folder / scene / "runs.csv") for scene in comparisons], ignore_index=True)
-        folds = pd.concat([read_csv(folder / scene / "folds.csv") for scene in comparisons], ignore_index=True)
-        per_class = pd.concat([read_csv(folder / scene / "per_class.csv") for scene in comparisons], ignore_index=True)
+        def table(name: str) -> pd.DataFrame:
+            return pd.concat([read_csv(p["files"][name].path) for p in comparisons.values()], ignore_index=True)
+
+        runs, folds, per_class = table("runs.csv"), table("folds.csv"), table("per_class.csv")
         summary = summarise(runs.drop(columns=["n_train", "n_test", "fit_s", "missing_from_training"]))
         write_csv(runs, folder / "runs.csv")
         write_csv(summary, folder / "summary.csv")
@@ -352,14 +353,15 @@ def publish_lithology(comparisons: dict[str, dict], maps: dict[str, dict], clust
             Section("Per class (producer's accuracy, block CV)", "Shaped like Shirmard et al. (2022)'s table: each model at "
                     "its best chip size.", table=table.rename_axis("class").reset_index()),
         ]
-        for scene in comparisons:
+        for scene, product in comparisons.items():
             images = []
-            for csv in sorted((folder / scene).glob("confusion_*.csv")):
-                matrix = read_csv(csv).set_index("true")
+            for name in sorted(n for n in product["files"] if n.startswith("confusion_") and n.endswith(".csv")):
+                stem = name.removesuffix(".csv")
+                matrix = read_csv(product["files"][name].path).set_index("true")
                 fig = plot_confusion(matrix.to_numpy(), [class_names.get(int(c), str(c)) for c in matrix.index],
-                                     title=f"{scene} {csv.stem.removeprefix('confusion_')}: block CV, pooled over folds and seeds")
-                save_png(fig, csv.with_suffix(".png"))
-                images.append((f"{scene}/{csv.stem}.png", csv.stem.removeprefix("confusion_")))
+                                     title=f"{scene} {stem.removeprefix('confusion_')}: block CV, pooled over folds and seeds")
+                save_png(fig, folder / scene / f"{stem}.png")
+                images.append((f"{scene}/{stem}.png", stem.removeprefix("confusion_")))
             sections.append(Section(f"Confusion matrices: {scene}", "Rows: true unit; columns: predicted.", images=images))
         summary_out |= {"summary": summary.to_dict(orient="records"), "best_chip": {f"{s}/{m}": c for (s, m), c in chips.items()},
                         "verdict": verdict}
@@ -380,3 +382,16 @@ def publish_lithology(comparisons: dict[str, dict], maps: dict[str, dict], clust
     page = report_html(f"Lithology: {study_area}", f"geoprospect lithology flow, code {code_digest('geoprospect.pipelines.lithology')[:12]}",
                        sections)
     return write_html(page, folder / "report.html")
+
+
+def publish_lithology(comparisons: dict[str, dict], maps: dict[str, dict], clusters: dict[str, dict], report: dict,
+                      folder: Path) -> Path:
+    """Copy every product (``name -> {"files": {relative: FileRef}}``, published under ``folder/name``) and
+    the report's files (:func:`write_report`, at ``folder``'s top) into ``folder``; returns the report page.
+
+    Cheap on a rerun: files already there unchanged are skipped (:func:`geoprospect.io.files.publish`)."""
+    for products in (comparisons, maps, clusters, {"": report}):
+        for name, product in products.items():
+            for relative, ref in product["files"].items():
+                publish(ref.path, folder / name / relative)
+    return folder / "report.html"

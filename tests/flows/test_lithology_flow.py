@@ -81,6 +81,20 @@ def test_clusters_are_written_and_compared_with_the_units(first_run):
     assert len(names) == 4 and set(np.unique(codes.values)) - {0} <= set(names)
 
 
+def test_a_rerun_takes_the_report_from_the_cache_and_restores_deleted_outputs(first_run):
+    from tasks.runs import task_run_states
+
+    (first_run / "report.html").unlink()
+    (first_run / "landsat8" / "svm" / "map.tif").unlink()
+    state = _run(first_run.parent.parent.parent / "lithology.yaml", first_run.parent.parent)
+    assert Path(state.result()) == first_run / "report.html" and (first_run / "report.html").is_file()
+    assert (first_run / "landsat8" / "svm" / "map.tif").is_file()
+    states = task_run_states(state.state_details.flow_run_id)
+    cached = {task for task, s in states if s == "Cached"}
+    assert {"report", "compare_models", "map_scene", "cluster_scene"} <= cached
+    assert {s for task, s in states if task in ("report", "compare_models", "map_scene")} == {"Cached"}
+
+
 def test_an_unknown_band_is_refused_with_the_scene_named(first_run, small_demo_catalog, tmp_path):
     catalog = tmp_path / "bad.yaml"
     catalog.write_text(small_demo_catalog.read_text() + "lithology: {bands: {landsat8: [B2, B3, B99]}}\n")

@@ -79,6 +79,24 @@ def test_class_cog_round_trip(tmp_path):
                     ["4", "shale", "10", "20", "30", str(counts[4])]]
 
 
+def test_a_class_cog_copied_alone_keeps_codes_colours_and_names_tag(tmp_path):
+    # GDAL writes category names and the attribute table only to the .aux.xml sidecar; the palette and the
+    # CLASS_NAMES tag are inside the COG, so a COG copied without its sidecar still shows its classes
+    codes = on_grid(np.array([[1, 3], [4, 0]], dtype=np.uint8), Affine(10, 0, 0, 0, -10, 20))
+    colours = {1: (255, 0, 0), 3: (0, 128, 0), 4: (10, 20, 30)}
+    path = write_class_cog(codes, tmp_path / "m.tif", NAMES, colours, blocksize=16)
+    alone = tmp_path / "copy" / "m.tif"
+    alone.parent.mkdir()
+    alone.write_bytes(path.read_bytes())
+    with rasterio.open(alone) as src:
+        assert src.colorinterp[0] == rasterio.enums.ColorInterp.palette
+        assert len(src.colormap(1)) == 256 and src.colormap(1)[3] == (0, 128, 0, 255)  # a TIFF palette: 256 entries
+    _, names, read_colours = read_class_map(alone)
+    assert names == NAMES and read_colours == colours
+    with rasterio.open(path) as src:  # with the sidecar: its exact table, max code + 1 entries
+        assert len(src.colormap(1)) == 5
+
+
 def test_default_colours_are_the_stable_palette(tmp_path):
     codes = on_grid(np.array([[1, 3], [4, 0]], dtype=np.uint8), Affine(10, 0, 0, 0, -10, 20))
     _, _, colours = read_class_map(write_class_cog(codes, tmp_path / "m.tif", NAMES, class_colours(sorted(NAMES)), blocksize=16))

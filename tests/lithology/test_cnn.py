@@ -12,7 +12,7 @@ from sklearn.exceptions import ConvergenceWarning
 
 from geoprospect.errors import InputError
 from geoprospect.lithology.chips import materialise_chips
-from geoprospect.lithology.cnn import CentrePixel, ChannelPCA, ChannelScaler, ChipCNN
+from geoprospect.lithology.cnn import CentrePixel, ChannelPCA, ChannelScaler, ChipCNN, validation_split
 from geoprospect.lithology.experiment import make_model
 
 pytestmark = pytest.mark.filterwarnings("ignore", category=ConvergenceWarning)
@@ -72,11 +72,50 @@ def test_early_stopping_keeps_the_best_epoch(texture):
     assert ChipCNN(epochs=1, random_state=0).fit(X, y_train[:400]).validation_loss_curve_ is None
 
 
+def test_early_stopping_validates_on_whole_blocks_stratified_by_class():
+    y = np.repeat([0, 1, 2], 200)
+    groups = np.arange(600) // 20  # 30 blocks of 20 rows, 10 per class
+    train, valid = validation_split(y, 0.2, groups, seed=1)
+    assert np.intersect1d(groups[train], groups[valid]).size == 0  # no block on both sides
+    assert set(y[valid]) == {0, 1, 2} and 0.1 < valid.size / y.size < 0.3
+    assert np.array_equal(np.sort(np.concatenate([train, valid])), np.arange(600))
+    assert np.array_equal(validation_split(y, 0.2, groups, seed=1)[1], valid)  # seeded
+    train, valid = validation_split(y, 0.2, groups[:600] // 15, seed=1)  # 2 blocks: too few, random rows per class
+    assert np.bincount(y[valid]).tolist() == [40, 40, 40]
+    X = ChannelScaler().fit_transform(np.random.default_rng(0).normal(size=(600, 2, 3, 3)).astype(np.float32))
+    model = ChipCNN(epochs=3, validation_fraction=0.2, random_state=0).fit(X, y, groups=groups)
+    assert model.validation_loss_curve_.size == model.n_epochs_ and 1 <= model.best_epoch_ <= 3
+    with pytest.raises(InputError, match="groups for"):
+        ChipCNN(epochs=1).fit(X, y, groups=groups[:10])
+
+
+def test_augmented_cnn_is_nearly_invariant_to_rotations_and_flips(texture):
+    X_train, y_train, X_test, y_test = texture
+    model = make_model("cnn", seed=0, epochs=10).fit(X_train, y_train)
+    assert model[-1].augment and model[-1].class_weight == "balanced"
+    turned = np.rot90(X_test, 1, axes=(2, 3)).copy()
+    flipped = X_test[:, :, :, ::-1].copy()
+    predicted = model.predict(X_test)
+    assert np.mean(model.predict(turned) == predicted) > 0.9 and np.mean(model.predict(flipped) == predicted) > 0.9
+
+
+def test_balanced_class_weights_lift_a_rare_class(texture):
+    X_train, y_train, X_test, y_test = texture
+    rare = np.flatnonzero(y_train == 2)[:60]  # unit 2 ten times rarer than unit 1 in training
+    keep = np.sort(np.concatenate([np.flatnonzero(y_train == 1), rare]))
+    X = ChannelScaler().fit(X_train[keep])
+    recall = {}
+    for weight in (None, "balanced"):
+        model = ChipCNN(epochs=8, class_weight=weight, random_state=0).fit(X.transform(X_train[keep]), y_train[keep])
+        recall[weight] = np.mean(model.predict(X.transform(X_test[y_test == 2])) == 2)
+    assert recall["balanced"] > recall[None]
+
+
 def test_cnn_pickles_and_saves_as_numpy_state(texture):
     X_train, y_train, X_test, _ = texture
     model = make_model("cnn", seed=1, epochs=1).fit(X_train[:200], y_train[:200])
     state = model.named_steps["model"].__getstate__()
-    assert isinstance(state["net_"]["tensors"]["head.weight"], np.ndarray)
+    assert isinstance(state["net_"]["tensors"]["head.1.weight"], np.ndarray)
     expected = model.predict_proba(X_test[:50])
     assert np.array_equal(pickle.loads(pickle.dumps(model)).predict_proba(X_test[:50]), expected)
     data = sio.dumps(model)
@@ -133,11 +172,15 @@ def test_channel_pca_and_centre_pixel():
     lambda X, y: ChipCNN(channels=()).fit(X, y),
     lambda X, y: ChipCNN(channels=(8, 0)).fit(X, y),
     lambda X, y: ChipCNN(learning_rate=-1).fit(X, y),
+    lambda X, y: ChipCNN(weight_decay=-1).fit(X, y),
+    lambda X, y: ChipCNN(dropout=1).fit(X, y),
+    lambda X, y: ChipCNN(class_weight="rare").fit(X, y),
     lambda X, y: ChipCNN(validation_fraction=1.5).fit(X, y),
     lambda X, y: ChipCNN(validation_fraction=0.01).fit(X, y),                         # holds out no chip
     lambda X, y: ChipCNN(epochs=1).fit(X, y).predict(X[:, :, 1:2, 1:2]),              # other chip size
 ], ids=["3d", "non-square", "even", "empty", "empty-band", "bands", "pca-components", "pca-nan", "cnn-nan", "labels",
-        "one-class", "epochs", "no-layer", "width", "learning-rate", "validation", "validation-empty", "chip-size"])
+        "one-class", "epochs", "no-layer", "width", "learning-rate", "weight-decay", "dropout", "class-weight", "validation",
+         "validation-empty", "chip-size"])
 def test_bad_estimator_inputs(call):
     rng = np.random.default_rng(0)
     X = rng.normal(size=(20, 2, 3, 3)).astype(np.float32)

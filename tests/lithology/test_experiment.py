@@ -73,6 +73,8 @@ def test_models_take_catalog_parameters_and_tune_in_fold(scene):
     svm = make_model("svm", params={"svm": {"param_grid": {"C": [0.1, 100.0], "gamma": ["scale"]}}})
     svm.fit(chips, y, model__groups=(rows[::7] // 10) * 12 + cols[::7] // 10)
     assert svm[-1].best_params_["C"] in (0.1, 100.0) and svm[-1].estimator_.C == svm[-1].best_params_["C"]
+    with pytest.raises(InputError, match="lithology.model_params.svm.n_splits"):
+        make_model("svm", params={"svm": {"n_splits": 1}}).fit(chips, y)
     mlp = make_model("mlp", params={"mlp": {"alpha": 0.01}}).fit(chips, y)
     assert mlp[-1].alpha == 0.01 and mlp[-1].early_stopping and mlp[-1].n_iter_ < mlp[-1].max_iter
     with pytest.raises(InputError, match="lithology.model_params.mlp: unknown parameter"):
