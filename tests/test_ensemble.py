@@ -24,7 +24,7 @@ def test_the_ensemble_is_the_mean_percentile_of_its_members_over_the_background(
         background = np.sort(member.predict_proba(X[y == 0])[:, 1])
         ranks.append(np.searchsorted(background, member.predict_proba(X)[:, 1], side="right") / background.size)
     assert np.allclose(model.predict_proba(X)[:, 1], np.mean(ranks, axis=0))
-    assert spread_source(model) == "own" and np.allclose(ensemble.predict_sd(X), np.std(ranks, axis=0))
+    assert spread_source(model) == "members" and np.allclose(ensemble.predict_sd(X), np.std(ranks, axis=0))
 
 
 def test_the_ensemble_takes_the_best_models_by_the_lower_bound_that_keeps_a_model():

@@ -78,6 +78,8 @@ class RankEnsemble(ClassifierMixin, BaseEstimator):
         score = self.member_ranks(X).mean(axis=0)
         return np.column_stack([1.0 - score, score])
 
+    spread_name = "members"  # how geoprospect.uncertainty labels predict_sd
+
     def predict_sd(self, X):
         """SD of the members' percentiles, shape (n_samples,)."""
         return self.member_ranks(X).std(axis=0)

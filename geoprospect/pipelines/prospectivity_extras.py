@@ -32,7 +32,8 @@ from geoprospect.render.maps import plot_layer
 from geoprospect.uncertainty import SPREAD, FoldEnsemble, SpreadModel, rank_targets, spread_source
 
 SOURCES = {"rounds": "SD across the PU bagging rounds", "own": "SD of the posterior probability",
-           "folds": "SD across the spatial-CV fold models", "dropout": "SD over Monte Carlo dropout passes"}
+           "folds": "SD across the spatial-CV fold models", "dropout": "SD over Monte Carlo dropout passes",
+           "members": "SD of the ensemble members' percentile ranks (where the models disagree)"}
 
 
 def map_uncertainty(model_path: Path, probability_path: Path, features_path: Path, table_path: Path,
