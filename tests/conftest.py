@@ -67,3 +67,29 @@ def _write_tif(path: Path, array: np.ndarray, crs: str | None = "EPSG:32612",
 def write_tif():
     """``write_tif(path, array, crs=..., transform=..., nodata=..., descriptions=[...])``."""
     return _write_tif
+
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMEDRIVER = Path("/usr/bin/chromedriver")
+NO_CHROMIUM = ("Debian's chromium is not installed (/usr/bin/chromium); .ci/run installs it: "
+               "apt-get install chromium chromium-driver")
+BROWSER_WINDOW = (1400, 1000)
+
+
+@pytest.fixture
+def browser(tmp_path):
+    """Headless Debian Chromium driven by Selenium (the browser tests skip without it)."""
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = str(CHROMIUM)
+    # No GPU, no sandbox (root in CI), and none of Chromium's own network calls (the network is closed).
+    for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                 f"--user-data-dir={tmp_path / 'chromium-profile'}", f"--window-size={BROWSER_WINDOW[0]},{BROWSER_WINDOW[1]}"):
+        options.add_argument(flag)
+    # The driver is Debian's: Selenium must not try to download one.
+    driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
+    yield driver
+    driver.quit()

@@ -13,15 +13,14 @@ from PIL import Image
 
 from geoprospect.io.reports import write_html
 from geoprospect.pipelines.regenerate import PipelineOutcome, run_report
+from tests.conftest import BROWSER_WINDOW as WINDOW
+from tests.conftest import CHROMIUM, NO_CHROMIUM
 
 ROOT = Path(__file__).resolve().parents[1]
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMEDRIVER = Path("/usr/bin/chromedriver")
-WINDOW = (1400, 1000)
 
 pytestmark = pytest.mark.skipif(
     not CHROMIUM.exists(),
-    reason="Debian's chromium is not installed (/usr/bin/chromium); .ci/run installs it: apt-get install chromium chromium-driver")
+    reason=NO_CHROMIUM)
 
 KEY_MAP = "prospectivity/models/rf-none/map.png"
 
@@ -49,21 +48,6 @@ def run_page(tmp_path):
                       stac="stac/catalog.json", qgis="demo.qgs")
     return write_html(page, area / "index.html")
 
-
-@pytest.fixture
-def browser(tmp_path):
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = str(CHROMIUM)
-    for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                 f"--user-data-dir={tmp_path / 'chromium-profile'}", f"--window-size={WINDOW[0]},{WINDOW[1]}"):
-        options.add_argument(flag)
-    driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
-    yield driver
-    driver.quit()
 
 
 def test_the_kept_prospectivity_map_is_in_the_first_screenful_and_quicklooks_are_folded(browser, run_page):

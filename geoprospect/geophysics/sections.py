@@ -360,7 +360,33 @@ def _hybrid(misfit: DataMisfit, optimizer: LevenbergMarquardt, rounds: int, esti
     return (first if first.misfit < best.misfit else best), n_starts + 1
 
 
-class NetworkStart:
+class _TrainedOnDemand:
+    """Networks trained on first use, one per key, shared by threads; pickled without them (a worker
+    trains its own)."""
+
+    def _reset_networks(self) -> None:
+        self._networks: dict = {}
+        self._lock = threading.Lock()
+
+    def __getstate__(self) -> dict:
+        return {k: v for k, v in self.__dict__.items() if k not in ("_networks", "_lock")}
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self._reset_networks()
+
+    def _trained(self, key, train: Callable[[], object]):
+        """The network of ``key``, from ``train()`` on first use (under one torch thread)."""
+        from geoprospect.nn import one_torch_thread
+
+        with self._lock:
+            if key not in self._networks:
+                with one_torch_thread():
+                    self._networks[key] = train()
+            return self._networks[key]
+
+
+class NetworkStart(_TrainedOnDemand):
     """Starting models from a network trained on the sounding's own survey (the hybrid start).
 
     For each survey geometry met (the simulation's abscissa, geometry and bounds), an
@@ -379,37 +405,26 @@ class NetworkStart:
 
     def __init__(self, n_models: int = 2000, hidden: tuple[int, ...] = (64, 64), epochs: int = 150, random_state: int = 0):
         self.n_models, self.hidden, self.epochs, self.random_state = n_models, hidden, epochs, random_state
-        self._networks: dict = {}
-        self._lock = threading.Lock()
-
-    def __getstate__(self) -> dict:
-        return {k: v for k, v in self.__dict__.items() if k not in ("_networks", "_lock")}
-
-    def __setstate__(self, state: dict) -> None:
-        self.__dict__.update(state, _networks={}, _lock=threading.Lock())
+        self._reset_networks()
 
     def __call__(self, simulation, observed: np.ndarray) -> np.ndarray:
         from geoprospect.geophysics.networks import MLPInverter
-        from geoprospect.nn import one_torch_thread
+
+        def train():
+            rng = np.random.default_rng(self.random_state)
+            models = simulation.lower + latin_hypercube(self.n_models, simulation.n_params, rng) * (simulation.upper - simulation.lower)
+            data = simulation.predict(models)
+            finite = np.all(np.isfinite(data), axis=1)
+            return MLPInverter(hidden=self.hidden, epochs=self.epochs, random_state=self.random_state).fit(data[finite], models[finite])
 
         key = repr((type(simulation).__name__, sorted((k, np.asarray(v).tobytes() if isinstance(v, np.ndarray) else v)
                                                        for k, v in vars(simulation).items())))
-        with self._lock:
-            network = self._networks.get(key)
-            if network is None:
-                rng = np.random.default_rng(self.random_state)
-                models = simulation.lower + latin_hypercube(self.n_models, simulation.n_params, rng) * (simulation.upper - simulation.lower)
-                data = simulation.predict(models)
-                finite = np.all(np.isfinite(data), axis=1)
-                with one_torch_thread():
-                    network = MLPInverter(hidden=self.hidden, epochs=self.epochs, random_state=self.random_state)
-                    network.fit(data[finite], models[finite])
-                self._networks[key] = network
+        network = self._trained(key, train)
         estimate = np.asarray(network.predict(observed[None, :]), dtype=float).reshape(-1)
         return np.clip(estimate, simulation.lower, simulation.upper)
 
 
-class SPNetwork:
+class SPNetwork(_TrainedOnDemand):
     """Network estimate of an SP anomaly's source (k, depth, angle, x0), for any window.
 
     The anomaly's shape scales with the window: with positions and depth in units of the window
@@ -436,32 +451,22 @@ class SPNetwork:
                  noise: float = 0.02, random_state: int = 0):
         self.n_models, self.n_points, self.hidden = n_models, n_points, hidden
         self.epochs, self.noise, self.random_state = epochs, noise, random_state
-        self._networks: dict = {}
-        self._lock = threading.Lock()
-
-    def __getstate__(self) -> dict:
-        return {k: v for k, v in self.__dict__.items() if k not in ("_networks", "_lock")}
-
-    def __setstate__(self, state: dict) -> None:
-        self.__dict__.update(state, _networks={}, _lock=threading.Lock())
+        self._reset_networks()
 
     def _network(self, q: float):
         from geoprospect.geophysics.networks import MLPInverter
-        from geoprospect.nn import one_torch_thread
 
-        with self._lock:
-            if q not in self._networks:
-                rng = np.random.default_rng(self.random_state)
-                grid = np.linspace(0.0, 1.0, self.n_points)
-                x0, depth, angle = rng.uniform(0, 1, self.n_models), 10 ** rng.uniform(-2, 0, self.n_models), rng.uniform(0, 360, self.n_models)
-                profiles = sp_anomaly(grid, 1.0, depth, angle, x0, q=q)
-                profiles /= np.abs(profiles).max(axis=1, keepdims=True)
-                profiles += self.noise * rng.standard_normal(profiles.shape)
-                targets = np.column_stack([np.log10(depth), np.cos(np.radians(angle)), np.sin(np.radians(angle)), x0])
-                with one_torch_thread():
-                    network = MLPInverter(hidden=self.hidden, epochs=self.epochs, random_state=self.random_state)
-                    self._networks[q] = network.fit(profiles, targets)
-            return self._networks[q]
+        def train():
+            rng = np.random.default_rng(self.random_state)
+            grid = np.linspace(0.0, 1.0, self.n_points)
+            x0, depth, angle = rng.uniform(0, 1, self.n_models), 10 ** rng.uniform(-2, 0, self.n_models), rng.uniform(0, 360, self.n_models)
+            profiles = sp_anomaly(grid, 1.0, depth, angle, x0, q=q)
+            profiles /= np.abs(profiles).max(axis=1, keepdims=True)
+            profiles += self.noise * rng.standard_normal(profiles.shape)
+            targets = np.column_stack([np.log10(depth), np.cos(np.radians(angle)), np.sin(np.radians(angle)), x0])
+            return MLPInverter(hidden=self.hidden, epochs=self.epochs, random_state=self.random_state).fit(profiles, targets)
+
+        return self._trained(q, train)
 
     def __call__(self, simulation: SPSimulation, sp_mv: np.ndarray) -> np.ndarray:
         """The model vector ``[k, depth_m, angle_deg, x0_m]`` of the window, clipped into the simulation's bounds."""

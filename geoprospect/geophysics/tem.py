@@ -165,7 +165,7 @@ def central_loop_step_off(
 
 
 def _step_off(times_s, resistivities_ohm_m, thicknesses_m, wavenumbers: np.ndarray, lambda_weights: np.ndarray, *,
-              ramp_s: float, time_transform: str, n_threads: int | None) -> TEMResponse:
+              ramp_s: float, time_transform: str, n_threads: int) -> TEMResponse:
     """The transient of ``H_z^s(s) = sum_j r_TE(lambda_j, s) lambda_weights_j`` (any receiver's weights)."""
     times = np.atleast_1d(np.asarray(times_s, dtype=float))
     rho = np.asarray(resistivities_ohm_m, dtype=float)
@@ -202,7 +202,7 @@ def rectangular_loop_step_off(
     ramp_s: float = 0.0,
     hankel_filter: str = "key_101_2009",
     time_transform: str = "key",
-    n_threads: int | None = None,
+    n_threads: int = 1,
 ) -> TEMResponse:
     """H_z and dB_z/dt of a rectangular (or square) loop on a layered earth, at a point or over a receiver loop.
 

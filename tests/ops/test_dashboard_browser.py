@@ -4,40 +4,19 @@ Artifacts tab lists the map preview, and the preview renders. Screenshots go to 
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from ops.dashboard import ROOT
+from tests.conftest import CHROMIUM, NO_CHROMIUM
 from tests.ops.support import dashboard_logs
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMEDRIVER = Path("/usr/bin/chromedriver")
 SCREENSHOTS = ROOT / "outputs" / "screenshots"
 WAIT_S = 120  # the Artifacts tab took 20-70 s to fill on a loaded 2-core machine
 
 pytestmark = [pytest.mark.slow, pytest.mark.skipif(
     not CHROMIUM.exists(),
-    reason="Debian's chromium is not installed (/usr/bin/chromium); .ci/run installs it: apt-get install chromium chromium-driver",
-)]
+    reason=NO_CHROMIUM)]
 
-
-@pytest.fixture
-def browser(tmp_path):
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = str(CHROMIUM)
-    # No GPU, no sandbox (root in CI), and none of Chromium's own network calls (the network is closed).
-    for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                 f"--user-data-dir={tmp_path / 'chromium-profile'}", "--window-size=1400,1000"):
-        options.add_argument(flag)
-    # The driver is Debian's: Selenium must not try to download one.
-    driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
-    yield driver
-    driver.quit()
 
 
 def test_the_run_page_shows_the_map_preview_artifact(browser, dashboard, finished_run):
