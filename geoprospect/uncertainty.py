@@ -53,7 +53,8 @@ class FoldEnsemble:
 
 
 def spread_source(model) -> str | None:
-    """How ``model`` (a fitted pipeline or estimator) gives its spread: ``"rounds"``, ``"own"`` or ``None``
+    """How ``model`` (a fitted pipeline or estimator) gives its spread: ``"rounds"``, its own ``predict_sd``
+    (``"own"``, or the model's ``spread_name``: ``"dropout"``, ``"members"``), ``"folds"`` or ``None``
     (then fit a :class:`FoldEnsemble`)."""
     final = model.steps[-1][1] if hasattr(model, "steps") else model
     if isinstance(final, PUBaggingClassifier):
@@ -91,10 +92,10 @@ class SpreadModel:
         final = steps[-1][1] if steps else self.model
         transform = prediction_steps(self.model)  # resamplers (SMOTE) are skipped, as at prediction
         Xt = transform.transform(X) if transform is not None else X
-        if self.source in ("own", "dropout"):
-            return np.column_stack([final.predict_proba(Xt)[:, 1], final.predict_sd(Xt)])
-        members = np.stack([estimator.predict_proba(Xt)[:, 1] for estimator in final.estimators_])
-        return np.column_stack([members.mean(axis=0), members.std(axis=0)])
+        if self.source == "rounds":
+            members = np.stack([estimator.predict_proba(Xt)[:, 1] for estimator in final.estimators_])
+            return np.column_stack([members.mean(axis=0), members.std(axis=0)])
+        return np.column_stack([final.predict_proba(Xt)[:, 1], final.predict_sd(Xt)])  # its own predict_sd
 
 
 def rank_targets(probability: np.ndarray, spread: np.ndarray, x: np.ndarray, y: np.ndarray,

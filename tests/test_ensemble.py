@@ -9,7 +9,7 @@ from sklearn.datasets import make_classification
 from geoprospect.catalog import ModelSpec, ProspectivitySpec
 from geoprospect.models.pipeline import build_pipeline
 from geoprospect.pipelines.prospectivity_extras import ensemble_model
-from geoprospect.uncertainty import spread_source
+from geoprospect.uncertainty import SpreadModel, spread_source
 
 MEMBERS = [{"model": "rf", "params": {"n_estimators": 20}}, {"model": "lgbm", "params": {"n_estimators": 30}}]
 
@@ -25,6 +25,8 @@ def test_the_ensemble_is_the_mean_percentile_of_its_members_over_the_background(
         ranks.append(np.searchsorted(background, member.predict_proba(X)[:, 1], side="right") / background.size)
     assert np.allclose(model.predict_proba(X)[:, 1], np.mean(ranks, axis=0))
     assert spread_source(model) == "members" and np.allclose(ensemble.predict_sd(X), np.std(ranks, axis=0))
+    # the spread map is the members' rank disagreement, not the SD of their raw probabilities
+    assert np.allclose(SpreadModel(model).predict_proba(X)[:, 1], np.std(ranks, axis=0))
 
 
 def test_the_ensemble_takes_the_best_models_by_the_lower_bound_that_keeps_a_model():

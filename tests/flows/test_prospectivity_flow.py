@@ -55,7 +55,7 @@ def test_every_model_gets_a_cog_map_curves_metrics_and_a_safe_model_file(first_r
     assert metrics["training"]["block_size_m"] > 0 and len(metrics["models"]) == 3  # and the ensemble of the two
     for row in metrics["models"]:
         assert 0.5 < row["roc_auc_mean"] <= 1 and row["truth_spearman"] > 0.2  # better than chance, tracks the truth
-        assert row["spread_source"] == {"rf": "folds", "pu_rf": "rounds", "ensemble": "own"}[row["model"]] and row["spread_mean"] > 0
+        assert row["spread_source"] == {"rf": "folds", "pu_rf": "rounds", "ensemble": "members"}[row["model"]] and row["spread_mean"] > 0
     kept = folder / "models" / metrics["chosen_model"]  # explained: SHAP maps of its top features
     with rasterio.open(kept / "shap.tif") as src:
         assert src.count == 4 and all(d.startswith("SHAP of ") for d in src.descriptions)
