@@ -43,7 +43,8 @@ def write_run_report(catalog: Catalog, inputs: dict, outcomes: dict[str, dict], 
                          columns=["key", "file", "sha256"])
     catalog_yaml = yaml.safe_dump(catalog.model_dump(mode="json", exclude_none=True), sort_keys=False, width=110)
     stac = write_stac_catalog(area, catalog.study_area)
-    qgis = write_qgis_project(area, catalog.study_area, catalog.grid.crs)
+    # a catalog without a grid (plate model only) has lon/lat products
+    qgis = write_qgis_project(area, catalog.study_area, catalog.grid.crs if catalog.grid is not None else "EPSG:4326")
     page = run_report(catalog.study_area, started, code_version(), catalog_yaml, table, pipelines, task_run_table(flow_run_id),
                       stac=stac.relative_to(area).as_posix(), qgis=qgis.relative_to(area).as_posix())
     return str(write_html(page, area / "index.html"))
