@@ -83,6 +83,7 @@ def ingest(catalog: str = DEMO_CATALOG, outputs: str = "outputs") -> str:
         {band: p["kind"] for p in stacked if "layer" in p for band in p["bands"]},
         {p["bands"][0]: p["classes"] for p in stacked if p.get("classes")},
         work,
+        mask_ref,
     ) if layer_refs else None
     products = stacked + [f.result() for f in others + ([truth] if truth else [])] + ([deposits.result()] if deposits else [])
     products += [mask.result()] if mask else []

@@ -82,7 +82,7 @@ class GridSpec(_Section):
             raise ValueError("bounds must be [xmin, ymin, xmax, ymax] with xmax > xmin and ymax > ymin")
         return value
 
-    mask: FilePath | None = Field(default=None, description="study-area polygon file: outside it every layer and map is nodata")
+    mask: FilePath | None = Field(default=None, description="study-area polygon file: outside it the feature cube (what every pipeline reads), every sample and every map are nodata; the aligned layers under ingest/layers/ keep the whole grid")
 
     @model_validator(mode="after")
     def _extent(self) -> "GridSpec":

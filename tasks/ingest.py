@@ -162,10 +162,11 @@ def render_quicklooks(layer: FileRef, work: str, classes: dict[int, str] | None 
 
 
 @task(cache_policy=content_policy("geoprospect.io.cube"), persist_result=True, **IO_RETRIES)
-def build_cube(layers: list[FileRef], kinds: dict[str, str], classes: dict[str, dict[int, str]], work: str) -> dict:
-    cube = work_file(work, "cube", "cube", ".zarr", layers, kinds, classes, modules=("geoprospect.io.cube",))
+def build_cube(layers: list[FileRef], kinds: dict[str, str], classes: dict[str, dict[int, str]], work: str,
+               mask: FileRef | None = None) -> dict:
+    cube = work_file(work, "cube", "cube", ".zarr", layers, kinds, classes, mask, modules=("geoprospect.io.cube",))
     with cluster_compute():
-        write_cube([Path(layer.path) for layer in layers], cube, kinds, classes)
+        write_cube([Path(layer.path) for layer in layers], cube, kinds, classes, mask=Path(mask.path) if mask else None)
     return {"section": "Feature cube", "files": _refs({"cube.zarr": cube})}
 
 

@@ -70,3 +70,18 @@ def test_open_cube_on_something_else(tmp_path):
     xr.Dataset({"other": ("x", np.arange(3.0))}).to_zarr(tmp_path / "other.zarr", zarr_format=2, consolidated=True)
     with pytest.raises(InputError, match="not a geoprospect feature cube"):
         open_cube(tmp_path / "other.zarr")
+
+
+def test_the_study_area_mask_blanks_every_band_outside_it(layers, tmp_path):
+    paths, values = layers
+    inside = np.zeros(GRID.shape, bool)
+    inside[1:4, 2:6] = True
+    mask = write_geotiff(np.where(inside, 1.0, np.nan).astype("float32")[None], tmp_path / "study_area.tif", GRID.crs,
+                         GRID.transform, ["study_area"], ["mask"])
+    cube = open_cube(write_cube(paths, tmp_path / "cube.zarr", mask=mask, chunk=4)).values
+    assert np.isnan(cube[:, ~inside]).all()
+    np.testing.assert_array_equal(cube[:, inside], values[:, inside])
+    small = TargetGrid(GRID.crs, GRID.xmin, GRID.ymax, 30.0, GRID.width - 1, GRID.height)
+    other = write_geotiff(np.ones((1, *small.shape), "float32"), tmp_path / "other.tif", small.crs, small.transform, ["m"], [""])
+    with pytest.raises(InputError, match="is not on the cube's grid"):
+        write_cube(paths, tmp_path / "cube2.zarr", mask=other)

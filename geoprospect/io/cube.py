@@ -22,7 +22,7 @@ from geoprospect.io.files import atomic_path
 
 
 def write_cube(layers: list[str | Path], destination: str | Path, kinds: dict[str, str] | None = None,
-               classes: dict[str, dict[int, str]] | None = None, chunk: int = 512) -> Path:
+               classes: dict[str, dict[int, str]] | None = None, chunk: int = 512, mask: str | Path | None = None) -> Path:
     """Stack aligned GeoTIFFs (all on one grid) into a Zarr cube, streaming chunk by chunk.
 
     Parameters
@@ -34,6 +34,9 @@ def write_cube(layers: list[str | Path], destination: str | Path, kinds: dict[st
         Band name -> ``categorical`` for class layers (default ``continuous``).
     classes : dict, optional
         Band name -> {code: class name} for categorical layers.
+    mask : path, optional
+        The study-area mask (``grid.mask``, finite inside): every band is NaN outside it, so no
+        pipeline reading the cube classifies or samples cells outside the study area.
     """
     if not layers:  # a catalog of vectors, surveys or waveforms only: nothing to stack
         raise InputError(destination, f"no layer to stack into a feature cube: the catalog has no {CUBE_SOURCES}",
@@ -54,6 +57,11 @@ def write_cube(layers: list[str | Path], destination: str | Path, kinds: dict[st
         if da.sizes["x"] != first.sizes["x"] or da.sizes["y"] != first.sizes["y"] or not np.allclose(da.x, first.x) or not np.allclose(da.y, first.y):
             raise InputError(path, "is not on the cube's grid", "align every layer onto the target grid before stacking")
     cube = xr.concat(arrays, dim="band", coords="minimal", compat="override", join="override").astype("float32")
+    if mask is not None:
+        inside = rioxarray.open_rasterio(mask, chunks={"band": 1, "y": chunk, "x": chunk}, masked=True).isel(band=0, drop=True)
+        if inside.shape != (first.sizes["y"], first.sizes["x"]):
+            raise InputError(mask, "is not on the cube's grid", "rasterize the study-area mask onto the target grid")
+        cube = cube.where(np.isfinite(inside.data))
     cube = cube.assign_coords(kind=("band", [kinds.get(str(b), "continuous") for b in cube.band.values]))
     cube.attrs = {"classes": classes}
     cube = cube.rio.write_crs(first.rio.crs).rio.write_transform(first.rio.transform())

@@ -16,6 +16,7 @@ import pytest
 import rasterio
 import yaml
 
+from geoprospect.io.cube import open_cube
 from tests import REALDATA
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -76,6 +77,8 @@ def test_outside_the_study_area_everything_is_nodata(lapland_run):
     with rasterio.open(folder / "models" / "rf-none" / "probability.tif") as src:
         scored = np.isfinite(src.read(1))
     assert scored.any() and not (scored & ~inside).any()
+    cube = open_cube(next((area / "work" / "cube").glob("cube-*.zarr")))
+    assert np.isnan(cube.values[:, ~inside]).all()  # every pipeline reading the ingest cube sees the mask
     table = pd.read_csv(folder / "training" / "training_table.csv")
     assert inside[table["row"], table["col"]].all()  # no background sample outside the polygon
 
