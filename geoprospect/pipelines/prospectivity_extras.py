@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from geoprospect.catalog import ModelSpec, ProspectivitySpec
+from geoprospect.crs import crs_name
 from geoprospect.evaluate import json_ready
 from geoprospect.explain import Explainer, shap_maps, top_features
 from geoprospect.io.cube import open_cube
@@ -60,8 +61,9 @@ def map_uncertainty(model_path: Path, probability_path: Path, features_path: Pat
                     units="probability SD")
     values, bounds, _, _ = read_preview(cog)
     deposits = read_vector(deposits_path, "point")
-    save_png(plot_layer(values[0], bounds, f"{label}: spread of the prediction, {SOURCES[source]}", units="SD",
-                        points=(deposits.geometry.x.to_numpy(), deposits.geometry.y.to_numpy()), cmap="magma"),
+    save_png(plot_layer(values[0], bounds, f"{label}: spread of the prediction\n{SOURCES[source]}", units="SD",
+                        points=(deposits.geometry.x.to_numpy(), deposits.geometry.y.to_numpy()), cmap="magma",
+                        crs_label=crs_name(features.rio.crs) if features.rio.crs else ""),
              destination / "uncertainty.png")
     probability, sd = read_band(probability_path), read_band(cog)
     targets = rank_targets(probability, sd, features.x.to_numpy(), features.y.to_numpy())

@@ -86,7 +86,7 @@ def _scale_bar(ax, bounds) -> None:
     x0, y0 = bounds[0] + 0.05 * width, bounds[1] + 0.06 * (bounds[3] - bounds[1])
     ax.plot([x0, x0 + length], [y0, y0], color="black", linewidth=3, path_effects=HALO, zorder=5)
     label = f"{length / 1000:g} km" if length >= 1000 else f"{length:g} m"
-    ax.text(x0 + length / 2, y0, label, ha="center", va="bottom", fontsize=8, zorder=5,
+    ax.text(x0 + length / 2, y0 + 0.015 * (bounds[3] - bounds[1]), label, ha="center", va="bottom", fontsize=8, zorder=5,
             path_effects=[patheffects.withStroke(linewidth=2.5, foreground="white")])
 
 
