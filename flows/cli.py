@@ -1,5 +1,6 @@
 """The command line shared by the flows: one readable line for bad input (exit code 2), an I/O fault
-that outlived its retries, or a run whose failed pipelines are shown on its run page (exit code 1).
+that outlived its retries, a run whose failed pipelines are shown on its run page, or an unexpected
+error whose traceback is appended to ``outputs/<area>/errors.log`` (exit code 1).
 
 Each flow module calls :func:`main` at its top, before it imports Prefect: the catalog is read and a
 bad one refused in about a second. Only then are Prefect and the flow imported (after ``--dask``, which
@@ -23,6 +24,7 @@ import logging
 import os
 import sys
 import time
+import traceback
 import warnings
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
@@ -87,8 +89,9 @@ def run(flow_path: str, description: str) -> None:
                         help="run under Prefect even when nothing changed since the last successful run of this command")
     args = parser.parse_args()
     started = time.monotonic()
+    area = Path(args.outputs)
     try:
-        read_catalog(args.catalog)  # fail in a second on a bad catalog, before Prefect is imported
+        area = Path(args.outputs) / read_catalog(args.catalog).study_area  # fail in a second on a bad catalog, before Prefect is imported
         check_output_folder(args.outputs)
         if not (args.force or args.dask):
             stamp = unchanged_run(flow_path, args.catalog, args.outputs)
@@ -109,7 +112,7 @@ def run(flow_path: str, description: str) -> None:
             module, name = flow_path.split(":")
             flow = getattr(importlib.import_module(module), name)
             progress.finish(starting)
-            _one_line_for_bad_input(quiet=console is not None)
+            _one_line_per_error(quiet=console is not None)
             result = flow(catalog=args.catalog, outputs=args.outputs)
         write_stamp(flow_path, args.catalog, args.outputs, result)
     except InputError as exc:
@@ -121,7 +124,29 @@ def run(flow_path: str, description: str) -> None:
     except MemoryError:
         print(f"error: {OUT_OF_MEMORY}", file=sys.stderr)
         sys.exit(1)
+    except Exception as exc:  # a bug, or an input nothing checks yet: one line here, the traceback in a file
+        print(f"error: {unexpected_error(exc, area / ERROR_LOG, flow_path)}", file=sys.stderr)
+        sys.exit(1)
     print_summary(result, time.monotonic() - started)
+
+
+ERROR_LOG = "errors.log"
+
+
+def unexpected_error(exc: BaseException, log: Path, flow_path: str) -> str:
+    """Append ``exc``'s traceback to ``log`` and return the one line that points to it."""
+    text = "".join(traceback.format_exception(exc))
+    try:
+        log.parent.mkdir(parents=True, exist_ok=True)
+        with open(log, "a") as out:
+            out.write(f"--- {time.strftime('%Y-%m-%d %H:%M:%S')} {flow_path}\n{text}\n")
+        where = f"the full traceback is in {_relative(log)}"
+    except OSError:  # the outputs folder is what failed: the console is left
+        print(text, file=sys.stderr)
+        where = "the full traceback is above"
+    first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    return (f"the run stopped on an unexpected {type(exc).__name__}{': ' + first if first else ''}. This is a bug, or an "
+            f"input geoprospect does not check yet; {where}: please report it with that traceback.")
 
 
 def print_summary(result, seconds: float) -> None:
@@ -155,16 +180,13 @@ def _relative(path) -> str:
         return str(path)
 
 
-class _NoTracebackForBadInput(logging.Filter):
-    """Bad input is the user's to fix, not a bug, and a failed run points to its run page: Prefect's
-    console logs of them lose the traceback."""
+class _NoTraceback(logging.Filter):
+    """Prefect's console logs of a failed task or flow lose the traceback: bad input is the user's to fix,
+    a failed run points to its run page, and an unexpected error's traceback goes to ``errors.log``
+    (:func:`unexpected_error`). Prefect's API handler keeps them for the dashboard."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        error = record.exc_info[1] if record.exc_info else None
-        while error is not None and not isinstance(error, (InputError, RunFailed, MemoryError)):
-            error = error.__cause__ or error.__context__
-        if error is not None:
-            record.exc_info = record.exc_text = None
+        record.exc_info = record.exc_text = None
         return True
 
 
@@ -187,14 +209,14 @@ class _PipelineBars(logging.Handler):
             progress.advance(self.flows[-1], status=f"{task} done" if task else None)
 
 
-def _one_line_for_bad_input(quiet: bool = False) -> None:
+def _one_line_per_error(quiet: bool = False) -> None:
     """Filter every console handler Prefect set up (the API handler keeps tracebacks for the UI); ``quiet``
     (progress bars on): the console shows warnings and errors only, the bars show the rest."""
     loggers = [logging.getLogger()] + [logging.getLogger(n) for n in list(logging.root.manager.loggerDict) if n.startswith("prefect")]
     for logger in loggers:
         for handler in logger.handlers:
             if type(handler) is not logging.FileHandler and isinstance(handler, logging.StreamHandler):
-                handler.addFilter(_NoTracebackForBadInput())
+                handler.addFilter(_NoTraceback())
                 if quiet:
                     handler.setLevel(max(handler.level, logging.WARNING))
     if quiet:
