@@ -488,6 +488,8 @@ class CNNDetector(ClassifierMixin, BaseEstimator):
         starts = np.asarray(starts, dtype=np.int64)
         if data.ndim != 2 or data.shape[0] != 3 or len(starts) and (starts.min() < 0 or starts.max() + n_samples > data.shape[1]):
             raise ValueError(f"need a (3, n) segment holding every window, got {data.shape} for windows of {n_samples}")
+        if not len(starts):
+            return np.zeros(0)
         if self.kernel_size % 2 == 0 or not torch.backends.mkldnn.is_available():  # "same" padding of an even kernel adds a column
             return self.decision_function(window_views(data, n_samples, starts))
         if self.model_ not in _SCORING:
@@ -509,7 +511,7 @@ class CNNDetector(ClassifierMixin, BaseEstimator):
                 features = features.to_dense()[:, :, 0]
                 scores.append(network.head(torch.cat([features.amax(dim=-1), features.mean(dim=-1)], dim=1))
                               .squeeze(1).numpy())
-        return np.concatenate(scores).astype(np.float64) if len(starts) else np.zeros(0)
+        return np.concatenate(scores).astype(np.float64)
 
     def predict_proba(self, X) -> np.ndarray:
         """Probabilities of non-event and event, shape (n, 2)."""
