@@ -505,8 +505,9 @@ class CNNDetector(ClassifierMixin, BaseEstimator):
         with one_torch_thread(), torch.inference_mode():
             for chunk in np.array_split(starts, max(1, -(-len(starts) // VIEW_CHUNK))):
                 span = np.ascontiguousarray(data[:, chunk[0]:chunk[-1] + n_samples])  # its edges are recomputed anyway
-                first = np.zeros((-(-len(chunk) // VIEW_BATCH) * VIEW_BATCH, weight.shape[0], n_samples // self.pool),
+                first = np.empty((-(-len(chunk) // VIEW_BATCH) * VIEW_BATCH, weight.shape[0], n_samples // self.pool),
                                  dtype=np.float32)  # whole batches: one shape, so oneDNN builds its kernels once
+                first[len(chunk):] = 0.0
                 shared = F.conv1d(torch.from_numpy(span)[None], conv.weight, None, padding=conv.padding).numpy()[0]
                 _first_block(span, shared, chunk - chunk[0], n_samples, weight, bias, self.pool, first)
                 for batch in torch.from_numpy(first).split(VIEW_BATCH):
