@@ -6,6 +6,7 @@ import io
 
 import numpy as np
 import pandas as pd
+import pytest
 import torch
 from obspy import Stream, Trace, UTCDateTime
 
@@ -117,6 +118,9 @@ def test_cnn_scores_in_place_equal_the_cut_windows():
             assert np.ptp(expected) > 0.01
             np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-5, err_msg=str(params))
     assert cnn.score_views(band, 2000, np.array([], dtype=int)).shape == (0,)
+    band[0, 5] = np.nan
+    with pytest.raises(ValueError, match="NaN"):
+        cnn.score_views(band, 2000, np.array([0]))
 
 
 def test_cnn_scan_without_band_pass_scores_in_place():
