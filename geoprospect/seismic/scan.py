@@ -33,8 +33,9 @@ def score_windows(stream: Stream, detector, window_s: float, step_s: float, samp
     Each continuous stretch is filtered and resampled once
     (:func:`~geoprospect.seismic.windows.continuous_segments`); windows are strided views into it,
     detrended and normalised as the training windows were, and given to ``decision_function`` in chunks
-    of ``CHUNK_WINDOWS``; a detector with ``score_views`` (STA/LTA, whose ratio ignores scale) scores the
-    band-passed segment's windows in place instead. Every detector scores each window on its own, as on the validation windows
+    of ``CHUNK_WINDOWS``; a detector with ``score_views`` scores the segment's windows in place instead:
+    STA/LTA (whose ratio ignores scale) on band-passed segments, the CNN (its first convolution run once
+    over the segment) on any. Every detector scores each window on its own, as on the validation windows
     its threshold came from: an STA/LTA run once over the whole stretch would be cheaper, but its LTA,
     carried over from earlier data, gives lower ratios than the one restarted in each window (7.0
     against 8.6 on obspy's example event), so the validation threshold would miss events.
@@ -65,7 +66,7 @@ def score_windows(stream: Stream, detector, window_s: float, step_s: float, samp
     parts = []
     for segment in continuous_segments(stream, sampling_rate_hz, bandpass_hz, min_samples=n_samples):
         starts = np.arange(0, segment["data"].shape[1] - n_samples + 1, step)
-        if bandpass_hz is not None and hasattr(detector, "score_views"):  # STA/LTA: no windows to cut
+        if hasattr(detector, "score_views") and (bandpass_hz is not None or not getattr(detector, "score_views_needs_bandpass", True)):
             scores = detector.score_views(segment["data"], n_samples, starts)
         else:
             scores = np.concatenate([detector.decision_function(window_views(segment["data"], n_samples, chunk))

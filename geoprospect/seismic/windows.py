@@ -315,6 +315,10 @@ def _uncovered(start: UTCDateTime, end: UTCDateTime, taken: list[tuple[UTCDateTi
     return parts
 
 
+FLOAT32_CORNER = 0.01  # band-passes with a low corner at >= 1 % of the rate run in float32 for scanning: 1.25x
+# faster, within 2e-5 (rms) of float64; lower corners put the poles nearer the unit circle (1e-3 at 0.05 %)
+
+
 def _continuous(trace: Trace, start: UTCDateTime, n: int, sampling_rate_hz: float,
                 bandpass_hz: tuple[float, float] | None) -> np.ndarray:
     source_hz = trace.stats.sampling_rate
@@ -325,7 +329,10 @@ def _continuous(trace: Trace, start: UTCDateTime, n: int, sampling_rate_hz: floa
     else:
         piece = np.asarray(trace.data, dtype=np.float64)
     if bandpass_hz is not None:  # the band-pass takes out offset and trend: only the mean goes first
-        piece = _filter(piece - piece.mean(), _sos(4, tuple(bandpass_hz), "bandpass", source_hz))
+        piece, sos = piece - piece.mean(), _sos(4, tuple(bandpass_hz), "bandpass", source_hz)
+        if source_hz == sampling_rate_hz and bandpass_hz[0] >= FLOAT32_CORNER * source_hz:
+            piece, sos = piece.astype(np.float32), sos.astype(np.float32)  # the segment is float32 anyway
+        piece = _filter(piece, sos)
     else:
         piece = _remove_line(piece)
     if source_hz == sampling_rate_hz:

@@ -6,6 +6,7 @@ import io
 
 import numpy as np
 import pandas as pd
+import pytest
 import torch
 from obspy import Stream, Trace, UTCDateTime
 
@@ -78,6 +79,59 @@ def test_fused_network_scores_like_the_trained_one():
         plain = cnn.model_(torch.from_numpy(X)).numpy()
     # scoring folds batch norm into the convolutions and pools before the ReLU: the same logits
     np.testing.assert_allclose(cnn.decision_function(X), plain, rtol=1e-4, atol=1e-4)
+
+
+
+def _random_cnn(rng, **params):
+    """A CNN with random weights and batch-norm statistics (what is tested is scoring, not training)."""
+    X = rng.standard_normal((8, 3, 256)).astype(np.float32)
+    fitted = CNNDetector(epochs=1, random_state=0, **params).fit(X, np.r_[np.zeros(4), np.ones(4)].astype(int))
+    state = {}
+    for key, value in fitted.model_.state_dict().items():
+        if key.endswith("running_var"):
+            value = torch.from_numpy(rng.uniform(0.5, 2.0, tuple(value.shape)).astype(np.float32))
+        elif value.is_floating_point():
+            value = torch.from_numpy((0.5 * rng.standard_normal(tuple(value.shape))).astype(np.float32))
+        state[key] = value
+    return CNNDetector.from_state_dict(fitted.get_params(), state, 256)
+
+
+def test_cnn_scores_in_place_equal_the_cut_windows():
+    """The first convolution run once over the segment, each window's detrend and scale applied to it afterwards,
+    gives the logits of the cut windows: band-passed or raw (with offset and trend), an absent component,
+    windows at both ends of the segment, uneven starts, window lengths not a multiple of the pooling, other
+    kernels and pooling (an even kernel falls back to cutting the windows)."""
+    rng = np.random.default_rng(5)
+    stream = _station(rng, "AAA", "HH", T0, 120.0, event_s=60.0)
+    band = next(continuous_segments(stream, FS, (1.0, 20.0)))["data"]
+    raw = next(continuous_segments(stream, FS, None))["data"] + np.linspace(-300, 900, band.shape[1], dtype=np.float32)
+    raw[1] = 0.0
+    cases = [(dict(), band, 3000), (dict(), raw, 3000), (dict(), band, 2001),
+             (dict(channels=(4, 8), kernel_size=5, pool=2), raw, 1003), (dict(kernel_size=3, pool=3), band, 2000),
+             (dict(kernel_size=6), band, 2000)]  # an even kernel: cut windows
+    for params, data, n in cases:
+        cnn = _random_cnn(rng, **params)
+        last = data.shape[1] - n
+        for starts in (np.arange(0, last + 1, 1000), np.array([0, 17, 400, 401, last])):
+            expected = cnn.decision_function(window_views(data, n, starts))
+            got = cnn.score_views(data, n, starts)
+            assert np.ptp(expected) > 0.01
+            np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-5, err_msg=str(params))
+    assert cnn.score_views(band, 2000, np.array([], dtype=int)).shape == (0,)
+    band[0, 5] = np.nan
+    with pytest.raises(ValueError, match="NaN"):
+        cnn.score_views(band, 2000, np.array([0]))
+
+
+def test_cnn_scan_without_band_pass_scores_in_place():
+    """score_windows hands the CNN its segments (exact on any segment); STA/LTA gets cut windows without a band-pass."""
+    rng = np.random.default_rng(6)
+    stream = _station(rng, "AAA", "HH", T0, 90.0, event_s=40.0)
+    cnn = _random_cnn(rng)
+    scores = score_windows(stream, cnn, 30.0, 10.0, FS)
+    data = next(continuous_segments(stream, FS, None, min_samples=3000))["data"]
+    starts = np.arange(0, data.shape[1] - 3000 + 1, 1000)
+    np.testing.assert_allclose(scores["score"], cnn.decision_function(window_views(data, 3000, starts)), rtol=1e-4, atol=1e-4)
 
 
 def test_plot_detections_draws_one_panel_per_record():
