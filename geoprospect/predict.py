@@ -140,14 +140,16 @@ class BlockCounter:
 def _predict_block(block: np.ndarray, scorer, counter: BlockCounter | None = None) -> np.ndarray:
     """(band, y, x) block -> (y, x) float32 probability, NaN where any band is NaN."""
     bands, ny, nx = block.shape
-    pixels = block.reshape(bands, ny * nx).T
-    valid = np.isfinite(pixels).all(axis=1)
-    out = np.full(ny * nx, np.nan, dtype="float32")
+    flat = block.reshape(bands, ny * nx)
+    valid = np.isfinite(flat).all(axis=0)  # along contiguous band rows: 3x faster than across the transposed view
     rows = np.flatnonzero(valid)
+    pixels = np.ascontiguousarray(flat.T)  # (pixels, bands) in C order, one copy
+    if rows.size < valid.size:
+        pixels = pixels[rows]
+    out = np.full(ny * nx, np.nan, dtype="float32")
     # kernel models (GP, SVM) build (pixels x training rows) matrices: bound them by batching pixels
     for start in range(0, rows.size, BATCH_PIXELS):
-        batch = rows[start:start + BATCH_PIXELS]
-        out[batch] = scorer(pixels[batch])  # fancy indexing copies into C order: (pixels, bands)
+        out[rows[start:start + BATCH_PIXELS]] = scorer(pixels[start:start + BATCH_PIXELS])
     if counter is not None:
         counter()
     return out.reshape(ny, nx)
