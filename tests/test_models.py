@@ -292,3 +292,23 @@ def test_gam_bends_where_logistic_regression_is_straight_and_never_extrapolates(
     far[0] = 100.0
     assert gam.predict_proba(far[None])[0, 1] == pytest.approx(gam.predict_proba(edge[None])[0, 1])
     assert np.array_equal(make_model("gam", random_state=0).fit(X, y).predict_proba(X), gam.predict_proba(X))  # deterministic
+
+
+def test_gam_bases_are_scikit_learns_splines_and_the_model_file_is_safe(tmp_path):
+    """The bases are SplineTransformer's on the quantiles; the logistic regression on them gives the same probabilities
+    as the GAM's feature-by-feature sum; the fitted GAM saves and loads with skops."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.preprocessing import SplineTransformer
+
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(500, 3))
+    y = (X[:, 0] ** 2 + rng.normal(0, 0.5, 500) > 1.5).astype(int)
+    gam = make_model("gam", random_state=0).fit(X, y)
+    q = gam.quantiles_.transform(X)
+    bases = SplineTransformer(n_knots=5, degree=3).fit(np.r_[q, np.zeros((1, 3)), np.ones((1, 3))]).transform(q)
+    assert np.allclose(bases, np.hstack(list(gam._bases(X))))
+    reference = LogisticRegression(C=0.01, class_weight="balanced", max_iter=2000).fit(bases, y)
+    assert np.allclose(reference.predict_proba(bases), gam.predict_proba(X))
+    save_model(build_pipeline("gam").fit(X, y), tmp_path / "gam.skops")
+    loaded, _ = load_model(tmp_path / "gam.skops")
+    assert np.allclose(loaded.predict_proba(X), build_pipeline("gam").fit(X, y).predict_proba(X))
