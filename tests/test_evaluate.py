@@ -214,7 +214,7 @@ def test_truth_roc_auc_ceiling_is_the_truth_ranked_by_itself():
     truth[:4] = np.nan
     own = truth_scores(truth, truth)
     # the ceiling is what truth_scores(t, t) gives, whatever map it is reported beside
-    for prob in (rng.random(truth.shape), truth ** 3, np.where(np.isfinite(truth), 0.5, np.nan)):
+    for prob in (rng.random(truth.shape), truth ** 3, -truth):
         assert truth_scores(prob, truth)["roc_auc_ceiling"] == pytest.approx(own["roc_auc"], abs=1e-12)
     # a map ranking cells as the truth does (any increasing transform of it) scores exactly the ceiling
     assert truth_scores(np.log(truth + 1e-9) * 7 + 2, truth)["roc_auc"] == pytest.approx(own["roc_auc_ceiling"], abs=1e-12)
