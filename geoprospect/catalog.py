@@ -286,7 +286,7 @@ class TruthSources(_Section):
 class ModelSpec(_Section):
     """One model of the prospectivity comparison: a registry name and its parameters."""
 
-    model: str = Field(description="registry name: rf, svm, mlp, gp, logreg, lgbm, pu_rf, pu_lgbm, wofe, fuzzy, ... (geoprospect.models)")
+    model: str = Field(description="registry name: rf, svm, mlp, gp, logreg, gam, lgbm, pu_rf, pu_lgbm, wofe, fuzzy, ... (geoprospect.models)")
     params: dict[str, Any] = Field(default_factory=dict)
 
 
@@ -294,7 +294,7 @@ class ProspectivitySpec(_Section):
     """Settings of the prospectivity flow; the defaults compare every model and imbalance option."""
 
     models: dict[str, ModelSpec] = Field(default_factory=lambda: {
-        name: ModelSpec(model=name) for name in ("rf", "svm", "mlp", "gp", "logreg", "pu_rf", "lgbm", "pu_lgbm", "wofe", "fuzzy")})
+        name: ModelSpec(model=name) for name in ("rf", "svm", "mlp", "gp", "logreg", "gam", "pu_rf", "lgbm", "pu_lgbm", "wofe", "fuzzy")})
     imbalance: list[Literal["none", "smote", "gan"]] = Field(default_factory=lambda: ["none", "smote", "gan"], min_length=1)
     n_folds: int = Field(default=5, ge=2)
     block_size_m: float | None = Field(default=None, gt=0, description="spatial CV block size; default: sized from the data")

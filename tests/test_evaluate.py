@@ -208,6 +208,23 @@ def test_truth_scores():
         truth_scores(truth, truth[:10])
 
 
+def test_truth_roc_auc_ceiling_is_the_truth_ranked_by_itself():
+    rng = np.random.default_rng(3)
+    truth = rng.beta(0.3, 6.0, (60, 60))  # mostly low probabilities, as a prospectivity truth
+    truth[:4] = np.nan
+    own = truth_scores(truth, truth)
+    # the ceiling is what truth_scores(t, t) gives, whatever map it is reported beside
+    for prob in (rng.random(truth.shape), truth ** 3, -truth):
+        assert truth_scores(prob, truth)["roc_auc_ceiling"] == pytest.approx(own["roc_auc"], abs=1e-12)
+    # a map ranking cells as the truth does (any increasing transform of it) scores exactly the ceiling
+    assert truth_scores(np.log(truth + 1e-9) * 7 + 2, truth)["roc_auc"] == pytest.approx(own["roc_auc_ceiling"], abs=1e-12)
+    # and no map scores above it
+    for _ in range(5):
+        noisy = truth + rng.normal(0, 0.02, truth.shape)
+        assert truth_scores(noisy, truth)["roc_auc"] <= own["roc_auc_ceiling"] + 1e-12
+    assert own["roc_auc_ceiling"] < 0.95  # a probability map's own AUC is well below 1 (low, close probabilities)
+
+
 def test_json_ready():
     out = json_ready({"a": np.float32(0.5), "b": np.array([1, 2]), "c": float("nan"), "d": (np.int64(3), np.bool_(True))})
     assert out == {"a": 0.5, "b": [1, 2], "c": None, "d": [3, True]}

@@ -47,3 +47,17 @@ def test_the_ensemble_is_kept_when_the_best_run_is_within_one_standard_error_of_
     far = close.assign(prediction_rate_auc_mean=close["prediction_rate_auc_mean"].where(close["model"] != "ensemble", 0.77))
     assert choose_model(far, None)[0] == "rf-none"
     assert choose_model(close, "rf-none")[0] == "rf-none"  # the catalog's choice still wins
+
+
+def test_maps_are_labelled_by_what_they_hold():
+    """The rank ensemble's map is a mean percentile rank and a PU model's a score: neither is titled a probability."""
+    from geoprospect.pipelines.prospectivity import OUTPUTS, output_kind
+    from geoprospect.pipelines.regenerate import caption
+
+    assert [output_kind(m) for m in ("rf", "logreg", "pu_rf", "ensemble")] == ["probability", "probability", "score", "rank"]
+    quantity, title = OUTPUTS["rank"]
+    assert "percentile rank" in quantity and "percentile rank" in title and "probability of a deposit" not in title
+    assert "probability of a deposit" in OUTPUTS["probability"][1] and "not a probability" in OUTPUTS["score"][1]
+    assert "mean percentile rank" in caption("prospectivity/models/ensemble-none/map.png")
+    assert "probability" not in caption("prospectivity/models/pu_rf-none/map.png")
+    assert "probability of a deposit" in caption("prospectivity/models/rf-none/map.png")

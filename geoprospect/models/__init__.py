@@ -23,6 +23,7 @@ from geoprospect.errors import InputError
 from geoprospect.models.ensemble import RankEnsemble
 from geoprospect.models.fuzzy import FuzzyOverlay
 from geoprospect.models.gan import CappedSMOTE, SMOTifiedGAN
+from geoprospect.models.gam import SplineGAMClassifier
 from geoprospect.models.gp import SubsampledGaussianProcessClassifier
 from geoprospect.models.mlp import DropoutMLPClassifier
 from geoprospect.models.pu import PUBaggingClassifier
@@ -99,6 +100,11 @@ BASE_MODELS: dict[str, Factory] = {
     # logistic regression): additive in the (scaled) evidence, so with a dozen deposits it ranks the whole area
     # smoothly where trees leave it flat. Strong L2 (C=0.01) because the deposits are few and the features many.
     "logreg": Factory(LogisticRegression, {"C": 0.01, "class_weight": "balanced", "max_iter": 2000}),
+    # Additive logistic model on cubic splines of each feature's quantile (a penalised GAM, the model class of
+    # MaxEnt's hinge features): logistic regression's curves allowed to bend. Defaults are a priori: scikit-learn's
+    # 5 knots, and logreg's penalty C=0.01 on the spline coefficients. Truth Spearman on the demos (issue 16): 0.61
+    # (logreg 0.59) with 12 deposits, 0.65 (logreg 0.72) with 54 among 91 features, where shrinkage matters more than shape.
+    "gam": Factory(SplineGAMClassifier),
     # Gradient boosting (Ke et al. 2017). One thread and deterministic=True: the same seed gives the same
     # trees on any machine; small leaves and subsampling because deposits number tens, not thousands.
     "lgbm": Factory(LGBMClassifier, {"n_estimators": 200, "learning_rate": 0.05, "num_leaves": 15, "min_child_samples": 5,
@@ -151,7 +157,7 @@ def make_model(name: str, params: Mapping[str, Any] | None = None, random_state:
     Parameters
     ----------
     name : str
-        A key of :data:`MODELS` (``rf``, ``svm``, ``mlp``, ``gp``, ``lgbm``, ``pu_rf``, ``pu_lgbm``, ...).
+        A key of :data:`MODELS` (``rf``, ``svm``, ``mlp``, ``gp``, ``logreg``, ``gam``, ``lgbm``, ``pu_rf``, ``pu_lgbm``, ...).
     params : dict, optional
         Estimator parameters; for ``pu_*`` models the bagging's, with the wrapped model's under ``base``.
     random_state : int or None

@@ -36,7 +36,7 @@ from geoprospect.io.tables import read_csv, read_json, write_csv, write_json
 from geoprospect.io.vectors import read_vector
 from geoprospect.labels import (assign_folds, block_size_from_data, sample_cells, spatial_blocks, training_table,
                                 valid_mask)
-from geoprospect.models import is_positive_unlabelled
+from geoprospect.models import ENSEMBLE, is_positive_unlabelled
 from geoprospect.models.pipeline import build_pipeline
 from geoprospect.predict import predict_map
 from geoprospect.provenance import code_digest
@@ -165,13 +165,10 @@ def map_and_score(model_path: Path, features_path: Path, table_path: Path, sampl
     Spearman correlation and soft ROC-AUC of the map against the true probability.
     """
     model, metadata = load_model(model_path)
-    # a positive-unlabelled model ranks cells (deposits against unlabelled ground), it does not give
-    # the probability of a deposit: its output is labelled a score everywhere it is shown
-    value_label = "score" if is_positive_unlabelled(metadata.get("model", "")) else "probability"
+    value_label = output_kind(metadata.get("model", ""))
     features = open_cube(features_path)
     probability = predict_map(model, features, progress=progress)
-    tags = {"MODEL": label, "QUANTITY": ("score ranking cells (positive-unlabelled)" if value_label == "score"
-                                         else "probability of a deposit per cell (0-1)"),
+    tags = {"MODEL": label, "QUANTITY": OUTPUTS[value_label][0],
             "FEATURES": ",".join(map(str, features.band.values)), "MODEL_FILE": Path(model_path).name}
     cog = write_cog(probability, destination / "probability.tif", description=f"{label} prospectivity", units=value_label, tags=tags)
     values, bounds, _, _ = read_preview(cog)
@@ -182,10 +179,10 @@ def map_and_score(model_path: Path, features_path: Path, table_path: Path, sampl
     map_scores = cells_of(mapped, sample)
     breaks = class_breaks(map_scores)
     deposits = read_vector(deposits_path, "point")
-    title = f"{label}: prospectivity score (PU: a ranking, not a probability)" if value_label == "score" else \
-        f"{label}: probability of a deposit"
+    title = f"{label}: {OUTPUTS[value_label][1]}"
     figure = plot_prospectivity(values[0], bounds, breaks, (deposits.geometry.x.to_numpy(), deposits.geometry.y.to_numpy()),
-                                title, crs_label=crs_name(features.rio.crs) if features.rio.crs else "", value_label=value_label)
+                                title, crs_label=crs_name(features.rio.crs) if features.rio.crs else "",
+                                value_label="mean percentile rank" if value_label == "rank" else value_label)
     save_png(figure, destination / "map.png")
     success = success_rate_curve(cells_of(mapped, table[table["label"] == 1]), map_scores)
     save_png(plot_rate_curves({"training deposits": success}, title=f"{label}: success-rate curve"), destination / "success_rate.png")
@@ -199,6 +196,26 @@ def map_and_score(model_path: Path, features_path: Path, table_path: Path, sampl
         scores.update({f"truth_{k}": v for k, v in truth_scores(mapped, truth).items()})
     write_json(json_ready(scores), destination / "map_metrics.json")
     return json_ready(scores)
+
+
+# What a model's map holds, by the ``output`` of its scores: (the COG's QUANTITY tag, the map's title after the label).
+OUTPUTS = {
+    "probability": ("probability of a deposit per cell (0-1)", "probability of a deposit"),
+    # a positive-unlabelled model ranks cells (deposits against unlabelled ground), it does not give the
+    # probability of a deposit
+    "score": ("score ranking cells (positive-unlabelled)", "prospectivity score (PU: a ranking, not a probability)"),
+    # the rank ensemble averages its members' percentiles among the background cells: ~ the share of the area a cell outranks
+    "rank": ("mean percentile rank of the ensemble members' scores (0-1), a ranking",
+             "mean percentile rank of its members (a ranking, not a probability)"),
+}
+
+
+def output_kind(model: str) -> str:
+    """What registry model ``model``'s map holds: ``probability``, ``score`` (``pu_*``) or ``rank`` (the ensemble);
+    labelled so on its map, legend, COG and comparison row (``output``)."""
+    if model == ENSEMBLE:
+        return "rank"
+    return "score" if is_positive_unlabelled(model) else "probability"
 
 
 def cells_of(mapped: np.ndarray, table: pd.DataFrame) -> np.ndarray:
@@ -332,7 +349,9 @@ def publish_prospectivity(training: dict, results: list[dict], requested: str | 
                                    columns=["feature", "valid_fraction"])),
         Section("Model comparison", "Spatial block cross-validation: mean and SD across folds. truth_* columns compare the map "
                 f"with the known true probability (demo only). Model kept: {chosen} (models/{chosen}/model.skops), because: "
-                f"{because}. Positive-unlabelled (pu_*) models output a score that ranks cells, not a probability.",
+                f"{because}. Positive-unlabelled (pu_*) models output a score that ranks cells, and the ensemble the mean "
+                "percentile rank of its members, not a probability. truth_roc_auc_ceiling is the truth's own score (ranking "
+                "by the true probability): no map can exceed it.",
                 table=table, images=[(panels.name, "every model's map, each by its own area classes")]),
     ]
     for failure in failures:
@@ -364,7 +383,7 @@ def side_by_side(folder: Path, table: pd.DataFrame, chosen: str) -> Path:
         key = f"{row['model']}-{row['imbalance']}"
         values, bounds, _, _ = read_preview(folder / "models" / key / "probability.tif", max_size=400)
         breaks = read_json(folder / "models" / key / "map_metrics.json")["class_breaks"]
-        title = key + (" (score)" if row.get("output") == "score" else "") + (" - kept" if key == chosen else "")
+        title = key + (f" ({row.get('output')})" if row.get("output") in ("score", "rank") else "") + (" - kept" if key == chosen else "")
         panels.append((values[0], np.asarray(breaks), title))
     path = folder / "models_side_by_side.png"
     save_png(plot_prospectivity_panels(panels, bounds, (deposits[0], deposits[1]), "Every model's map by area classes; "

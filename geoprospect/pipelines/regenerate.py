@@ -93,7 +93,9 @@ def caption(path: str) -> str:
     ``rf-none: probability of a deposit, with class breaks and the known deposits``)."""
     parts = path.removesuffix(".png").split("/")
     if re.match(r"^prospectivity/models/[^/]+/map$", "/".join(parts)):
-        return f"Prospectivity, model {parts[2]}: probability of a deposit, with class breaks and the known deposits"
+        shows = ("mean percentile rank of the best models (a ranking)" if parts[2].startswith("ensemble-") else
+                 "score ranking cells (positive-unlabelled)" if parts[2].startswith("pu_") else "probability of a deposit")
+        return f"Prospectivity, model {parts[2]}: {shows}, with class breaks and the known deposits"
     if re.match(r"^lithology/[^/]+/[^/]+/map$", "/".join(parts)):
         return f"Lithology, {parts[1]} scene classified by {parts[2].upper()}: predicted rock units"
     if parts[:2] == ["inversion", "sections"] and parts[-1] == "section":

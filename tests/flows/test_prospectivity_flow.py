@@ -56,6 +56,11 @@ def test_every_model_gets_a_cog_map_curves_metrics_and_a_safe_model_file(first_r
     for row in metrics["models"]:
         assert 0.5 < row["roc_auc_mean"] <= 1 and row["truth_spearman"] > 0.2  # better than chance, tracks the truth
         assert row["spread_source"] == {"rf": "folds", "pu_rf": "rounds", "ensemble": "members"}[row["model"]] and row["spread_mean"] > 0
+        # each map labelled by what it holds; the truth's own soft ROC-AUC bounds every map's
+        assert row["output"] == {"rf": "probability", "pu_rf": "score", "ensemble": "rank"}[row["model"]]
+        assert row["truth_roc_auc"] <= row["truth_roc_auc_ceiling"] < 1
+    with rasterio.open(folder / "models" / "ensemble-none" / "probability.tif") as src:
+        assert "percentile rank" in src.tags()["QUANTITY"] and src.units == ("rank",)
     kept = folder / "models" / metrics["chosen_model"]  # explained: SHAP maps of its top features
     with rasterio.open(kept / "shap.tif") as src:
         assert src.count == 4 and all(d.startswith("SHAP of ") for d in src.descriptions)
