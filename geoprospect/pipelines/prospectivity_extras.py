@@ -58,7 +58,7 @@ def map_uncertainty(model_path: Path, probability_path: Path, features_path: Pat
     features = open_cube(features_path)
     spread = predict_map(SpreadModel(fitted), features, positive_class=SPREAD, progress=progress)
     cog = write_cog(spread, destination / "uncertainty.tif", description=f"{label} spread ({SOURCES[source]})",
-                    units="probability SD")
+                    units="percentile rank SD" if source == "members" else "probability SD")
     values, bounds, _, _ = read_preview(cog)
     deposits = read_vector(deposits_path, "point")
     save_png(plot_layer(values[0], bounds, f"{label}: spread of the prediction\n{SOURCES[source]}", units="SD",

@@ -61,6 +61,8 @@ def test_every_model_gets_a_cog_map_curves_metrics_and_a_safe_model_file(first_r
         assert row["truth_roc_auc"] <= row["truth_roc_auc_ceiling"] < 1
     with rasterio.open(folder / "models" / "ensemble-none" / "probability.tif") as src:
         assert "percentile rank" in src.tags()["QUANTITY"] and src.units == ("rank",)
+    with rasterio.open(folder / "models" / "ensemble-none" / "uncertainty.tif") as src:
+        assert src.units == ("percentile rank SD",)  # the members' ranks disagree, not probabilities
     kept = folder / "models" / metrics["chosen_model"]  # explained: SHAP maps of its top features
     with rasterio.open(kept / "shap.tif") as src:
         assert src.count == 4 and all(d.startswith("SHAP of ") for d in src.descriptions)
