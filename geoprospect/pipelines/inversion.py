@@ -94,10 +94,13 @@ def invert_survey_line(paths: list[Path], method: str, n_layers: int, depth_max_
             tables.append(_READERS[method](path))
         except InputError as exc:
             unreadable.append({"station": path.stem, "distance_m": np.nan, "problem": f"{path.name}: {exc.problem}", "fix": exc.fix})
-    if not tables:
-        reasons = "; ".join(row["problem"] for row in unreadable)
+    if not tables:  # each file's own fix, not a generic one
+        if len(paths) == 1:
+            raise InputError(paths[0], f"no readable {method.upper()} sounding: {unreadable[0]['problem'].split(': ', 1)[1]}",
+                             unreadable[0]["fix"])
+        reasons = "; ".join(f"{row['problem']} (fix: {row['fix']})" for row in unreadable)
         raise InputError(", ".join(p.name for p in paths), f"no readable {method.upper()} sounding on the line ({reasons})",
-                         "fix each file for the reason given")
+                         "fix each file as said")
     settings = LineInversionSettings(**(settings or {}))
     n_layers = settings.n_layers or n_layers
     bounds = {f"rho_{i}_ohm_m": _RHO_BOUNDS for i in range(1, n_layers + 1)} | {
