@@ -529,7 +529,9 @@ class Catalog(_Section):
     @model_validator(mode="after")
     def _grid_or_demo(self) -> "Catalog":
         if self.demo is None and self.grid is None and self.plate_model is None:  # tectonics alone needs no grid
-            raise ValueError("a catalog needs a 'grid' section (or a 'demo' section to build the demo region)")
+            raise ValueError("a catalog needs a 'grid' section (or a 'demo' section to build the demo region). Fix: add "
+                             "grid: {crs: 'EPSG:<a projected CRS in metres>', bounds: [xmin, ymin, xmax, ymax], resolution_m: ...} "
+                             "over the area of your data (soundings and deposit tables too)")
         return self
 
     def missing_inputs(self) -> dict[str, str]:

@@ -6,6 +6,7 @@ what is wrong with it, and what the user can do about it. Flows and the CLI prin
 
 from __future__ import annotations
 
+import difflib
 from pathlib import Path
 
 
@@ -30,3 +31,11 @@ class InputError(ValueError):
 
     def __reduce__(self):  # keep the three fields when pickled (Prefect results, Dask workers)
         return (type(self), (self.source, self.problem, self.fix))
+
+
+def one_of(value: str, names) -> str:
+    """A fix naming the closest of ``names`` first (a misspelt column among sixty), then all of them."""
+    names = [str(n) for n in names if n != "geometry"]
+    close = difflib.get_close_matches(str(value), names, n=2, cutoff=0.6)
+    hint = f"did you mean {' or '.join(map(repr, close))}? " if close else ""
+    return f"{hint}use one of {', '.join(names)}"

@@ -58,6 +58,20 @@ def test_ages_from_numbers_and_ranges(tmp_path):
     assert list(report["row_number"]) == [3, 5]
 
 
+def test_a_zero_age_the_text_does_not_confirm_is_no_age(tmp_path):
+    # PorCuEX2008 gives AgeMY 0 for undated deposits ('n.d.', 'Archean'): read as present-day they
+    # were a quarter of the Andean positives of the tectonics flow
+    path = _csv(tmp_path, ["A,-20,-69,0,n.d.", "B,-21,-69,0,Archean", "C,-22,-69,0,0-1", "D,-23,-69,0,", "E,-24,-69,0,2-4"])
+    deposits, report = read_deposit_table(path)
+    np.testing.assert_allclose(deposits["age_ma"], [np.nan, np.nan, 0.0, np.nan, 3.0])
+    assert list(deposits["age_source"]) == ["none", "none", "AgeMY", "none", "Deposit Age"]
+    assert list(report["NameDeposit"]) == ["A", "B", "D"]
+    assert "AgeMY 0 read as the table's placeholder for no age" in report["reason"][0]
+    # without a text column a 0 cannot be told from a real age and is kept
+    bare = _csv(tmp_path, ["A,-20,-69,0"], name="bare.csv", header="NameDeposit,LatitudeDecimal,LongitudeDecimal,AgeMY\n")
+    assert read_deposit_table(bare, age_text_column=None)[0]["age_ma"].tolist() == [0.0]
+
+
 def test_rows_with_bad_coordinates_are_skipped_and_reported(tmp_path):
     path = _csv(tmp_path, [
         "ok,-20,-69,10,10",
@@ -125,13 +139,14 @@ def test_demo_deposit_table(tmp_path):
 @pytest.mark.realdata
 def test_usgs_porphyry_table():
     deposits, report = read_deposit_table(REALDATA / "porphyry_usgs" / "PorCuEX2008.csv")
-    # counted by hand with pandas: 690 rows, all with coordinates; AgeMY filled in 630; of the 60
-    # without, none gives a numeric range in 'Deposit Age' (50 'n.d.', 2 empty, 8 period names)
+    # counted by hand with pandas: 690 rows, all with coordinates; AgeMY filled in 630, of which 54 are
+    # 0 for undated deposits (45 'n.d.', 9 period names such as 'Archean'); of the 60 without AgeMY,
+    # none gives a numeric range in 'Deposit Age' (50 'n.d.', 2 empty, 8 period names)
     assert len(deposits) == 690
-    assert deposits["age_ma"].notna().sum() == 630
-    assert (deposits["age_source"] == "AgeMY").sum() == 630
-    assert len(report) == 60 and not report["skipped"].any()
-    assert (report["Deposit Age"] == "n.d.").sum() == 50
+    assert deposits["age_ma"].notna().sum() == 576
+    assert (deposits["age_source"] == "AgeMY").sum() == 576 and (deposits["age_ma"].dropna() > 0).all()
+    assert len(report) == 114 and not report["skipped"].any()
+    assert (report["Deposit Age"] == "n.d.").sum() == 95
     agua_rica = deposits[deposits["NameDeposit"].str.strip() == "Agua  Rica"].iloc[0]
     assert (agua_rica["age_ma"], agua_rica["age_min_ma"], agua_rica["age_max_ma"]) == (5.5, 5.0, 6.0)
     alumbrera = deposits[deposits["NameDeposit"].str.startswith("Bajo  de  la  Alumbrera")].iloc[0]

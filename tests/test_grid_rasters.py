@@ -148,6 +148,24 @@ def test_catalog_nodata_zero_and_the_footprint_together(tmp_path, write_tif):
     assert stats["aem"]["valid_fraction"] == pytest.approx(30 * 20 / 1600) and stats["aem"]["min"] == 9.0
 
 
+def test_a_zero_fill_without_nodata_is_warned_about(tmp_path, write_tif, caplog):
+    """The same grid with the catalog's nodata forgotten: the zeros are kept as data (the user's
+    choice) but a warning names the file and the key to set."""
+    grid = TargetGrid(UTM, 500_000.0, 3_600_000.0, 30.0, 40, 40)
+    values = np.full((40, 20), 9, dtype="uint32")
+    values[:10] = 0
+    path = write_tif(tmp_path / "aem.tif", values, UTM, grid.transform)
+    with caplog.at_level("WARNING", logger="geoprospect.io.rasters"):
+        stats = align_raster([(path, BandSpec(1, "aem"))], grid, tmp_path / "out.tif")
+    assert stats["aem"]["min"] == 0.0
+    assert f"{path}: band aem is exactly 0 in 25 % of the grid's cells and declares no nodata" in caplog.text
+    assert "set nodata: 0" in caplog.text
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="geoprospect.io.rasters"):  # declared: no warning
+        align_raster([(path, BandSpec(1, "aem", nodata=0))], grid, tmp_path / "out2.tif")
+    assert "exactly 0" not in caplog.text
+
+
 def test_bands_of_several_files_and_resolutions_in_one_output(tmp_path, write_tif):
     grid = TargetGrid(UTM, 500_000.0, 3_600_120.0, 30.0, 4, 4)
     fine = write_tif(tmp_path / "fine.tif", np.full((12, 12), 3.0, dtype="float32"), UTM, Affine(10, 0, 500_000, 0, -10, 3_600_120))

@@ -58,6 +58,11 @@ def test_missing_class_column_lists_the_columns(tmp_path):
     with pytest.raises(InputError, match="column 'unit' not found") as info:
         read_vector(path, "polygon", class_column="unit")
     assert info.value.source == str(path) and "lithology" in info.value.fix and "age" in info.value.fix
+    # among many columns (the Lapland map has 50) the closest name comes first
+    path = _gpkg(tmp_path / "lith.gpkg", [box(0, 0, 1, 1)], ROCK_ASSOC=["x"], ROCK_ASS_1=["y"], AGE=["K"])
+    with pytest.raises(InputError) as info:
+        read_vector(path, "polygon", class_column="ROCK_ASS")
+    assert info.value.fix.startswith("did you mean 'ROCK_ASS_1' or 'ROCK_ASSOC'? use one of ")
 
 
 def test_null_class_values(tmp_path):

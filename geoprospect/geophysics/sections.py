@@ -519,7 +519,8 @@ def invert_line(
         ``rounds``, ``max_rms_percent``, ``noise_floor_t_per_s`` of :func:`invert_sounding`.
 
     A station without a position is still inverted (its model is in ``stations`` and
-    ``soundings``) but not drawn on the section; a line of one station needs no position.
+    ``soundings``) but not drawn on the section; a line of one station needs no position, and
+    soundings without any position are each inverted (no section can be drawn from them).
 
     Returns
     -------
@@ -528,7 +529,7 @@ def invert_line(
     Raises
     ------
     InputError
-        If the table has no ``sounding_id``, or several stations and no positions at all.
+        If the table has no ``sounding_id``.
     """
     if "sounding_id" not in soundings.columns:
         raise InputError(source, "no 'sounding_id' column", "name the station of every reading in a sounding_id column")
@@ -899,9 +900,8 @@ def _station_positions(soundings: pd.DataFrame, source: str) -> pd.DataFrame:
             table.loc[placed, "distance_m"] = along - along.min()
     elif len(table) == 1:
         table["distance_m"] = 0.0  # one sounding: a line of one point needs no position
-    else:
-        raise InputError(source, f"no station positions for {len(table)} stations (neither station_m nor x_m and y_m)",
-                         "add station_m (distance along the line, m) or x_m/y_m columns")
+    else:  # separate soundings (one file each, no coordinates): inverted one by one, no section drawn
+        table["distance_m"] = np.nan
     table = table[["station", "distance_m", "x_m", "y_m"]].astype({"x_m": float, "y_m": float})
     return table.sort_values("distance_m", kind="stable", na_position="last").reset_index(drop=True)
 

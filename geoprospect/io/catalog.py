@@ -105,7 +105,8 @@ def _as_input_error(path: Path, exc: ValidationError) -> InputError:
         return InputError(path, f"unknown key {key!r}", "remove it or fix its spelling (see geoprospect/catalog.py for the keys)")
     if error["type"] == "missing":
         return InputError(path, f"missing key {key!r}", "add it (see geoprospect/catalog.py for the keys)")
-    return InputError(path, f"key {key!r}: {message}", "correct this value")
+    message, _, fix = message.partition(". Fix: ")  # a validator may name its own fix
+    return InputError(path, f"key {key!r}: {message}", fix or "correct this value")
 
 
 def write_catalog(catalog: dict, path: str | Path, header: str = "") -> Path:

@@ -4,6 +4,8 @@ The USGS global porphyry copper table (Singer, Berger and Moring 2008) gives dec
 a numeric age ``AgeMY`` (Ma) and the age as logged, ``Deposit Age``: a number, a range written with
 an en dash, older bound first ("6–5"), a range with uncertainties ("8.02±0.14 to 6.75±0.09"), a
 period name ("Miocene?") or "n.d.". Numeric ranges are read; period names are not guessed at.
+Its ``AgeMY`` is 0 for 54 undated deposits ("n.d.", "Archean", "probably Laramide"): a numeric age of
+exactly 0 is read as no age wherever the text column does not itself give an age of 0.
 """
 
 from __future__ import annotations
@@ -148,6 +150,10 @@ def _ages(table: pd.DataFrame, age_column: str | None, text_column: str | None) 
         ranges = [(c, parse_age_text(str(v).strip())) for c, v in texts if pd.notna(v)]
         ranges = [(c, r) for c, r in ranges if r is not None]
         value = numeric.at[i]
+        placeholder = value == 0 and text_column and not any(r[0] == 0 for c, r in ranges if c == text_column)
+        if placeholder:  # PorCuEX2008 writes AgeMY 0 for undated deposits ('n.d.', 'Archean', ...)
+            value = np.nan
+            ranges = [(c, r) for c, r in ranges if c != age_column]
         if np.isfinite(value):
             # keep a logged range only if it brackets the number
             lo, hi = next((r for _, r in reversed(ranges) if r[0] <= value <= r[1]), (value, value))
@@ -157,7 +163,8 @@ def _ages(table: pd.DataFrame, age_column: str | None, text_column: str | None) 
             row = ((lo + hi) / 2.0, lo, hi, column)
         else:
             given = ", ".join(f"{c} {'empty' if pd.isna(v) else repr(str(v))}" for c, v in texts)
-            rows.append((np.nan, np.nan, np.nan, "none", f"no age: no number or numeric range in {given}"))
+            note = f" ({age_column} 0 read as the table's placeholder for no age)" if placeholder else ""
+            rows.append((np.nan, np.nan, np.nan, "none", f"no age: no number or numeric range in {given}{note}"))
             continue
         if not (0.0 <= row[1] and row[2] <= EARTH_AGE_MA):
             rows.append((np.nan, np.nan, np.nan, "none", f"age {row[0]:g} Ma outside [0, {EARTH_AGE_MA:g}] Ma"))

@@ -44,6 +44,8 @@ class _OncePerMessage(logging.Filter):
 
 
 logging.getLogger("rasterio._env").addFilter(_OncePerMessage())
+log = logging.getLogger(__name__)
+ZERO_FILL_WARNING = 0.05  # share of exact zeros, in a continuous band with no nodata, that looks like a fill
 
 GTIFF_PROFILE = dict(driver="GTiff", dtype="float32", nodata=np.nan, tiled=True, blockxsize=256, blockysize=256,
                      compress="deflate", predictor=3, BIGTIFF="IF_SAFER")
@@ -149,7 +151,7 @@ def align_raster(
             infos[path] = describe_raster(path, nodata=band.nodata, grid=grid)
         if not 1 <= band.index <= infos[path].count:
             raise InputError(path, f"band {band.index} requested but the file has {infos[path].count} band(s)", "fix the band list in the catalog")
-    stats = {band.name: dict(n=0, sum=0.0, min=np.inf, max=-np.inf) for _, band in sources}
+    stats = {band.name: dict(n=0, sum=0.0, min=np.inf, max=-np.inf, zeros=0) for _, band in sources}
     profile = dict(GTIFF_PROFILE, crs=grid.crs, transform=grid.transform, width=grid.width, height=grid.height, count=len(sources))
     current = None
     try:
@@ -185,6 +187,12 @@ def align_raster(
                 if stats[band.name]["n"] == 0:
                     raise InputError(path, f"band {band.name} holds no valid data over the target grid (all nodata)",
                                      "check the nodata value and that the raster covers the study area")
+                zeros = stats[band.name]["zeros"] / stats[band.name]["n"]
+                if kind == "continuous" and infos[path].nodata is None and zeros >= ZERO_FILL_WARNING:
+                    # e.g. an airborne survey grid whose outside is 0-filled: silently modelled as data
+                    log.warning("%s: band %s is exactly 0 in %.0f %% of the grid's cells and declares no nodata: if 0 "
+                                "fills the area outside the survey, set nodata: 0 on its catalog entry (else the fill "
+                                "is used as data)", path, band.name, 100 * zeros)
     except RasterioError as exc:
         if current is None:
             raise OSError(errno.EIO, f"writing failed part-way ({exc}): is the disk full or the folder read-only? "
@@ -205,6 +213,7 @@ def _accumulate(stat: dict, values: np.ndarray) -> None:
         stat["sum"] += float(valid.sum())
         stat["min"] = min(stat["min"], float(valid.min()))
         stat["max"] = max(stat["max"], float(valid.max()))
+        stat["zeros"] += int(np.count_nonzero(valid == 0))
 
 
 def read_preview(path: str | Path, max_size: int = 800) -> tuple[np.ndarray, tuple[float, float, float, float], list[str], list[str]]:

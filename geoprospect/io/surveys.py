@@ -47,7 +47,7 @@ import pyogrio
 from pyogrio.errors import DataLayerError, DataSourceError
 
 from geoprospect.crs import same_crs
-from geoprospect.errors import InputError
+from geoprospect.errors import InputError, one_of
 from geoprospect.io.files import atomic_path
 from geoprospect.io.tables import read_csv
 
@@ -504,8 +504,7 @@ def read_point_survey(path: str | Path, columns: list[str] | None = None, crs: s
                          "give a point layer (one point per sample)")
     for column in columns or []:
         if column not in gdf.columns:
-            available = ", ".join(c for c in gdf.columns if c != "geometry")
-            raise InputError(path, f"column {column!r} not found", f"use one of {available}")
+            raise InputError(path, f"column {column!r} not found", one_of(column, gdf.columns))
     _require_numeric(path, gdf, list(columns or []))
     return gdf
 

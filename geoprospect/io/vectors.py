@@ -14,7 +14,7 @@ from shapely.geometry import box
 
 from geoprospect.catalog import DepositSource
 from geoprospect.crs import same_crs
-from geoprospect.errors import InputError
+from geoprospect.errors import InputError, one_of
 from geoprospect.grid import TargetGrid
 from geoprospect.io.files import atomic_path
 from geoprospect.io.tables import read_csv
@@ -66,7 +66,7 @@ def read_vector(path: str | Path, geometry: str, layer: str | None = None, class
             gdf = gdf[~collapsed]
     if class_column is not None:
         if class_column not in gdf.columns:
-            raise InputError(path, f"column {class_column!r} not found", f"use one of {', '.join(c for c in gdf.columns if c != 'geometry')}")
+            raise InputError(path, f"column {class_column!r} not found", one_of(class_column, gdf.columns))
         if gdf[class_column].isna().any():
             raise InputError(path, f"{int(gdf[class_column].isna().sum())} feature(s) have no {class_column!r} value", "fill in the class of every polygon")
     return gdf

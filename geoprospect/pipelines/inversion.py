@@ -94,10 +94,13 @@ def invert_survey_line(paths: list[Path], method: str, n_layers: int, depth_max_
             tables.append(_READERS[method](path))
         except InputError as exc:
             unreadable.append({"station": path.stem, "distance_m": np.nan, "problem": f"{path.name}: {exc.problem}", "fix": exc.fix})
-    if not tables:
-        reasons = "; ".join(row["problem"] for row in unreadable)
+    if not tables:  # each file's own fix, not a generic one
+        if len(paths) == 1:
+            raise InputError(paths[0], f"no readable {method.upper()} sounding: {unreadable[0]['problem'].split(': ', 1)[1]}",
+                             unreadable[0]["fix"])
+        reasons = "; ".join(f"{row['problem']} (fix: {row['fix']})" for row in unreadable)
         raise InputError(", ".join(p.name for p in paths), f"no readable {method.upper()} sounding on the line ({reasons})",
-                         "fix each file for the reason given")
+                         "fix each file as said")
     settings = LineInversionSettings(**(settings or {}))
     n_layers = settings.n_layers or n_layers
     bounds = {f"rho_{i}_ohm_m": _RHO_BOUNDS for i in range(1, n_layers + 1)} | {
@@ -117,18 +120,23 @@ def invert_survey_line(paths: list[Path], method: str, n_layers: int, depth_max_
                   destination / "gates.csv")
     if len(line.failures):
         write_csv(line.failures, destination / "failures.csv")
-    if line.soundings:
+    placed = line.stations["distance_m"].notna().any()
+    if line.soundings and placed:
         section = resistivity_section(line, depth_max_m, dz_m=depth_max_m / 100)
         write_section(section, destination / "section.tif")
         save_png(plot_section(section, title=f"{method.upper()} resistivity section ({n_layers} layers)"), destination / "section.png")
+    if line.soundings:
         save_png(plot_data_fit(line), destination / "data_fit.png")
     unfit = [f"{s.station}: not fitted ({s.rms_percent:.1f} % RMS > {settings.max_rms_percent:g} %), left off the section"
              for s in line.soundings.values() if not s.fitted]
+    unplaced = [] if placed else [f"no station positions in {', '.join(p.name for p in paths)}: each sounding inverted "
+                                  "on its own, no section drawn (add station_m, the distance along the line in m, or x_m/y_m "
+                                  "columns to draw one)"]
     return {"method": method, "stations": len(line.stations), "inverted": sum(s.fitted for s in line.soundings.values()),
             "not_fitted": len(unfit), "failed": len(line.failures),
             "median_rms_percent": float(line.fit["rms_percent"].median()) if line.soundings else float("nan"),
             "median_chi2": float(line.fit["chi2"].median()) if line.soundings else float("nan"),
-            "failures": [f"{row.station}: {row.problem}" for row in line.failures.itertuples()] + unfit}
+            "failures": unplaced + [f"{row.station}: {row.problem}" for row in line.failures.itertuples()] + unfit}
 
 
 def sp_profile_sources(paths: list[Path], destination: Path, shape: str = "sphere", network: bool = False) -> dict:
@@ -181,7 +189,8 @@ def publish_inversion(studies: dict[str, dict], lines: dict[str, dict], sp: dict
         _link(product["files"], folder / "sections" / method)
         s = product["summary"]
         sections.append(Section(f"{method.upper()} line: {s['inverted']} of {s['stations']} stations inverted",
-                                f"Median data misfit {s['median_rms_percent']:.2f} % RMS. Section: sections/{method}/section.tif.",
+                                f"Median data misfit {s['median_rms_percent']:.2f} % RMS."
+                                + (f" Section: sections/{method}/section.tif." if "section.tif" in product["files"] else ""),
                                 table=read_csv(folder / "sections" / method / "stations.csv"),
                                 images=[(f"sections/{method}/{f}", f.removesuffix(".png").replace("_", " "))
                                         for f in ("section.png", "data_fit.png") if f in product["files"]],

@@ -393,3 +393,12 @@ def test_cli_refuses_a_bad_survey_file_inside_the_flow(tmp_path, previous_output
     assert previous_output.read_bytes() == before
     assert not (tmp_path / "outputs" / "area" / "ingest" / "report.html").exists()
     assert "Traceback" not in result.stderr  # Prefect's own log of the failed task is one line too
+
+
+def test_catalog_without_a_grid_says_what_to_add(tmp_path):
+    # A VES-only catalog as a new user writes it: the fix shows the grid section to add.
+    path = tmp_path / "ves_only.yaml"
+    path.write_text("study_area: myanmar\nsurveys: {ves: []}\n")
+    with pytest.raises(InputError, match="ves_only.yaml: key '\\(top level\\)': a catalog needs a 'grid' section") as info:
+        read_catalog(path)
+    assert info.value.fix.startswith("add grid: {crs: 'EPSG:<a projected CRS in metres>'")

@@ -65,7 +65,7 @@ def test_survey_column_missing(tmp_path):
     source = PointSurveySource(path=path, gridding=SurveyGridding(columns=["Cu_pm"]))
     with pytest.raises(InputError, match="Cu_pm") as info:
         grid_point_survey(source, "till", GRID, tmp_path / "till.tif")
-    assert info.value.source == str(path) and "Cu_ppm" in info.value.fix
+    assert info.value.source == str(path) and info.value.fix.startswith("did you mean 'Cu_ppm'? use one of Cu_ppm")
 
 
 def test_log10_of_non_positive_values_drops_them_and_says_how_many(tmp_path, caplog):

@@ -66,3 +66,14 @@ def test_offset_loop_sounding_without_an_in_loop_receiver(tmp_path, columns, val
     with pytest.raises(InputError, match=problem) as info:
         invert_sounding(read_tem(path), "tem", 1, source=str(path))
     assert str(path) in str(info.value) and info.value.fix
+
+
+def test_ves_line_of_one_file_with_a_misspelt_column_keeps_the_readers_fix(tmp_path):
+    # A user's field file with 'App Resistivity' for the apparent resistivity: the error of the line
+    # names the file, the column and the reader's own fix (was "fix each file for the reason given").
+    from geoprospect.pipelines.inversion import invert_survey_line
+
+    path = text_file(tmp_path, "ves_field.csv", "AB/2 (m),MN/2 (m),App Resistivity\n5,1,1400\n10,1,1263\n20,1,789\n")
+    error = raises_input_error(lambda p: invert_survey_line([p], "ves", 3, 100.0, tmp_path / "out"), path,
+                               "ves_field.csv: no readable VES sounding: missing column 'rhoa_ohm_m'")
+    assert "rename the matching one" in error.fix

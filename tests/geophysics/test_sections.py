@@ -12,6 +12,7 @@ import rasterio
 from matplotlib.figure import Figure
 
 from geoprospect.errors import InputError
+from geoprospect.pipelines.inversion import invert_survey_line
 from geoprospect.geophysics.optimize import LevenbergMarquardt
 from geoprospect.geophysics.sections import invert_line, invert_sounding, resistivity_section, sp_sources
 from geoprospect.geophysics.sp import sp_anomaly
@@ -108,7 +109,7 @@ def test_a_bad_station_is_reported_and_the_rest_inverted():
     assert section.attrs["station_inverted"] == [1, 1, 0, 1, 0, 1]
 
 
-def test_stations_without_positions_are_inverted_not_drawn_and_line_without_any_is_refused():
+def test_stations_without_positions_are_inverted_not_drawn():
     table = two_layer_line(np.random.default_rng(5))
     table.loc[table["sounding_id"] == "S2", ["x_m", "y_m"]] = np.nan
     line = invert_line(table[table["sounding_id"].isin(["S1", "S2", "S3"])], "ves", 2)
@@ -120,8 +121,10 @@ def test_stations_without_positions_are_inverted_not_drawn_and_line_without_any_
     # One sounding needs no position at all.
     one = invert_line(table[table["sounding_id"] == "S1"].drop(columns=["x_m", "y_m"]), "ves", 2)
     assert list(one.soundings) == ["S1"] and one.stations.at[0, "distance_m"] == 0.0
-    with pytest.raises(InputError, match="line_B.csv: no station positions"):
-        invert_line(table.drop(columns=["x_m", "y_m"]), "ves", 2, source="line_B.csv")
+    # Separate soundings without any position: each inverted, none drawn.
+    unplaced = invert_line(table[table["sounding_id"].isin(["S1", "S2"])].drop(columns=["x_m", "y_m"]), "ves", 2)
+    assert sorted(unplaced.soundings) == ["S1", "S2"] and unplaced.stations["distance_m"].isna().all()
+    assert set(unplaced.stations["status"]) == {"fitted, no position"}
     with pytest.raises(InputError, match="line_B.csv: no 'sounding_id'"):
         invert_line(table.drop(columns=["sounding_id"]), "ves", 2, source="line_B.csv")
 
@@ -356,6 +359,11 @@ def test_myanmar_field_soundings_invert_and_draw(tmp_path):
     assert fit.segment.max() == 4  # five MN/2 segments, each forward-modelled with its own MN/2
     assert save_png(plot_section(resistivity_section(line, 150.0, 2.0)), tmp_path / "section.png").stat().st_size > 10_000
     assert save_png(plot_data_fit(line), tmp_path / "fit.png").stat().st_size > 10_000
+    # As a user gives them (separate files, no coordinates): each inverted, no section, and the summary says why.
+    summary = invert_survey_line(files[:2], "ves", 3, 150.0, tmp_path / "line", settings={"starts_per_round": 4, "rounds": 2})
+    assert summary["stations"] == 2 and summary["inverted"] == 1 and summary["not_fitted"] == 1  # Mawlamyine 1: 35 %
+    assert summary["failures"][0].startswith("no station positions in Aung_San_Feb_07_raw.csv, Mawlamyine_data_locations_1.csv")
+    assert (tmp_path / "line" / "data_fit.png").is_file() and not (tmp_path / "line" / "section.tif").exists()
     # Four layers do not beat the segment shifts (10.0 % at best, from 32 starts): the limit holds.
     four = invert_sounding(read_ves(MYANMAR / "Mawlamyine_data_locations_3.csv"), "ves", 4)
     assert four.rms_percent < MYANMAR_RMS_LIMIT["Mawlamyine_data_locations_3"] and len(four.resistivities_ohm_m) == 4
