@@ -265,6 +265,31 @@ def test_svm_with_a_single_sample_of_a_class_says_what_to_add():
         make_model("svm", {}, 0).fit(X, y)
 
 
+@pytest.mark.parametrize("n_classes", [2, 3])
+def test_svm_calibration_that_falls_with_the_decision_value_is_refitted_to_keep_the_ranking(n_classes):
+    X, y = make_classification(300, 5, n_informative=3, n_redundant=0, n_classes=n_classes, n_clusters_per_class=1, random_state=1)
+    svm = make_model("svm", {}, 0).fit(X, y)
+    (calibrated,) = svm.calibrated_.calibrated_classifiers_
+    assert all(sigmoid.a_ < 0 for sigmoid in calibrated.calibrators)  # held-out calibration rises on ample data
+    sigmoid = calibrated.calibrators[0]
+    sigmoid.a_ = -sigmoid.a_  # as on Lapland's 13 deposits: the map would rank the cells backwards
+    decision = calibrated.estimator.decision_function(X)
+    first = decision if n_classes == 2 else decision[:, 0]
+    positive = 1 if n_classes == 2 else 0
+    assert roc_auc_score(y == positive, svm.predict_proba(X)[:, positive]) < 0.5
+    with pytest.warns(UserWarning, match="refitted on the training rows"):
+        svm._keep_ranking(X, y)
+    assert sigmoid.a_ < 0
+    probability = svm.predict_proba(X)[:, positive]
+    assert roc_auc_score(y == positive, probability) > 0.9
+    if n_classes == 2:  # one sigmoid of the decision value: the same ranking (with 3 classes the rows are normalised)
+        assert roc_auc_score(y, probability) == pytest.approx(roc_auc_score(y, first))
+
+
+def test_svm_weights_the_classes_by_default():
+    assert make_model("svm").class_weight == "balanced"
+
+
 @pytest.mark.parametrize("name", ["lgbm", "pu_lgbm"])
 def test_gradient_boosting_is_deterministic_and_round_trips_safely(name, imbalanced, tmp_path):
     X, y = imbalanced

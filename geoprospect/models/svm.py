@@ -7,6 +7,7 @@ did inside libsvm, which scikit-learn 1.9 deprecates in favour of ``CalibratedCl
 
 from __future__ import annotations
 
+import warnings
 from numbers import Integral
 
 import numpy as np
@@ -65,7 +66,28 @@ class CalibratedSVC(ClassifierMixin, BaseEstimator):
         svc = SVC(C=self.C, kernel=self.kernel, gamma=self.gamma, class_weight=self.class_weight)
         self.calibrated_ = CalibratedClassifierCV(svc, method="sigmoid", cv=folds, ensemble=False).fit(X, y)
         self.classes_ = self.calibrated_.classes_
+        self._keep_ranking(X, y)
         return self
+
+    def _keep_ranking(self, X, y) -> None:
+        """A sigmoid fitted on held-out decision values that falls as the decision value rises (a rare class,
+        a couple of samples per calibration fold) would map the SVM's ranking backwards (the Lapland deposits
+        all in the lowest class): refit that sigmoid on the training rows' decision values, which keeps the
+        SVM's ranking, and say so (those probabilities are overconfident)."""
+        (calibrated,) = self.calibrated_.calibrated_classifiers_
+        decision = calibrated.estimator.decision_function(X)
+        decision = decision[:, None] if decision.ndim == 1 else decision
+        positives = self.classes_[1:] if len(self.classes_) == 2 else self.classes_
+        refitted = []
+        for k, (sigmoid, cls) in enumerate(zip(calibrated.calibrators, positives)):
+            if sigmoid.a_ >= 0:  # P = expit(-(a f + b)) must rise with the decision value f
+                sigmoid.fit(decision[:, k], y == cls)
+                refitted.append(str(cls))
+        if refitted:
+            warnings.warn(f"SVM: the probability calibration of class(es) {', '.join(refitted)} on held-out decision values "
+                          "fell as the decision value rose (too few samples of the class per calibration fold); it was refitted "
+                          "on the training rows, which keeps the SVM's ranking but makes its probabilities overconfident",
+                          stacklevel=1)
 
     def predict_proba(self, X):
         """Calibrated class probabilities, shape (n_samples, n_classes), columns ordered as ``classes_``."""
