@@ -91,7 +91,10 @@ def run(flow_path: str, description: str) -> None:
     started = time.monotonic()
     area = Path(args.outputs)
     try:
-        area = Path(args.outputs) / read_catalog(args.catalog).study_area  # fail in a second on a bad catalog, before Prefect is imported
+        catalog = read_catalog(args.catalog)  # fail in a second on a bad catalog, before Prefect is imported
+        if catalog.demo is None:  # and on one that lacks this pipeline's inputs (a demo catalog's are built by the flow)
+            catalog.require(flow_path.rsplit(":", 1)[-1])
+        area = Path(args.outputs) / catalog.study_area
         check_output_folder(args.outputs)
         if not (args.force or args.dask):
             stamp = unchanged_run(flow_path, args.catalog, args.outputs)

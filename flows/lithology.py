@@ -30,9 +30,10 @@ from tasks.lithology import cluster_scene, compare_models, ingested_cube, map_sc
 @flow(name="lithology", task_runner=task_runner(threads=2))
 def lithology(catalog: str = DEMO_CATALOG, outputs: str = "outputs", run_ingest: bool = True) -> str:
     """Map lithology from every scene of a study area; returns the path of the report page."""
+    cat = load_catalog(catalog)
+    cat.require("lithology")  # scenes and the label layer, before any ingestion
     if run_ingest:
         ingest(catalog=catalog, outputs=outputs)
-    cat = load_catalog(catalog)
     spec = cat.lithology
     area = Path(outputs) / cat.study_area
     work = str(area / "work")

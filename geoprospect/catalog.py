@@ -540,12 +540,25 @@ class Catalog(_Section):
                                  "no 'deposits' section" if self.deposits is None else f"no {CUBE_SOURCES} to build the feature cube from"),
                "inversion": (bool(self.surveys.sp or self.surveys.ves or self.surveys.tem), "no survey lines (surveys.sp, .ves or .tem)"),
                "seismic": (self.waveforms is not None, "no 'waveforms' section"),
-               "lithology": (bool(self.scenes), "no 'scenes' section"),
+               "lithology": self._lithology_inputs(),
                "tectonics": (self.plate_model is not None, "no 'plate_model' section")}
         if self.grid is None and self.demo is None:  # a plate-model-only catalog: every gridded pipeline lacks its grid
             has = {name: (False, "no 'grid' section") if name != "tectonics" else value for name, value in has.items()}
             has["ingest"] = (False, "no 'grid' section")
         return {name: f"the catalog has {lacking}" for name, (present, lacking) in has.items() if not present}
+
+    def _lithology_inputs(self) -> tuple[bool, str]:
+        labels = self.lithology.labels
+        if not self.scenes:
+            return False, "no 'scenes' section"
+        unknown = sorted(set(self.lithology.scenes) - set(self.scenes))
+        if unknown:
+            return False, (f"no scene(s) {unknown} (lithology.scenes) among its scenes {sorted(self.scenes)}; name scene keys "
+                           "of the 'scenes' section, or leave lithology.scenes out to classify every scene")
+        if labels is not None and labels not in self.rasters and not (labels in self.vectors and self.vectors[labels].class_column):
+            return False, (f"no class layer '{labels}' for lithology.labels (a vector with class_column, or a categorical raster); "
+                           "set lithology.labels to one, or to null to cluster the scenes without labels")
+        return True, ""
 
     def has_cube_layers(self) -> bool:
         """Whether ingestion stacks any layer into the feature cube (the cube prospectivity maps from)."""

@@ -37,13 +37,7 @@ def ingested_cube(folder: str) -> FileRef:
 
 
 def scenes_to_map(scenes: dict[str, str], spec: LithologySpec) -> dict[str, str]:
-    """Scene key -> sensor of the scenes to classify (``lithology.scenes``, default all)."""
-    unknown = sorted(set(spec.scenes) - set(scenes))
-    if unknown:
-        raise InputError("lithology.scenes", f"scene(s) {unknown} are not in the catalog's 'scenes' {sorted(scenes)}",
-                         "name scenes of the catalog")
-    if not scenes:
-        raise InputError("scenes", "the catalog has no multispectral scene", "add a 'scenes' section (Landsat, ASTER, Sentinel-2...)")
+    """Scene key -> sensor of the scenes to classify (``lithology.scenes``, default all; the catalog checks the keys)."""
     return {name: sensor for name, sensor in scenes.items() if not spec.scenes or name in spec.scenes}
 
 

@@ -171,3 +171,30 @@ def test_write_catalog_round_trips_and_refuses_an_invalid_mapping(tmp_path):
     with pytest.raises(ValueError):
         write_catalog({"study_area": "rt"}, tmp_path / "bad.yaml")
     assert not (tmp_path / "bad.yaml").exists()
+
+
+def test_lithology_lacks_a_label_layer_or_a_named_scene(demo_catalog, demo_raw):
+    no_geology = {**demo_raw, "vectors": {k: v for k, v in demo_raw["vectors"].items() if k != "geology"}}
+    catalog = read_catalog(_write_beside(demo_catalog, no_geology, "no_geology"))
+    assert "no class layer 'geology' for lithology.labels" in catalog.missing_inputs()["lithology"]
+    with pytest.raises(InputError, match=r"the lithology pipeline cannot run.*or to null to cluster"):
+        catalog.require("lithology")
+    clustering = read_catalog(_write_beside(demo_catalog, {**no_geology, "lithology": {"labels": None}}, "clustering"))
+    assert "lithology" not in clustering.missing_inputs()
+    typo = read_catalog(_write_beside(demo_catalog, {**demo_raw, "lithology": {"scenes": ["landsat"]}}, "typo"))
+    assert "no scene(s) ['landsat'] (lithology.scenes)" in typo.missing_inputs()["lithology"]
+
+
+def test_the_lithology_command_refuses_a_catalog_without_its_label_layer_before_prefect(demo_catalog, demo_raw, tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    no_geology = {**demo_raw, "vectors": {k: v for k, v in demo_raw["vectors"].items() if k != "geology"}}
+    path = _write_beside(demo_catalog, no_geology, "no_geology_cli")
+    root = Path(__file__).resolve().parents[1]
+    env = {**os.environ, "PREFECT_HOME": str(tmp_path / "prefect"), "DO_NOT_TRACK": "1", "PREFECT_SERVER_ANALYTICS_ENABLED": "false"}
+    done = subprocess.run([sys.executable, "-m", "flows.lithology", "--catalog", str(path), "--outputs", str(tmp_path / "out")],
+                          cwd=root, env=env, capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 2 and "no class layer 'geology'" in done.stderr and "Traceback" not in done.stderr
+    assert not (tmp_path / "prefect").exists() and not (tmp_path / "out").exists()  # refused before Prefect started
