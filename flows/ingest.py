@@ -87,7 +87,7 @@ def ingest(catalog: str = DEMO_CATALOG, outputs: str = "outputs") -> str:
     ) if layer_refs else None
     products = stacked + [f.result() for f in others + ([truth] if truth else [])] + ([deposits.result()] if deposits else [])
     products += [mask.result()] if mask else []
-    quicklooks = [render_quicklooks.submit(p["layer"], work, p.get("classes"), points) for p in products
+    quicklooks = [render_quicklooks.submit(p["layer"], work, p.get("classes"), points, p.get("kind") == "categorical") for p in products
                   if "layer" in p and not p.get("quicklooks_done")]
     products += [q.result() for q in quicklooks] + ([cube.result()] if cube else [])
     report = publish(products, cat, refs, str(area / "ingest"))

@@ -155,9 +155,10 @@ def ingest_waveforms(refs: dict[str, FileRef], waveforms: WaveformSources, work:
 
 
 @task(**INGEST)
-def render_quicklooks(layer: FileRef, work: str, classes: dict[int, str] | None = None, deposits: FileRef | None = None) -> dict:
-    folder = work_file(work, "quicklooks", Path(layer.path).stem, "", layer, classes, deposits, modules=_CORE)
-    paths = core.render_quicklooks(Path(layer.path), folder, classes, deposits.path if deposits else None)
+def render_quicklooks(layer: FileRef, work: str, classes: dict[int, str] | None = None, deposits: FileRef | None = None,
+                      categorical: bool = False) -> dict:
+    folder = work_file(work, "quicklooks", Path(layer.path).stem, "", layer, classes, deposits, categorical, modules=_CORE)
+    paths = core.render_quicklooks(Path(layer.path), folder, classes, deposits.path if deposits else None, categorical)
     return {"section": "Quicklooks", "files": _refs({f"quicklooks/{p.name}": p for p in paths})}
 
 

@@ -75,3 +75,19 @@ def test_gdal_reads_the_cubes_crs_and_transform(ingested, tmp_path):
                       kinds={"geology": "categorical"})
     with rasterio.open(f'ZARR:"{cube}":/cube') as src, rasterio.open(ingested / "magnetics_tmi.tif") as layer:
         assert src.crs == layer.crs and src.transform.almost_equals(layer.transform) and src.count == 2
+
+
+@pytest.mark.parametrize("categorical, codes", [(True, 3), (True, 60), (False, 3)])
+def test_a_categorical_rasters_quicklook_has_a_legend_of_its_codes(tmp_path, monkeypatch, categorical, codes):
+    from geoprospect.io.rasters import write_geotiff
+    from geoprospect.pipelines import ingest
+
+    grid = TargetGrid("EPSG:32612", 500_000.0, 3_600_600.0, 30.0, 12, 10)
+    values = (np.arange(120).reshape(10, 12) % codes + 1).astype("float32")
+    layer = write_geotiff(values[None], tmp_path / "soil.tif", grid.crs, grid.transform, ["soil"], ["class"])
+    drawn = []
+    monkeypatch.setattr(ingest, "plot_layer", lambda *a, categories=None, **k: drawn.append(categories))
+    monkeypatch.setattr(ingest, "save_png", lambda fig, path: path)
+    ingest.render_quicklooks(layer, tmp_path, categorical=categorical)
+    expected = {c: f"code {c}" for c in range(1, codes + 1)} if categorical and codes <= ingest.MAX_CODES_DRAWN else None
+    assert drawn == [expected]

@@ -156,13 +156,22 @@ def deposit_points(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
     return gdf.geometry.x.to_numpy(), gdf.geometry.y.to_numpy()
 
 
-def render_quicklooks(layer: Path, folder: Path, classes: dict[int, str] | None = None, deposits: str | Path | None = None) -> list[Path]:
-    """One PNG per band of an aligned GeoTIFF, named after the band, with deposits overlaid if given."""
+MAX_CODES_DRAWN = 40  # a categorical raster with more codes is drawn with a colour bar: a legend would not fit
+
+
+def render_quicklooks(layer: Path, folder: Path, classes: dict[int, str] | None = None, deposits: str | Path | None = None,
+                      categorical: bool = False) -> list[Path]:
+    """One PNG per band of an aligned GeoTIFF, named after the band, with deposits overlaid if given. Classes are
+    drawn with a legend: ``classes`` (code -> name), or a ``categorical`` raster's own codes."""
     data, bounds, names, units = read_preview(layer)
     points = deposit_points(deposits) if deposits else None
     paths = []
     for values, name, unit in zip(data, names, units):
-        fig = plot_layer(values, bounds, name.replace("_", " "), unit, categories=classes, points=points)
+        categories = classes
+        if categories is None and categorical:
+            codes = np.unique(values[np.isfinite(values)])
+            categories = {int(c): f"code {int(c)}" for c in codes} if len(codes) <= MAX_CODES_DRAWN else None
+        fig = plot_layer(values, bounds, name.replace("_", " "), unit, categories=categories, points=points)
         paths.append(save_png(fig, folder / f"{name}.png"))
     return paths
 
