@@ -51,7 +51,9 @@ def read_vector(path: str | Path, geometry: str, layer: str | None = None, class
         raise InputError(path, f"{bad} feature(s) have no geometry", "delete or fix those features")
     found = set(gdf.geom_type)
     if not found <= GEOMETRY_TYPES[geometry]:
-        raise InputError(path, f"expected {geometry} geometries, found {', '.join(sorted(found))}", f"use a {geometry} layer or fix 'geometry' in the catalog")
+        raise InputError(path, f"expected {geometry} geometries, found {', '.join(sorted(found))}",
+                         f"point the catalog at a {geometry} layer (a layer under 'vectors:' may instead declare the "
+                         "geometry it holds with its 'geometry' key)")
     if geometry == "polygon" and not gdf.is_valid.all():
         # "structure" keeps only the polygonal parts: "linework" would turn a digitised spike into a
         # GeometryCollection holding a LineString, which is no longer a polygon layer
