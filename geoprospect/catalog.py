@@ -324,6 +324,8 @@ class ProspectivitySpec(_Section):
     # Speed of the full profile (issue 22): a spread map costs a map per member (5 refitted fold models for most).
     uncertainty_models: int = Field(default=3, ge=0, description="spread maps and target rankings for this many runs: "
                                     "the kept one, then the next best by the kept-model criterion (0: every run)")
+    importance_repeats: int = Field(default=3, ge=1, description="shuffles per feature and CV fold of the held-out "
+                                    "permutation importances (their mean over folds is reported, with the SD across folds)")
 
     @field_validator("window_cells")
     @classmethod
