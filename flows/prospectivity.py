@@ -83,13 +83,14 @@ def prospectivity(catalog: str = DEMO_CATALOG, outputs: str = "outputs", run_ing
         spreads = [map_uncertainty.submit(r["fit"]["model"], r["map"]["files"]["probability.tif"], features["features"],
                                           training["table"], products["deposits"], f"{r['label']}-{r['imbalance']}",
                                           specs[r["label"], r["imbalance"]], r["imbalance"], settings, work) for r in spread_runs]
-        for result, spread in zip(spread_runs, spreads):
-            result["uncertainty"] = spread.result()
-    if spec.explain_features:
+    if spec.explain_features:  # (here, while the spread maps run on the task runner)
         explained = explained_model(results, spec.save_model)
         result = next(r for r in results if f"{r['label']}-{r['imbalance']}" == explained)
         result["explain"] = explain_model(result["fit"]["model"], features["features"], training["sample"], explained,
                                           explain_settings(spec), work)
+    if spec.uncertainty:
+        for result, spread in zip(spread_runs, spreads):
+            result["uncertainty"] = spread.result()
     report = publish(training, results, spec.save_model, cat.study_area, str(area / "prospectivity"), failures)
     folder = area / "prospectivity"
     best = (folder / "metrics.json")
