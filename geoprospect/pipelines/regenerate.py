@@ -80,7 +80,10 @@ def run_report(study_area: str, started: str, code_version: str, catalog_yaml: s
 
 
 def _minutes(seconds: float | None) -> str:
-    return "" if seconds is None else f"{int(seconds // 60)} min {seconds % 60:.0f} s"
+    if seconds is None:
+        return ""
+    whole = round(seconds)
+    return f"{whole // 60} min {whole % 60} s"
 
 
 def _count(pipeline: PipelineOutcome, suffix: str) -> int:
