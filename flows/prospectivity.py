@@ -27,7 +27,7 @@ from tasks.artifacts import publish_artifacts
 from tasks.ingest import load_catalog
 from tasks.prospectivity import (cross_validate_model, engineer_features, ensemble_model, explain_model, fit_final_model,
                                  explained_model, ingested_products, make_training_data, map_and_score, map_uncertainty,
-                                 model_failure, publish, explain_settings, shared_settings)
+                                 model_failure, publish, explain_settings, shared_settings, spread_models)
 
 
 @flow(name="prospectivity", task_runner=task_runner(threads=2))
@@ -78,16 +78,19 @@ def prospectivity(catalog: str = DEMO_CATALOG, outputs: str = "outputs", run_ing
                                products["truth"], "ensemble-none", work)
         results.append({"label": "ensemble", "imbalance": "none", "cv": cv.result(), "fit": fit, "map": mapped})
     if spec.uncertainty:
+        spread_keys = spread_models(results, spec.save_model, spec.uncertainty_models)
+        spread_runs = [r for r in results if f"{r['label']}-{r['imbalance']}" in spread_keys]
         spreads = [map_uncertainty.submit(r["fit"]["model"], r["map"]["files"]["probability.tif"], features["features"],
                                           training["table"], products["deposits"], f"{r['label']}-{r['imbalance']}",
-                                          specs[r["label"], r["imbalance"]], r["imbalance"], settings, work) for r in results]
-        for result, spread in zip(results, spreads):
-            result["uncertainty"] = spread.result()
-    if spec.explain_features:
+                                          specs[r["label"], r["imbalance"]], r["imbalance"], settings, work) for r in spread_runs]
+    if spec.explain_features:  # (here, while the spread maps run on the task runner)
         explained = explained_model(results, spec.save_model)
         result = next(r for r in results if f"{r['label']}-{r['imbalance']}" == explained)
         result["explain"] = explain_model(result["fit"]["model"], features["features"], training["sample"], explained,
                                           explain_settings(spec), work)
+    if spec.uncertainty:
+        for result, spread in zip(spread_runs, spreads):
+            result["uncertainty"] = spread.result()
     report = publish(training, results, spec.save_model, cat.study_area, str(area / "prospectivity"), failures)
     folder = area / "prospectivity"
     best = (folder / "metrics.json")

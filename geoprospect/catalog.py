@@ -321,6 +321,11 @@ class ProspectivitySpec(_Section):
         "(permutation explainer, any model, on a coarser grid), auto (tree where it can)")
     explain_max_cells: int = Field(default=250_000, ge=100, description="cells explained at most (a coarser grid above "
                                    "it; the sampled explainer explains at most 500)")
+    # Speed of the full profile (issue 22): a spread map costs a map per member (5 refitted fold models for most).
+    uncertainty_models: int = Field(default=3, ge=0, description="spread maps and target rankings for this many runs: "
+                                    "the kept one, then the next best by the kept-model criterion (0: every run)")
+    importance_repeats: int = Field(default=3, ge=1, description="shuffles per feature and CV fold of the held-out "
+                                    "permutation importances (their mean over folds is reported, with the SD across folds)")
 
     @field_validator("window_cells")
     @classmethod

@@ -26,7 +26,7 @@ CACHED = dict(cache_policy=content_policy(*_CORE), persist_result=True, retries=
 
 
 # Settings that steps after the models read (the flow reads the switches; explain_model reads its own).
-_LATER_STEPS = ("uncertainty", "ensemble_top", "explain_features", "explain_method", "explain_max_cells")
+_LATER_STEPS = ("uncertainty", "uncertainty_models", "ensemble_top", "explain_features", "explain_method", "explain_max_cells")
 _EXPLAIN = ("explain_features", "explain_method", "explain_max_cells")
 
 
@@ -143,6 +143,12 @@ def map_uncertainty(model_ref: FileRef, probability: FileRef, features: FileRef,
 def ensemble_model(runs: list[tuple[str, ModelSpec, str, dict]], top: int, settings: ProspectivitySpec) -> ModelSpec | None:
     """The rank-averaging ensemble of the best ``top`` models, or None."""
     return extras.ensemble_model(runs, top, settings)
+
+
+@task
+def spread_models(results: list[dict], requested: str | None, count: int) -> list[str]:
+    """The keys of the runs whose spread is mapped (the kept one, then the next best)."""
+    return extras.spread_models(results, requested, count)
 
 
 @task

@@ -37,7 +37,7 @@ def write_run_report(catalog: Catalog, inputs: dict, outcomes: dict[str, dict], 
     """Write the run page; ``outcomes`` maps each pipeline to its final state name, report path, error or note."""
     area = Path(outputs) / catalog.study_area
     pipelines = [PipelineOutcome(name, o["state"], _relative(o.get("report"), area), o.get("error", ""),
-                                 tuple(f"{name}/{f}" for f in list_products(area / name)), o.get("note", ""))
+                                 tuple(f"{name}/{f}" for f in list_products(area / name)), o.get("note", ""), o.get("wall_s"))
                  for name, o in outcomes.items()]
     table = pd.DataFrame([{"key": k, "file": ref.path, "sha256": ref.sha256[:16]} for k, ref in inputs.items()],
                          columns=["key", "file", "sha256"])

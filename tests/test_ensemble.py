@@ -56,3 +56,19 @@ def test_shap_maps_of_a_kept_ensemble_are_drawn_for_its_best_single_run():
     assert kept_model(results, None) == "ensemble-none" and explained_model(results, None) == "rf-none"
     assert explained_model(results, "svm") == "svm-none"
     assert explained_model([result("rf", 0.80, 0.04), result("ensemble", 0.60, 0.1)], None) == "rf-none"
+
+
+def test_spread_maps_go_to_the_kept_run_then_the_next_best():
+    from geoprospect.pipelines.prospectivity_extras import spread_models
+
+    def result(label, mean, sd):
+        return {"label": label, "imbalance": "none", "map": {"scores": {}},
+                "cv": {"n_folds": 4, "summary": {"prediction_rate_auc": {"mean": mean, "sd": sd}}}}
+
+    # bounds: rf 0.78, gp 0.74, svm 0.69, ensemble 0.74 (kept: within one SE of rf)
+    results = [result("svm", 0.70, 0.02), result("rf", 0.80, 0.04), result("ensemble", 0.79, 0.10), result("gp", 0.75, 0.02)]
+    assert spread_models(results, None, 1) == ["ensemble-none"]
+    assert spread_models(results, None, 2) == ["ensemble-none", "rf-none"]
+    assert spread_models(results, "svm", 2) == ["svm-none", "rf-none"]  # the kept one named in the catalog first
+    assert spread_models(results, None, 0) == ["svm-none", "rf-none", "ensemble-none", "gp-none"]  # 0: every run
+    assert len(spread_models(results, None, 9)) == 4

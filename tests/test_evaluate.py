@@ -263,3 +263,25 @@ def test_importances_are_measured_on_held_out_rows():
     in_sample = permutation_importance(make().fit(table[columns], table["label"]), table[columns], table["label"],
                                        scoring="average_precision", n_repeats=5, random_state=0)
     assert in_sample.importances_mean[1] > 0.3 and abs(held_out.loc["noise", "importance"]) < 0.1
+
+
+@pytest.mark.filterwarnings("ignore:Skipping features without any observed values")
+@pytest.mark.parametrize("model", ["logreg", "svm"])  # predict_proba, and a decision function the scorer prefers
+def test_held_out_importance_skips_dropped_columns_with_the_same_values(model):
+    from sklearn.inspection import permutation_importance
+
+    from geoprospect.evaluate import held_out_importance, used_columns
+    from geoprospect.models.pipeline import build_pipeline
+
+    rng = np.random.default_rng(3)
+    base = rng.normal(size=(300, 4))
+    # columns 1 and 3 copy 0 and 2 (the Spearman filter drops them); column 5 is empty (the imputer drops it)
+    X = pd.DataFrame(np.column_stack([base[:, 0], base[:, 0] * 2, base[:, 1], base[:, 1] + 1, base[:, 2:], np.full(300, np.nan)]),
+                     columns=[f"f{i}" for i in range(7)])
+    y = (base[:, 0] + base[:, 1] + rng.normal(scale=0.5, size=300) > 1).astype(int)
+    fitted = build_pipeline(model, {}, "none", 0.95, None, None, None, 0).fit(X[:200], y[:200])
+    assert used_columns(fitted, list(X.columns)).tolist() == [0, 2, 4, 5]
+    full = permutation_importance(fitted, X[200:], y[200:], scoring="average_precision", n_repeats=3, random_state=0)
+    fast = held_out_importance(fitted, X[200:], y[200:], 3)
+    np.testing.assert_array_equal(fast, full.importances_mean)
+    assert fast[[1, 3, 6]].tolist() == [0, 0, 0] and fast[0] > 0

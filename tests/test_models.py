@@ -337,3 +337,16 @@ def test_gam_bases_are_scikit_learns_splines_and_the_model_file_is_safe(tmp_path
     save_model(build_pipeline("gam").fit(X, y), tmp_path / "gam.skops")
     loaded, _ = load_model(tmp_path / "gam.skops")
     assert np.allclose(loaded.predict_proba(X), build_pipeline("gam").fit(X, y).predict_proba(X))
+
+
+@pytest.mark.parametrize("gamma", ["scale", 0.05])
+def test_svm_probabilities_from_the_kernel_matrix_equal_scikit_learns(gamma, monkeypatch):
+    from geoprospect.models.svm import CalibratedSVC
+
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(400, 6))
+    y = (X[:, 0] + X[:, 1] ** 2 + rng.normal(size=400) > 1.5).astype(int)
+    model = CalibratedSVC(gamma=gamma, random_state=0).fit(X, y)
+    monkeypatch.setattr(CalibratedSVC, "BATCH", 64)  # several kernel blocks and a partial last one
+    cells = rng.normal(size=(1000, 6))
+    np.testing.assert_allclose(model.predict_proba(cells), model.calibrated_.predict_proba(cells), rtol=0, atol=1e-10)

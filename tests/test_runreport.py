@@ -11,14 +11,16 @@ def test_run_page_shows_maps_failures_timings_and_inputs():
         {"flow": "prospectivity", "task": "map_and_score", "state": "Failed", "started": "t1", "duration_s": 1.0,
          "error": "InputError: <features> all nodata"}])
     inputs = pd.DataFrame([{"key": "rasters.dem.path", "file": "/data/dem.tif", "sha256": "abcd"}])
-    pipelines = [PipelineOutcome("ingest", "Completed", "ingest/report.html", products=("ingest/quicklooks/dem.png", "ingest/layers.csv")),
-                 PipelineOutcome("prospectivity", "Failed", error="map_and_score failed: all nodata")]
+    pipelines = [PipelineOutcome("ingest", "Completed", "ingest/report.html", products=("ingest/quicklooks/dem.png", "ingest/layers.csv"),
+                                 wall_s=95.2),
+                 PipelineOutcome("prospectivity", "Failed", error="map_and_score failed: all nodata", wall_s=359.6)]
     page = run_report("area", "2026-11-22T00:00:00+00:00", "v1 (core abc)", "study_area: area\n", inputs, pipelines, tasks)
     assert "<img src='ingest/quicklooks/dem.png'" in page and "ingest/layers.csv" in page
     assert "prospectivity: Failed" in page and "map_and_score failed: all nodata" in page
     assert "Failed tasks" in page and "InputError: &lt;features&gt; all nodata" in page  # escaped
     assert "3.5 s in all" in page and "/data/dem.tif" in page and "<pre>study_area: area\n</pre>" in page
     assert "1 of 2 completed" in page
+    assert "1 min 35 s" in page and "6 min 0 s" in page and "Stage wall times add up to 7 min 35 s" in page  # the stage times
 
 
 def test_a_skipped_pipeline_is_named_with_its_reason_and_not_counted():

@@ -13,6 +13,7 @@ from numbers import Integral
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.calibration import CalibratedClassifierCV
+from sklearn.metrics.pairwise import rbf_kernel
 from sklearn.model_selection import StratifiedKFold
 from sklearn.svm import SVC
 from sklearn.utils.multiclass import check_classification_targets
@@ -92,7 +93,21 @@ class CalibratedSVC(ClassifierMixin, BaseEstimator):
     def predict_proba(self, X):
         """Calibrated class probabilities, shape (n_samples, n_classes), columns ordered as ``classes_``."""
         check_is_fitted(self)
-        return self.calibrated_.predict_proba(validate_data(self, X, reset=False))
+        X = validate_data(self, X, reset=False)
+        (calibrated,) = self.calibrated_.calibrated_classifiers_  # ensemble=False: one SVC, one sigmoid
+        svc = calibrated.estimator
+        if svc.kernel != "rbf" or len(self.classes_) != 2 or not hasattr(svc, "_gamma"):
+            return self.calibrated_.predict_proba(X)
+        # scikit-learn's sigmoid of the decision values, computed here from the kernel matrix with BLAS:
+        # libsvm evaluates it one pair at a time (202 CPU s for a 10^6-cell map of the 30 km demo, issue 22)
+        decision = np.empty(len(X))
+        for i in range(0, len(X), self.BATCH):
+            kernel = rbf_kernel(X[i:i + self.BATCH], svc.support_vectors_, gamma=svc._gamma)
+            decision[i:i + self.BATCH] = kernel @ svc.dual_coef_[0] + svc.intercept_[0]
+        positive = calibrated.calibrators[0].predict(decision)
+        return np.column_stack([1.0 - positive, positive])
+
+    BATCH = 4096  # rows per kernel matrix (4096 x support vectors, float64)
 
     def predict(self, X):
         """Most probable class of each row (by the calibrated probabilities)."""

@@ -117,14 +117,15 @@ def cross_validate_model(table_path: Path, sample_path: Path, label: str, model:
 
     The F1 threshold is chosen on each fold's training rows (in-sample), never on its test rows. The folds
     run on ``executor`` when given (a Dask cluster's), and report to ``progress(done, total)``.
-    Feature importances are permutation importances (average precision, 3 shuffles) of each fold's model
+    Feature importances are permutation importances (average precision, ``importance_repeats`` shuffles) of each fold's model
     on its held-out rows, averaged over folds (``feature_importance.csv``): every model on one scale, and
     measured where the model did not train.
     """
     table, sample = read_csv(table_path), read_csv(sample_path)
     columns = _feature_columns(table)
     result = cross_validate(_pipeline_factory(model, imbalance, spec), table, columns, table["fold"].to_numpy(), sample[columns],
-                            executor=executor, threshold_folds=0, progress=progress, importance_repeats=3)
+                            executor=executor, threshold_folds=0, progress=progress,
+                            importance_repeats=spec.importance_repeats)
     name = f"{label} (imbalance: {imbalance})"
     curves = {f"fold {i + 1}": curve for i, curve in enumerate(result.prediction_rate)}
     curves["all held-out deposits"] = result.pooled_prediction_rate

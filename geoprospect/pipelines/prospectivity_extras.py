@@ -97,11 +97,28 @@ def ensemble_model(runs: list[tuple[str, ModelSpec, str, dict]], top: int, spec:
                                              "pca_components": spec.pca_components})
 
 
+def _table(results: list[dict]) -> pd.DataFrame:
+    return comparison_table([{"label": r["label"], "imbalance": r["imbalance"], "cv": r["cv"], "map": r["map"]["scores"]}
+                             for r in results])
+
+
 def kept_model(results: list[dict], requested: str | None) -> str:
     """The key (``label-imbalance``) of the model the publish step keeps, from the same comparison table."""
-    table = comparison_table([{"label": r["label"], "imbalance": r["imbalance"], "cv": r["cv"], "map": r["map"]["scores"]}
-                              for r in results])
-    return choose_model(table, requested)[0]
+    return choose_model(_table(results), requested)[0]
+
+
+def spread_models(results: list[dict], requested: str | None, count: int) -> list[str]:
+    """The keys of the runs whose spread is mapped: the kept one first, then the next best by the kept-model
+    criterion (lower confidence bound of the held-out prediction-rate AUC), ``count`` in all (0: every run).
+    Every run keeps its CV and map scores in the comparison; only the spread columns are left empty."""
+    table = _table(results)
+    keys = (table["model"] + "-" + table["imbalance"]).tolist()
+    if count == 0:
+        return keys
+    kept = choose_model(table, requested)[0]
+    bound = pd.to_numeric(table["prediction_rate_auc_lcb"], errors="coerce").fillna(-np.inf).to_numpy()
+    ranked = [keys[i] for i in np.argsort(-bound, kind="stable") if keys[i] != kept]
+    return [kept] + ranked[:count - 1]
 
 
 def explained_model(results: list[dict], requested: str | None) -> str:

@@ -26,6 +26,7 @@ class PipelineOutcome:
     error: str = ""
     products: tuple[str, ...] = ()  # files it wrote, relative to the run page
     note: str = ""
+    wall_s: float | None = None  # the pipeline's wall time in this run (its stage time)
 
 
 def run_report(study_area: str, started: str, code_version: str, catalog_yaml: str, inputs: pd.DataFrame,
@@ -45,10 +46,13 @@ def run_report(study_area: str, started: str, code_version: str, catalog_yaml: s
         The QGIS project of the run's maps (relative to the page), when written.
     """
     summary = pd.DataFrame([{"pipeline": p.name, "state": p.state, "report": p.report or "", "maps": _count(p, ".png"),
-                             "tables": _count(p, ".csv")} for p in pipelines])
+                             "tables": _count(p, ".csv"),
+                             "wall time": _minutes(p.wall_s)} for p in pipelines])
     ran = [p for p in pipelines if p.state != "Skipped"]
     skipped = "".join(f" Skipped: {p.name} ({p.note})." for p in pipelines if p.state == "Skipped")
-    sections = [Section("Pipelines", f"{sum(p.state == 'Completed' for p in ran)} of {len(ran)} completed.{skipped}", summary)]
+    walls = [p.wall_s for p in ran if p.wall_s is not None]
+    total = f" Stage wall times add up to {_minutes(sum(walls))}." if walls else ""
+    sections = [Section("Pipelines", f"{sum(p.state == 'Completed' for p in ran)} of {len(ran)} completed.{skipped}{total}", summary)]
     key = [(f, caption(f)) for p in ran for f in p.products if is_key_map(f)]
     if key:
         sections.append(Section("Key maps", "The main results of the run; every pipeline's other figures are in its section "
@@ -73,6 +77,13 @@ def run_report(study_area: str, started: str, code_version: str, catalog_yaml: s
     sections.append(Section("Inputs", "SHA-256 of every input file (first 16 hex digits).", inputs))
     sections.append(Section("Catalog", preformatted=catalog_yaml))
     return report_html(f"Regenerate: {study_area}", f"run started {started}, code {code_version}", sections)
+
+
+def _minutes(seconds: float | None) -> str:
+    if seconds is None:
+        return ""
+    whole = round(seconds)
+    return f"{whole // 60} min {whole % 60} s"
 
 
 def _count(pipeline: PipelineOutcome, suffix: str) -> int:

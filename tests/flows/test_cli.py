@@ -63,6 +63,10 @@ def test_the_two_demo_profiles():
     assert small.demo.size_m <= 10_000 and small.inversion.study_size == "tiny" and len(small.lithology.seeds) == 1
     assert full.demo.size_m == 30_000 and full.inversion.study_size == "full" and full.lithology == type(full.lithology)()
     assert small.demo.folder != full.demo.folder and small.study_area != full.study_area
+    # its speed settings (issue 22) keep every default model and imbalance option, 5 folds
+    defaults = type(full.prospectivity)()
+    assert list(full.prospectivity.models) == list(defaults.models) and full.prospectivity.imbalance == defaults.imbalance
+    assert all(spec.model == name for name, spec in full.prospectivity.models.items()) and full.prospectivity.n_folds == 5
 
 
 FAKE_FLOW = '''
