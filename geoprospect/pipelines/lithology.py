@@ -313,14 +313,17 @@ def write_report(comparisons: dict[str, dict], maps: dict[str, dict], clusters: 
     """
     folder.mkdir(parents=True, exist_ok=True)
     buffer = spec.buffer_cells if spec.buffer_cells is not None else max(spec.chip_sizes) // 2
-    sections = [Section("Settings", f"Models {', '.join(spec.models)}; CNN chips {spec.chip_sizes}, training chip centres "
-                        f"every {spec.chip_stride} cell(s); seeds {spec.seeds}; up to {spec.samples_per_class} training "
-                        f"pixels per class and fold. Block CV: {spec.n_folds} folds of whole blocks, stratified by class, "
-                        f"every labelled pixel tested once and predictions pooled; training pixels within {buffer} cell(s) "
-                        "of a test fold dropped (the chip half-width: no training chip holds a test pixel). The random-pixel "
-                        "k-fold beside it is optimistic: neighbouring, correlated pixels fall on both sides. SVM C and gamma "
-                        "are tuned by an inner block k-fold of each training fold; MLP and CNN stop early on a validation "
-                        "share of it (whole blocks for the CNN).")]
+    settings = (f"No label layer (lithology.labels: null): the scenes are clustered ({spec.clusters} clusters), no model "
+                "is trained or compared." if spec.labels is None else
+                f"Models {', '.join(spec.models)}; CNN chips {spec.chip_sizes}, training chip centres "
+                f"every {spec.chip_stride} cell(s); seeds {spec.seeds}; up to {spec.samples_per_class} training "
+                f"pixels per class and fold. Block CV: {spec.n_folds} folds of whole blocks, stratified by class, "
+                f"every labelled pixel tested once and predictions pooled; training pixels within {buffer} cell(s) "
+                "of a test fold dropped (the chip half-width: no training chip holds a test pixel). The random-pixel "
+                "k-fold beside it is optimistic: neighbouring, correlated pixels fall on both sides. SVM C and gamma "
+                "are tuned by an inner block k-fold of each training fold; MLP and CNN stop early on a validation "
+                "share of it (whole blocks for the CNN).")
+    sections = [Section("Settings", settings)]
     summary_out: dict = {"study_area": study_area}
     if comparisons:
         def table(name: str) -> pd.DataFrame:

@@ -119,6 +119,8 @@ def test_real_landsat7_scene_clusters_then_classifies_on_its_own_grid(harness, t
         assert (src.bounds.left, src.bounds.top) == (bounds[0], bounds[3])
         codes = src.read(1)
     assert len(set(np.unique(codes)) - {0}) >= 3
+    page = report.read_text()
+    assert "the scenes are clustered (4 clusters)" in page and "CNN chips" not in page  # no model settings to list
 
     # the clusters as a label raster: a supervised run on real data
     second = tmp_path / "supervised.yaml"
