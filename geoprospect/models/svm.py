@@ -44,6 +44,8 @@ class CalibratedSVC(ClassifierMixin, BaseEstimator):
     classes_, n_features_in_
     """
 
+    BATCH = 4096  # rows per kernel matrix when predicting (4096 x support vectors, float64)
+
     def __init__(self, C=1.0, kernel="rbf", gamma="scale", class_weight=None, cv=5, random_state=None):
         self.C = C
         self.kernel = kernel
@@ -106,8 +108,6 @@ class CalibratedSVC(ClassifierMixin, BaseEstimator):
             decision[i:i + self.BATCH] = kernel @ svc.dual_coef_[0] + svc.intercept_[0]
         positive = calibrated.calibrators[0].predict(decision)
         return np.column_stack([1.0 - positive, positive])
-
-    BATCH = 4096  # rows per kernel matrix (4096 x support vectors, float64)
 
     def predict(self, X):
         """Most probable class of each row (by the calibrated probabilities)."""

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from geoprospect.pipelines.prospectivity import OUTPUTS, output_kind
 from geoprospect.render.report import Section, report_html
 
 
@@ -104,8 +105,7 @@ def caption(path: str) -> str:
     ``rf-none: probability of a deposit, with class breaks and the known deposits``)."""
     parts = path.removesuffix(".png").split("/")
     if re.match(r"^prospectivity/models/[^/]+/map$", "/".join(parts)):
-        shows = ("mean percentile rank of the best models (a ranking)" if parts[2].startswith("ensemble-") else
-                 "score ranking cells (positive-unlabelled)" if parts[2].startswith("pu_") else "probability of a deposit")
+        shows = OUTPUTS[output_kind(parts[2].rsplit("-", 1)[0])][0]  # by its label, as the catalog names it
         return f"Prospectivity, model {parts[2]}: {shows}, with class breaks and the known deposits"
     if re.match(r"^lithology/[^/]+/[^/]+/map$", "/".join(parts)):
         return f"Lithology, {parts[1]} scene classified by {parts[2].upper()}: predicted rock units"
